@@ -1,0 +1,57 @@
+# Servio: `make demo` serves a seeded demo; `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?= -n 2
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install demo serve worker test lint types contracts pytest bench fmt clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## migrate a SQLite database under ./var, seed the demo, serve on 127.0.0.1:8000
+	$(BIN)/servio demo --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/servio serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(BIN)/servio worker
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy src
+
+contracts: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint types contracts pytest  ## everything CI checks
+
+bench: install  ## load a live server on PostgreSQL; results in bench/results/*.json
+	bash bench/run.sh
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Servio: appointment-based service businesses, end to end."""

@@ -1,0 +1,222 @@
+"""The ``servio`` command: serve, worker, migrate, seed, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+
+from servio.platform.config import Settings
+from servio.platform.db import Database
+from servio.platform.db import migrations as db_migrations
+from servio.platform.logging import configure_logging
+from servio.platform.worker import Worker
+from servio.seeding import DemoSeedRefused, seed_demo
+from servio.web.app import create_app
+from servio.web.container import Container
+
+app = typer.Typer(
+    help="Servio: quotes, bookings, deposits, crews and payment for service businesses.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+migrate_app = typer.Typer(
+    help="Database migrations (Alembic). With no subcommand: upgrade to head.",
+    invoke_without_command=True,
+)
+seed_app = typer.Typer(help="Load data into the database.", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(seed_app, name="seed")
+
+out = Console()
+err = Console(stderr=True)
+
+HostOpt = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOpt = Annotated[int, typer.Option(help="TCP port to listen on.", min=1, max=65535)]
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; on a bad value print each variable and why, exit 2."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err.print("[bold red]Invalid configuration:[/]")
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) if error["loc"] else ""
+            name = f"SERVIO_{field.upper()}" if field else "settings"
+            err.print(f"  {name}: {error['msg']}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes.", min=1)] = 1,
+) -> None:
+    """Serve the API, pages, webhooks, probes and metrics."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+    }
+    if workers > 1:
+        uvicorn.run("servio.web.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    else:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Make one pass and exit.")] = False,
+) -> None:
+    """Drain the outbox, run due jobs and heartbeat, until stopped (SIGINT/SIGTERM)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_run_worker(settings, once=once))
+
+
+async def _run_worker(settings: Settings, *, once: bool) -> None:
+    container = Container.from_settings(settings)
+    runner = Worker(container.db, container.work, settings.worker_heartbeat_seconds)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.stop)
+    try:
+        await runner.run(once=once)
+    finally:
+        await container.close()
+
+
+def _database_url() -> str:
+    return load_settings().database_url
+
+
+@migrate_app.callback()
+def migrate_default(ctx: typer.Context) -> None:
+    """Migrate to head when no subcommand is given."""
+    if ctx.invoked_subcommand is None:
+        upgrade()
+
+
+@migrate_app.command()
+def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Upgrade the database to REVISION (default: head)."""
+    db_migrations.upgrade(_database_url(), revision)
+    out.print(f"database at {db_migrations.current_revision(_database_url())}")
+
+
+@migrate_app.command()
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Downgrade the database to REVISION."""
+    db_migrations.downgrade(_database_url(), revision)
+    out.print(f"database at {db_migrations.current_revision(_database_url())}")
+
+
+@migrate_app.command()
+def check() -> None:
+    """Fail when the models and the migrations differ (or a tenant table lacks RLS)."""
+    try:
+        db_migrations.check(_database_url())
+    except db_migrations.MigrationsOutOfDate as exc:
+        err.print(f"[bold red]migrations out of date:[/] {exc}")
+        raise typer.Exit(1) from None
+    out.print("models and migrations agree")
+
+
+@migrate_app.command()
+def current() -> None:
+    """Print the database's revision and the head revision."""
+    out.print(
+        f"current: {db_migrations.current_revision(_database_url())}  "
+        f"head: {db_migrations.head_revision()}"
+    )
+
+
+@seed_app.command("demo")
+def seed_demo_command() -> None:
+    """Create the demo businesses and their data (idempotent; refused in production)."""
+    settings = load_settings()
+    try:
+        results = asyncio.run(seed_demo(settings))
+    except DemoSeedRefused as exc:
+        err.print(f"[bold red]refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    for name, result in results.items():
+        out.print(f"seeded {name}: {result}")
+
+
+@app.command()
+def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Migrate, seed the demo businesses and serve with an in-process worker."""
+    settings = load_settings()
+    db_migrations.upgrade(settings.database_url)
+    try:
+        asyncio.run(seed_demo(settings))
+    except DemoSeedRefused as exc:
+        err.print(f"[bold red]refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    base = f"http://{host}:{port}"
+    out.print(f"[bold green]Servio demo[/] on {settings.database_url}")
+    for label, path in [
+        ("API docs", "/docs"),
+        ("Health", "/healthz"),
+        ("Readiness", "/readyz"),
+        ("Metrics", "/metrics"),
+        ("OpenAPI", "/openapi.json"),
+    ]:
+        out.print(f"  {label:<10} {base}{path}")
+    password = settings.demo_password.get_secret_value()
+    out.print("  Demo businesses: sparkle-clean (cleaning), inkwell-tattoo (tattoo)")
+    out.print(f"  Logins: owner@sparkle-clean.example.com / {password}")
+    out.print(f"          owner@inkwell-tattoo.example.com / {password}")
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_serve_with_worker(settings, host, port))
+
+
+async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
+    container = Container.from_settings(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, container=container),
+            host=host,
+            port=port,
+            proxy_headers=False,
+            access_log=False,
+            log_config=None,
+        )
+    )
+    runner = Worker(
+        Database(settings.database_url), container.work, settings.worker_heartbeat_seconds
+    )
+    worker_task = asyncio.create_task(runner.run())
+    try:
+        await server.serve()
+    finally:
+        runner.stop()
+        await worker_task
+        await runner.db.dispose()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

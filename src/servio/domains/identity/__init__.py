@@ -1,0 +1,1 @@
+"""Orgs (tenants), and later users, memberships, roles, sessions, MFA and API keys."""

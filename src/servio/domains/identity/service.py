@@ -1,0 +1,92 @@
+"""Org lookup and creation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.identity.models import Org, OrgSetting
+from servio.platform.errors import DomainError, NotFound
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class InvalidOrg(DomainError):
+    status = 422
+    type = "invalid-org"
+    title = "The org's details are invalid"
+
+
+class OrgNotFound(NotFound):
+    type = "org-not-found"
+    title = "No such business"
+
+
+async def get_org_by_slug(session: AsyncSession, slug: str) -> Org:
+    """The org with this slug; 404 when none exists."""
+    org = await session.scalar(select(Org).where(Org.slug == slug))
+    if org is None:
+        raise OrgNotFound(f"No business is called {slug!r}.")
+    return org
+
+
+async def get_org(session: AsyncSession, org_id: uuid.UUID) -> Org:
+    org = await session.get(Org, org_id)
+    if org is None:
+        raise OrgNotFound("No such business.")
+    return org
+
+
+def _validate(slug: str, timezone: str, currency: str) -> None:
+    if not SLUG.match(slug):
+        raise InvalidOrg(f"Slug {slug!r} must be lowercase letters, digits and dashes.")
+    if timezone not in available_timezones():
+        raise InvalidOrg(f"Unknown time zone {timezone!r}.")
+    ZoneInfo(timezone)
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidOrg(f"Currency {currency!r} must be an ISO 4217 code.")
+
+
+async def ensure_org(
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    vertical: str,
+    timezone: str,
+    currency: str,
+) -> Org:
+    """The org with this slug, created when missing; repeated calls change nothing."""
+    _validate(slug, timezone, currency)
+    existing = await session.scalar(select(Org).where(Org.slug == slug))
+    if existing is not None:
+        return existing
+    org = Org(slug=slug, name=name, vertical=vertical, timezone=timezone, currency=currency)
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value: Any) -> OrgSetting:
+    """Set one org setting, creating it or bumping its version."""
+    row = await session.scalar(
+        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
+    )
+    if row is None:
+        row = OrgSetting(org_id=org_id, key=key, value=value)
+        session.add(row)
+    elif row.value != value:
+        row.value = value
+        row.version += 1
+    await session.flush()
+    return row
+
+
+async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
+    rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
+    return {row.key: row.value for row in rows}

@@ -1,0 +1,1 @@
+"""Adapters to the outside world (Stripe, Meta, SMTP, S3, Turnstile)."""

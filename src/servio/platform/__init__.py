@@ -1,0 +1,1 @@
+"""Generic building blocks that know no business word."""

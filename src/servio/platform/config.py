@@ -1,0 +1,125 @@
+"""Settings read from ``SERVIO_*`` environment variables.
+
+In production the process refuses to start with a missing or default secret; every
+setting that is wrong is named with the reason, so an operator fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - a marker that prod refuses
+DEFAULT_DEMO_PASSWORD = "servio-demo-2026"  # noqa: S105 - documented demo login
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the process needs to know, from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SERVIO_", env_file=None, extra="ignore", frozen=True
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "sqlite+aiosqlite:///./var/servio.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    redis_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    var_dir: Path = Path("./var")
+    default_org: str | None = None
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    access_log: bool = True
+
+    cors_origins: CommaList = Field(default_factory=list)
+    cors_allow_credentials: bool = True
+    trusted_proxies: CommaList = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    metrics_token: SecretStr | None = None
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
+
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_dry_run: bool = False
+    whatsapp_pilot_numbers: CommaList = Field(default_factory=list)
+
+    turnstile_secret: SecretStr | None = None
+    turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+
+    smtp_url: str | None = None
+    webhooks_allow_private: bool = False
+
+    _split = field_validator(
+        "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
+    )(_split_commas)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                f"(got {value.split('://', 1)[0]}://)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _production_guard(self) -> Settings:
+        if self.env != "prod":
+            return self
+        problems = production_problems(self)
+        if problems:
+            raise ValueError("refusing to run in production: " + "; ".join(problems))
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _blank(secret: SecretStr | None) -> bool:
+    return secret is None or not secret.get_secret_value().strip()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Each reason production would be unsafe with these settings, naming the variable."""
+    problems: list[str] = []
+    key = settings.secret_key.get_secret_value()
+    if key == DEV_SECRET_KEY or len(key) < 32:
+        problems.append("SERVIO_SECRET_KEY is missing, the development default, or under 32 chars")
+    if not _blank(settings.stripe_api_key) and _blank(settings.stripe_webhook_secret):
+        problems.append("SERVIO_STRIPE_WEBHOOK_SECRET is missing while Stripe is configured")
+    if not _blank(settings.whatsapp_access_token):
+        for name in ("whatsapp_app_secret", "whatsapp_verify_token"):
+            if _blank(getattr(settings, name)):
+                problems.append(f"SERVIO_{name.upper()} is missing while WhatsApp is configured")
+    if "*" in settings.cors_origins and settings.cors_allow_credentials:
+        problems.append("SERVIO_CORS_ORIGINS may not be '*' while credentials are allowed")
+    if _blank(settings.metrics_token):
+        problems.append("SERVIO_METRICS_TOKEN is missing (metrics are private in production)")
+    if settings.webhooks_allow_private:
+        problems.append("SERVIO_WEBHOOKS_ALLOW_PRIVATE is a dev/test switch")
+    return problems

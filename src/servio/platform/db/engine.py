@@ -1,0 +1,164 @@
+"""One engine and one session factory per process, for SQLite and PostgreSQL alike.
+
+Tenancy: a session carries the org it works for in ``session.info``. On PostgreSQL the
+start of every transaction runs ``set_config('app.current_org_id', org, true)`` (the
+function form of ``SET LOCAL``), so row-level security restricts every statement of
+that transaction to the org, whatever WHERE clause the code wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session, SessionTransaction
+
+ORG_KEY = "org_id"
+SYSTEM_KEY = "system_scope"
+
+_SET_TENANT = text(
+    "SELECT set_config('app.current_org_id', :org, true), "
+    "set_config('app.system_scope', :system, true)"
+)
+
+
+class TenantSession(Session):
+    """The sync session class behind every ``AsyncSession`` the factory makes."""
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _apply_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    org = session.info.get(ORG_KEY)
+    system = bool(session.info.get(SYSTEM_KEY))
+    if org is None and not system:
+        return  # RLS then hides every tenant row
+    connection.execute(_SET_TENANT, {"org": str(org or ""), "system": "on" if system else ""})
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin), and make SQLite behave.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA busy_timeout=10000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """SQLite creates the file but not its folder; make the folder."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Database:
+    """Owns the engine; hands out sessions scoped to an org (or to the whole system)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+        self.url = make_url(url)
+        self.timeout = timeout
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            ensure_sqlite_directory(url)
+            self.engine: AsyncEngine = create_async_engine(
+                self.url, connect_args={"timeout": timeout}
+            )
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_async_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=timeout,
+                connect_args={
+                    "timeout": timeout,
+                    "server_settings": {"application_name": "servio"},
+                },
+            )
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=TenantSession
+        )
+        # Writers that must not lose a race on SQLite take the write lock at BEGIN.
+        self._immediate_sessions = async_sessionmaker(
+            self.engine.execution_options(sqlite_immediate=True),
+            expire_on_commit=False,
+            sync_session_class=TenantSession,
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def session(self, org_id: uuid.UUID | None = None, *, immediate: bool = False) -> AsyncSession:
+        """A new session working for ``org_id`` (no org: tenant rows are invisible on PG)."""
+        factory = self._immediate_sessions if immediate else self._sessions
+        session = factory()
+        if org_id is not None:
+            session.info[ORG_KEY] = org_id
+        return session
+
+    def system_session(self) -> AsyncSession:
+        """A session for work that spans orgs (workers, migrations of data, seeding)."""
+        session = self._sessions()
+        session.info[SYSTEM_KEY] = True
+        return session
+
+    @asynccontextmanager
+    async def unit_of_work(
+        self, org_id: uuid.UUID | None = None, *, system: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """Commit once when the block succeeds; roll back when it raises."""
+        session = self.system_session() if system else self.session(org_id)
+        async with session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def ping(self) -> None:
+        """One round trip to the database, bounded by the configured timeout."""
+
+        async def _ping() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        await asyncio.wait_for(_ping(), timeout=self.timeout)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def bind_org(session: AsyncSession, org_id: uuid.UUID) -> None:
+    """Make ``session`` work for ``org_id`` from now on, also inside a running transaction."""
+    session.info[ORG_KEY] = org_id
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_SET_TENANT, {"org": str(org_id), "system": ""})

@@ -1,0 +1,1 @@
+"""HTTP building blocks: pure-ASGI middleware, Problem+JSON handlers, the JSON route."""

@@ -1,0 +1,116 @@
+"""Exception handlers: every error leaves as Problem+JSON, rendered in one place."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from servio.platform.errors import (
+    PROBLEM_CATALOG,
+    PROBLEM_CONTENT_TYPE,
+    DomainError,
+    problem_body,
+)
+
+_NAME_BY_STATUS = {status: name for name, (status, _t, _d) in PROBLEM_CATALOG.items()}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    name: str | None = None,
+    title: str | None = None,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    name = name or _NAME_BY_STATUS.get(status) or phrase.lower().replace(" ", "-")
+    body = problem_body(
+        name=name,
+        title=title or PROBLEM_CATALOG.get(name, (status, phrase, ""))[1],
+        status=status,
+        detail=detail or phrase,
+        instance=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        extra=extra,
+    )
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        request,
+        status=exc.status,
+        name=exc.type,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+async def on_validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": _field_path(err.get("loc", ())),
+            "message": err.get("msg", "invalid"),
+            "type": err.get("type", "value_error"),
+        }
+        for err in exc.errors()
+    ]
+    malformed = any(e["type"] == "json_invalid" for e in errors)
+    detail = (
+        "The body is not valid JSON."
+        if malformed
+        else f"{len(errors)} field(s) failed validation: "
+        + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    )
+    return problem_response(
+        request, status=422, name="validation-error", detail=detail, extra={"errors": errors}
+    )
+
+
+async def on_http_exception(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"Nothing at {request.url.path}."
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(
+        request, status=exc.status_code, detail=detail, headers=dict(exc.headers or {})
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the Problem+JSON errors a route can give."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

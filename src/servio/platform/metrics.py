@@ -1,0 +1,106 @@
+"""Prometheus metrics: a registry per app (so tests can build many apps), request
+counts and latency by method, route template and status, in-flight requests, and the
+process collector."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servio.platform.http.middleware import route_template
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The process's metrics; ``render()`` gives the Prometheus text exposition."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.requests = Counter(
+            "servio_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "servio_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "servio_http_requests_in_flight",
+            "HTTP requests being answered now",
+            registry=self.registry,
+        )
+
+    def watch_pool(self, pool: Any) -> None:
+        watch_pool(self, pool)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_capturing(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_capturing)
+        finally:
+            self.metrics.in_flight.dec()
+            labels = (scope["method"], route_template(scope), str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+
+
+def _pool_stat(pool: Any, name: str) -> float:
+    stat = getattr(pool, name, None)
+    return float(stat()) if callable(stat) else 0.0
+
+
+def watch_pool(metrics: Metrics, pool: Any) -> None:
+    """Expose the database pool's size and use as ``servio_db_pool_*`` gauges."""
+    for stat, help_text in (
+        ("size", "Connections the pool keeps"),
+        ("checkedout", "Connections in use"),
+        ("overflow", "Connections beyond the pool size"),
+    ):
+        gauge = Gauge(f"servio_db_pool_{stat}", help_text, registry=metrics.registry)
+        gauge.set_function(functools.partial(_pool_stat, pool, stat))

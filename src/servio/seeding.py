@@ -1,0 +1,41 @@
+"""``servio seed demo``: each domain's demo data, in order, idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.identity.seed import seed_demo_orgs
+from servio.platform.config import Settings
+from servio.platform.db import Database
+
+Seeder = Callable[[AsyncSession], Awaitable[Any]]
+
+# Later domains append their seeders here (teams, hours, leads, bookings, ...).
+DEMO_SEEDERS: list[tuple[str, Seeder]] = [("demo businesses", seed_demo_orgs)]
+
+
+class DemoSeedRefused(Exception):
+    pass
+
+
+async def seed_demo(settings: Settings, *, show_progress: bool = True) -> dict[str, Any]:
+    """Run every demo seeder in one transaction; refuses in production."""
+    if settings.env == "prod":
+        raise DemoSeedRefused("the demo seed never runs with SERVIO_ENV=prod")
+    db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
+    results: dict[str, Any] = {}
+    try:
+        async with db.unit_of_work(system=True) as session:
+            with Progress(disable=not show_progress, transient=True) as progress:
+                task = progress.add_task("Seeding demo data", total=len(DEMO_SEEDERS))
+                for name, seeder in DEMO_SEEDERS:
+                    progress.update(task, description=f"Seeding {name}")
+                    results[name] = await seeder(session)
+                    progress.advance(task)
+    finally:
+        await db.dispose()
+    return results

@@ -1,0 +1,1 @@
+"""Composition: the app factory, routers, pages."""

@@ -1,0 +1,86 @@
+"""The one place that wires the app: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+import servio
+from servio.platform.config import Settings
+from servio.platform.http.middleware import (
+    AccessLogMiddleware,
+    BodySizeLimitMiddleware,
+    ErrorBoundaryMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from servio.platform.http.problems import install_problem_handlers
+from servio.platform.logging import configure_logging
+from servio.platform.metrics import MetricsMiddleware
+from servio.web import probes, problem_docs
+from servio.web.container import Container
+from servio.web.openapi import build_openapi
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """Build the ASGI app. The container is made here and closed at shutdown."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    container = container or Container.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.close()
+
+    app = FastAPI(
+        title="Servio",
+        version=VERSION,
+        description=servio.__doc__ or "",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    app.include_router(probes.router)
+    app.include_router(problem_docs.router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    _install_middleware(app, settings, container)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
+    # Added innermost first: the last one added wraps all the others.
+    app.add_middleware(ErrorBoundaryMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials and "*" not in settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+                "X-CSRF-Token",
+            ],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
+    app.add_middleware(AccessLogMiddleware, enabled=settings.access_log)
+    app.add_middleware(MetricsMiddleware, metrics=container.metrics)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -1,0 +1,46 @@
+"""The services one process needs, built once from settings and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from servio.platform.config import Settings
+from servio.platform.db import Database
+from servio.platform.metrics import Metrics
+from servio.platform.worker import WorkRegistry
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    metrics: Metrics
+    work: WorkRegistry = field(default_factory=WorkRegistry)
+    redis: Redis | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Container:
+        db = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            timeout=settings.database_timeout_seconds,
+        )
+        redis = (
+            Redis.from_url(
+                settings.redis_url,
+                socket_timeout=settings.readiness_timeout_seconds,
+                socket_connect_timeout=settings.readiness_timeout_seconds,
+            )
+            if settings.redis_url
+            else None
+        )
+        container = cls(settings=settings, db=db, metrics=Metrics(), redis=redis)
+        container.metrics.watch_pool(db.engine.sync_engine.pool)
+        return container
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()

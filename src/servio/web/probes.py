@@ -1,0 +1,128 @@
+"""Liveness, readiness and metrics; seed 004's ``/health`` and ``/ready`` aliases."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from servio.platform.errors import DomainError
+from servio.platform.http.problems import problem_response, problem_responses
+from servio.platform.http.routing import JsonRoute
+from servio.platform.probes import check_readiness
+from servio.web.deps import AppContainer
+
+router = APIRouter(tags=["probes"], route_class=JsonRoute)
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+class ReadinessOut(BaseModel):
+    status: str
+    checks: dict[str, dict[str, Any]]
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    templates_configured: list[str]
+    features: dict[str, bool]
+
+
+class ReadyOut(BaseModel):
+    ok: bool
+    database: str
+
+
+class MetricsUnauthorized(DomainError):
+    status = 401
+    type = "metrics-token-required"
+    title = "Metrics need the metrics token"
+
+
+@router.get("/healthz", summary="Liveness: the process answers (no I/O)")
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
+
+
+async def _readiness(container: AppContainer) -> Any:
+    settings = container.settings
+    return await check_readiness(
+        container.db,
+        redis=container.redis,
+        limit_seconds=settings.readiness_timeout_seconds,
+        heartbeat_within=settings.worker_heartbeat_seconds * 3,
+    )
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database, migrations at head, Redis; workers degrade only",
+    responses=problem_responses(503),
+)
+async def readyz(request: Request, container: AppContainer) -> Any:
+    report = await _readiness(container)
+    if report.failed:
+        return problem_response(
+            request,
+            status=503,
+            name="service-unavailable",
+            detail="Not ready: " + ", ".join(report.failed) + " failed.",
+            extra={"status": report.status, "checks": report.checks},
+        )
+    return ReadinessOut(status=report.status, checks=report.checks)
+
+
+@router.get("/health", summary="Health summary with configured features (seed 004 shape)")
+async def health(container: AppContainer) -> HealthOut:
+    settings = container.settings
+    return HealthOut(
+        ok=True,
+        templates_configured=[],
+        features={
+            "stripe": settings.stripe_api_key is not None,
+            "whatsapp": settings.whatsapp_access_token is not None,
+            "whatsapp_dry_run": settings.whatsapp_dry_run,
+            "turnstile": settings.turnstile_secret is not None,
+            "smtp": bool(settings.smtp_url),
+            "redis": settings.redis_url is not None,
+        },
+    )
+
+
+@router.get(
+    "/ready",
+    summary="Database readiness (seed 004 shape)",
+    responses=problem_responses(503),
+)
+async def ready(request: Request, container: AppContainer) -> Any:
+    try:
+        await container.db.ping()
+    except Exception:
+        return problem_response(
+            request,
+            status=503,
+            name="service-unavailable",
+            detail="The database is not reachable.",
+            extra={"ok": False, "database": "disconnected"},
+        )
+    return ReadyOut(ok=True, database="connected")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **problem_responses(401)},
+)
+async def metrics(request: Request, container: AppContainer) -> Response:
+    token = container.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise MetricsUnauthorized("Send Authorization: Bearer <SERVIO_METRICS_TOKEN>.")
+    return Response(container.metrics.render(), media_type=container.metrics.content_type)
