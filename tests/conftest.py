@@ -1,0 +1,140 @@
+"""Test harness: every portable test runs on SQLite and on PostgreSQL; tests marked
+``postgres`` need PostgreSQL. With ``SERVIO_REQUIRE_POSTGRES=1`` (CI) an unreachable
+PostgreSQL or any skipped PostgreSQL test fails the run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+import servio.models
+from servio.platform.config import Settings
+from servio.platform.db import Database
+from servio.web.app import create_app
+from tests.support import databases
+
+REQUIRE_POSTGRES = os.environ.get("SERVIO_REQUIRE_POSTGRES") == "1"
+PG_AVAILABLE = databases.postgres_reachable()
+_skipped_postgres: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_AVAILABLE:
+        return
+    if REQUIRE_POSTGRES:
+        raise pytest.UsageError(
+            "SERVIO_REQUIRE_POSTGRES=1 but PostgreSQL at 127.0.0.1:5432 is not reachable"
+        )
+    skip = pytest.mark.skip(reason="PostgreSQL is not reachable")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgres" in report.keywords:
+        _skipped_postgres.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if REQUIRE_POSTGRES and _skipped_postgres:
+        session.config.get_terminal_writer().line(
+            f"FAILED: {len(_skipped_postgres)} PostgreSQL test(s) skipped; CI requires them: "
+            + ", ".join(_skipped_postgres[:5]),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _worker_tag(config: pytest.Config) -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL is not reachable")
+    url, _admin = databases.create_postgres_database(_worker_tag(request.config))
+    databases.migrate(url)
+    yield url
+    databases.drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = databases.create_sqlite_database(tmp_path_factory.mktemp("sqlite"))
+    databases.migrate(url)
+    return url
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The database of this test run: each portable test runs once per backend."""
+    name = "pg_url" if request.param == "postgres" else "sqlite_url"
+    return str(request.getfixturevalue(name))
+
+
+def _data_tables() -> list[str]:
+    return [t.name for t in reversed(servio.models.metadata.sorted_tables)]
+
+
+async def _wipe(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            if db.is_postgres:
+                await conn.execute(text(f"TRUNCATE {', '.join(_data_tables())} CASCADE"))
+            else:
+                for table in _data_tables():
+                    await conn.execute(text(f'DELETE FROM "{table}"'))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A Database on this run's backend; every table is emptied after the test."""
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+    await _wipe(db_url)
+
+
+@pytest.fixture
+async def pg_db(pg_url: str) -> AsyncIterator[Database]:
+    database = Database(pg_url)
+    yield database
+    await database.dispose()
+    await _wipe(pg_url)
+
+
+def make_settings(url: str, **overrides: object) -> Settings:
+    return Settings(env="test", database_url=url, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the real app over ASGI, on this run's database."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+    await app.state.container.close()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

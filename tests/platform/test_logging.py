@@ -1,0 +1,91 @@
+"""Access logs are JSON and carry no personal data or credentials."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+import structlog
+
+from servio.platform.logging import MASK, configure_logging, redact_text, redact_value
+from servio.web.app import create_app
+from tests.conftest import make_settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "secret"),
+    [
+        ("mail jane.doe+x@example.co.uk now", "jane.doe+x@example.co.uk"),
+        ("call +1 403 555 0199 today", "403 555 0199"),
+        ("call (403) 555-0199", "555-0199"),
+        ("phone 4035550199", "4035550199"),
+        ("card 4242 4242 4242 4242 ok", "4242 4242 4242 4242"),
+        ("card 4000-0566-5566-5556", "4000-0566-5566-5556"),
+        ("Authorization: Bearer eyJabc.def.ghi", "eyJabc.def.ghi"),
+        ("token eyJhbGciOi.eyJzdWIi.sIgnAtUrE", "eyJhbGciOi.eyJzdWIi.sIgnAtUrE"),
+        ("key sk_test_51HxYzAbCdEf", "sk_test_51HxYzAbCdEf"),
+        ("/reset?token=s3cr3t&next=/", "s3cr3t"),
+    ],
+)
+def test_redact_text_masks_personal_data(raw: str, secret: str) -> None:
+    redacted = redact_text(raw)
+    assert secret not in redacted
+    assert MASK in redacted
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "2026-11-24",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "took 12.345678 s",
+        "GET /v1/bookings/42",
+        "America/Edmonton",
+    ],
+)
+def test_redact_text_keeps_ordinary_values(kept: str) -> None:
+    assert redact_text(kept) == kept
+
+
+def test_sensitive_keys_are_masked_whole() -> None:
+    headers = {"Authorization": "Basic dXNlcjpwYXNz", "Cookie": "session=abc", "Accept": "*/*"}
+    assert redact_value("headers", headers) == {
+        "Authorization": MASK,
+        "Cookie": MASK,
+        "Accept": "*/*",
+    }
+    assert redact_value("password", "hunter2hunter2") == MASK
+    assert redact_value("x_admin_api_key", "sv_abc") == MASK
+
+
+async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
+    stream = io.StringIO()
+    app = create_app(make_settings(sqlite_url))
+    configure_logging("info", "json", stream=stream)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            await client.get(
+                "/problems/not-found?email=ann@example.com&phone=%2B14035550199&token=abc123",
+                headers={"Authorization": "Bearer eyJx.eyJy.z", "X-Request-ID": "req-12345678"},
+            )
+        structlog.get_logger("servio.test").info(
+            "login_failed", email="bob@example.com", headers={"cookie": "sid=1"}
+        )
+    finally:
+        await app.state.container.close()
+        configure_logging()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    access = next(line for line in lines if line.get("event") == "request")
+    assert access["route"] == "/problems/{name}"
+    assert access["status"] == 200
+    assert access["request_id"] == "req-12345678"
+    assert "ann@example.com" not in access["path"]
+    assert "abc123" not in access["path"]
+    assert "+14035550199" not in json.dumps(access)
+    login = next(line for line in lines if line.get("event") == "login_failed")
+    assert login["email"] == MASK
+    assert login["headers"] == {"cookie": MASK}
+    assert "eyJx.eyJy.z" not in stream.getvalue()

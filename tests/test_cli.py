@@ -1,0 +1,121 @@
+"""The ``servio`` command as an operator runs it: real processes, real databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from servio.cli import app
+
+SERVIO = [sys.executable, "-m", "servio.cli"]
+runner = CliRunner()
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    merged = {**os.environ, "SERVIO_ENV": "test", "COLUMNS": "200", **env}
+    return subprocess.run(
+        [*SERVIO, *args],
+        env=merged,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--help"], "migrate"),
+        (["serve", "--help"], "--port"),
+        (["worker", "--help"], "--once"),
+        (["migrate", "--help"], "downgrade"),
+        (["seed", "demo", "--help"], "idempotent"),
+        (["demo", "--help"], "--port"),
+    ],
+)
+def test_help_is_useful_on_every_command(args: list[str], expected: str) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    assert expected in result.output
+
+
+def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    db_file = tmp_path / "var" / "cli.db"
+    env = {"SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
+
+    upgraded = run(["migrate", "upgrade"], env, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at 0001" in upgraded.stdout
+    assert "current: 0001  head: 0001" in run(["migrate", "current"], env, tmp_path).stdout
+    assert run(["migrate", "check"], env, tmp_path).returncode == 0
+
+    for _ in range(2):  # idempotent
+        seeded = run(["seed", "demo"], env, tmp_path)
+        assert seeded.returncode == 0, seeded.stderr
+    engine = create_engine(f"sqlite:///{db_file}")
+    with engine.connect() as conn:
+        orgs = conn.execute(
+            text("SELECT slug, vertical, timezone, currency FROM orgs ORDER BY slug")
+        ).all()
+        settings = conn.execute(text("SELECT count(*) FROM org_settings")).scalar()
+    assert [tuple(o) for o in orgs] == [
+        ("inkwell-tattoo", "tattoo", "America/Edmonton", "CAD"),
+        ("sparkle-clean", "cleaning", "America/Edmonton", "CAD"),
+    ]
+    assert settings == 3
+
+    worked = run(["worker", "--once"], env, tmp_path)
+    assert worked.returncode == 0, worked.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM worker_heartbeats")).scalar() == 1
+
+    down = run(["migrate", "downgrade", "base"], env, tmp_path)
+    assert down.returncode == 0
+    assert "database at None" in down.stdout
+    engine.dispose()
+
+
+def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
+    env = {
+        "SERVIO_ENV": "prod",
+        "SERVIO_SECRET_KEY": "p" * 40,
+        "SERVIO_METRICS_TOKEN": "metrics-token",
+        "SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/prod.db",
+    }
+    result = run(["seed", "demo"], env, tmp_path)
+    assert result.returncode == 1
+    assert "SERVIO_ENV=prod" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker", "--once"], ["migrate", "upgrade"]])
+def test_invalid_setting_is_named_and_exits_non_zero(command: list[str]) -> None:
+    result = runner.invoke(
+        app, command, env={"SERVIO_DATABASE_URL": "mysql://db/servio", "COLUMNS": "200"}
+    )
+    assert result.exit_code == 2
+    assert "SERVIO_DATABASE_URL" in result.output
+    assert "sqlite+aiosqlite://" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_production_without_secrets_refuses_to_serve(tmp_path: Path) -> None:
+    result = run(["serve"], {"SERVIO_ENV": "prod"}, tmp_path)
+    assert result.returncode == 2
+    assert "SERVIO_SECRET_KEY" in result.stderr
+    assert "SERVIO_METRICS_TOKEN" in result.stderr
+
+
+@pytest.mark.postgres
+def test_migrate_check_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    result = run(["migrate", "check"], {"SERVIO_DATABASE_URL": pg_url}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "models and migrations agree" in result.stdout

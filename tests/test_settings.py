@@ -1,0 +1,68 @@
+"""Settings come from SERVIO_* variables; production refuses unsafe values, naming each."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from servio.platform.config import DEV_SECRET_KEY, Settings, production_problems
+
+
+def test_defaults_are_the_embedded_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SERVIO_ENV", "SERVIO_DATABASE_URL", "SERVIO_REDIS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings()
+    assert settings.env == "dev"
+    assert settings.database_url == "sqlite+aiosqlite:///./var/servio.db"
+    assert settings.redis_url is None
+
+
+def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVIO_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("SERVIO_WHATSAPP_PILOT_NUMBERS", "+15550001,+15550002")
+    monkeypatch.setenv("SERVIO_MAX_BODY_BYTES", "4096")
+    settings = Settings()
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.whatsapp_pilot_numbers == ["+15550001", "+15550002"]
+    assert settings.max_body_bytes == 4096
+
+
+def test_production_names_every_missing_or_default_secret() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(env="prod", stripe_api_key="sk_live_x", whatsapp_access_token="EAAG")  # type: ignore[arg-type]
+    message = str(caught.value)
+    for name in (
+        "SERVIO_SECRET_KEY",
+        "SERVIO_STRIPE_WEBHOOK_SECRET",
+        "SERVIO_WHATSAPP_APP_SECRET",
+        "SERVIO_WHATSAPP_VERIFY_TOKEN",
+        "SERVIO_METRICS_TOKEN",
+    ):
+        assert name in message
+
+
+def test_production_accepts_real_secrets() -> None:
+    settings = Settings(
+        env="prod",
+        secret_key="s" * 48,
+        metrics_token="metrics-token-123",  # type: ignore[arg-type]
+        database_url="postgresql+asyncpg://app@db/servio",
+    )
+    assert production_problems(settings) == []
+    assert settings.secret_key.get_secret_value() != DEV_SECRET_KEY
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("database_url", "mysql://x/y", "sqlite+aiosqlite://"),
+        ("env", "staging", "dev"),
+        ("max_body_bytes", "12", "greater than or equal"),
+        ("log_level", "loud", "debug"),
+    ],
+)
+def test_invalid_values_say_why(field: str, value: str, fragment: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(fragment)):
+        Settings(**{field: value})  # type: ignore[arg-type]

@@ -1,0 +1,126 @@
+"""Every error is Problem+JSON with type, title, status, detail, instance, request_id."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.routes import install_probe_routes
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def client(api: httpx.AsyncClient) -> httpx.AsyncClient:
+    install_probe_routes(api.app)  # type: ignore[attr-defined]
+    return api
+
+
+def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["type"] == f"/problems/{name}"
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body  # type: ignore[no-any-return]
+
+
+async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/v1/nothing-here"), 404, "not-found")
+    assert "/v1/nothing-here" in str(body["detail"])
+
+
+async def test_wrong_method_is_405(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/healthz")
+    assert_problem(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["allow"]
+
+
+async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/_t/echo", content=b'{"beds": 2,', headers={"content-type": "application/json"}
+    )
+    body = assert_problem(response, 422, "validation-error")
+    assert body["detail"] == "The body is not valid JSON."
+    assert body["errors"][0]["type"] == "json_invalid"  # type: ignore[index]
+
+
+async def test_invalid_fields_are_listed_with_path_and_message(client: httpx.AsyncClient) -> None:
+    response = await client.post("/_t/echo", json={"beds": 99})
+    body = assert_problem(response, 422, "validation-error")
+    fields = {e["field"]: e["message"] for e in body["errors"]}  # type: ignore[attr-defined]
+    assert set(fields) == {"body.beds", "body.email"}
+    assert "less than or equal to 10" in fields["body.beds"]
+    assert fields["body.email"] == "Field required"
+
+
+async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = await client.post("/_t/echo", content=b'{"beds":1}', headers=headers)
+        body = assert_problem(response, 415, "unsupported-media-type")
+        assert "application/json" in str(body["detail"])
+
+
+async def test_json_subtypes_are_accepted(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/_t/echo",
+        content=b'{"beds": 1, "email": "a@b.co"}',
+        headers={"content-type": "application/merge-patch+json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"beds": 1, "email": "a@b.co"}
+
+
+async def test_oversize_declared_body_is_413(client: httpx.AsyncClient) -> None:
+    limit = client.app.state.container.settings.max_body_bytes  # type: ignore[attr-defined]
+    response = await client.post(
+        "/_t/echo", content=b"x" * (limit + 1), headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_oversize_streamed_body_is_413(client: httpx.AsyncClient) -> None:
+    limit = client.app.state.container.settings.max_body_bytes  # type: ignore[attr-defined]
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // 1024 + 2):
+            yield b" " * 1024
+
+    response = await client.post(
+        "/_t/echo", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_rate_limited_is_429_with_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_t/slow-down")
+    assert_problem(response, 429, "too-many-requests")
+    assert response.headers["retry-after"] == "30"
+
+
+async def test_500_shows_no_trace_and_no_sql(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_t/boom")
+    body = assert_problem(response, 500, "internal-error")
+    text = response.text
+    for leak in ("Traceback", "SELECT", "password_hash", "psycopg", "RuntimeError", ".py"):
+        assert leak not in text
+    assert body["detail"].startswith("Something failed on our side")  # type: ignore[union-attr]
+    # Security headers ride on errors too.
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_problem_types_are_documented_at_their_uri(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/v1/nothing"), 404, "not-found")
+    doc = await client.get(str(body["type"]))
+    assert doc.status_code == 200
+    assert doc.json()["status"] == 404
+    listing = (await client.get("/problems")).json()
+    names = {item["type"] for item in listing}
+    assert {"/problems/validation-error", "/problems/unsupported-media-type"} <= names
+    assert_problem(await client.get("/problems/no-such-problem"), 404, "not-found")

@@ -1,0 +1,151 @@
+"""Liveness, readiness (database, migrations, Redis, workers), seed 004's aliases, metrics."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import make_url
+
+from servio.platform.db import Database
+from servio.platform.worker import Worker, WorkRegistry
+from servio.web.app import create_app
+from tests.conftest import make_settings
+from tests.support.tcp_proxy import TcpProxy
+
+
+async def test_healthz_is_alive(api: httpx.AsyncClient) -> None:
+    response = await api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_each_check(api: httpx.AsyncClient, db: Database) -> None:
+    body = (await api.get("/readyz")).json()
+    assert body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["migrations"]["status"] == "ok"
+    assert body["checks"]["migrations"]["current"] == body["checks"]["migrations"]["head"]
+    # No worker has heartbeated: degraded, still 200.
+    assert body["status"] == "degraded"
+    assert body["checks"]["workers"] == {"status": "degraded", "fresh": 0}
+
+    await Worker(db, WorkRegistry()).run(once=True)
+    response = await api.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["checks"]["workers"] == {"status": "ok", "fresh": 1}
+
+
+async def test_seed_004_health_and_ready_shapes(api: httpx.AsyncClient) -> None:
+    health = (await api.get("/health")).json()
+    assert health["ok"] is True
+    assert health["templates_configured"] == []
+    assert health["features"]["stripe"] is False
+    assert (await api.get("/ready")).json() == {"ok": True, "database": "connected"}
+
+
+async def test_readyz_fails_when_migrations_are_behind(tmp_path: pytest.TempPathFactory) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/empty.db"  # never migrated
+    app = create_app(make_settings(url))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            response = await client.get("/readyz")
+    finally:
+        await app.state.container.close()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["type"] == "/problems/service-unavailable"
+    assert "migrations" in body["detail"]
+    assert body["checks"]["migrations"]["current"] is None
+
+
+async def test_readyz_checks_redis_when_configured(sqlite_url: str) -> None:
+    for redis_url, expected in (("redis://127.0.0.1:6379/15", 200), ("redis://127.0.0.1:1/0", 503)):
+        app = create_app(make_settings(sqlite_url, redis_url=redis_url))
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t"
+            ) as client:
+                response = await client.get("/readyz")
+        finally:
+            await app.state.container.close()
+        if expected == 200 and response.status_code != 200:
+            pytest.skip("Redis is not running on 127.0.0.1:6379")
+        assert response.status_code == expected, response.text
+        assert response.json()["checks"]["redis"]["status"] == (
+            "ok" if expected == 200 else "failed"
+        )
+
+
+@pytest.mark.postgres
+async def test_readiness_is_503_while_the_database_is_down_and_recovers(pg_url: str) -> None:
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    via_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
+    app = create_app(
+        make_settings(via_proxy, readiness_timeout_seconds=1.0, database_timeout_seconds=1.0)
+    )
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            assert (await client.get("/ready")).status_code == 200
+
+            await proxy.cut()
+            down = await client.get("/readyz")
+            assert down.status_code == 503
+            assert down.headers["content-type"].startswith("application/problem+json")
+            assert down.json()["checks"]["database"]["status"] == "failed"
+            assert "database" in down.json()["detail"]
+            ready = await client.get("/ready")
+            assert ready.status_code == 503
+            assert ready.json()["ok"] is False
+            assert ready.json()["database"] == "disconnected"
+            assert (await client.get("/healthz")).status_code == 200  # liveness needs no I/O
+
+            await proxy.start()
+            assert (await client.get("/readyz")).status_code == 200
+            assert (await client.get("/ready")).json() == {"ok": True, "database": "connected"}
+    finally:
+        await app.state.container.close()
+        await proxy.cut()
+
+
+async def test_metrics_label_by_route_template_never_raw_path(api: httpx.AsyncClient) -> None:
+    for name in ("not-found", "validation-error", "conflict"):
+        await api.get(f"/problems/{name}")
+    await api.get("/no/such/path/123")
+    text = (await api.get("/metrics")).text
+    assert (
+        'servio_http_requests_total{method="GET",route="/problems/{name}",status="200"} 3.0' in text
+    )
+    assert 'route="<unmatched>",status="404"' in text
+    assert "/problems/not-found" not in text
+    assert "/no/such/path" not in text
+    assert 'servio_http_request_duration_seconds_bucket{le="0.005",method="GET"' in text
+    assert "servio_http_requests_in_flight 1.0" in text  # the /metrics request itself
+    assert "process_cpu_seconds_total" in text or "python_info" in text
+    assert "servio_db_pool_checkedout" in text
+
+
+async def test_metrics_need_the_token_when_one_is_set(sqlite_url: str) -> None:
+    app = create_app(make_settings(sqlite_url, metrics_token="m-token-0123456789"))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            denied = await client.get("/metrics")
+            assert denied.status_code == 401
+            assert denied.json()["type"] == "/problems/metrics-token-required"
+            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+            assert wrong.status_code == 401
+            ok = await client.get(
+                "/metrics", headers={"Authorization": "Bearer m-token-0123456789"}
+            )
+            assert ok.status_code == 200
+            assert "servio_http_requests_total" in ok.text
+    finally:
+        await app.state.container.close()
