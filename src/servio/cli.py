@@ -165,7 +165,7 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     settings = load_settings()
     db_migrations.upgrade(settings.database_url)
     try:
-        asyncio.run(seed_demo(settings))
+        seeded = asyncio.run(seed_demo(settings))
     except DemoSeedRefused as exc:
         err.print(f"[bold red]refused:[/] {exc}")
         raise typer.Exit(1) from None
@@ -179,10 +179,9 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         ("OpenAPI", "/openapi.json"),
     ]:
         out.print(f"  {label:<10} {base}{path}")
-    password = settings.demo_password.get_secret_value()
-    out.print("  Demo businesses: sparkle-clean (cleaning), inkwell-tattoo (tattoo)")
-    out.print(f"  Logins: owner@sparkle-clean.example.com / {password}")
-    out.print(f"          owner@inkwell-tattoo.example.com / {password}")
+    out.print(f"  Demo businesses: {', '.join(seeded.get('demo businesses', []))}")
+    for login in seeded.get("demo logins", []):
+        out.print(f"  Login     {login} / {settings.demo_password.get_secret_value()}")
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_serve_with_worker(settings, host, port))
 

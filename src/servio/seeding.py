@@ -14,7 +14,8 @@ from servio.platform.db import Database
 
 Seeder = Callable[[AsyncSession], Awaitable[Any]]
 
-# Later domains append their seeders here (teams, hours, leads, bookings, ...).
+# Later domains append their seeders here (teams, hours, leads, bookings, ...). A seeder
+# named "demo logins" returns the emails `servio demo` prints with the demo password.
 DEMO_SEEDERS: list[tuple[str, Seeder]] = [("demo businesses", seed_demo_orgs)]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 import pytest
 
@@ -124,3 +127,27 @@ async def test_problem_types_are_documented_at_their_uri(client: httpx.AsyncClie
     names = {item["type"] for item in listing}
     assert {"/problems/validation-error", "/problems/unsupported-media-type"} <= names
     assert_problem(await client.get("/problems/no-such-problem"), 404, "not-found")
+
+
+def test_a_domain_404_never_renames_the_generic_404(tmp_path: object) -> None:
+    # In a served process the domains load before the handlers; a domain error sharing
+    # a status (an unknown org is a 404 too) must not rename a plain unknown route.
+    script = """
+import asyncio, httpx
+import servio.domains.identity.service  # registers org-not-found (404) first
+from servio.web.app import create_app
+from servio.platform.config import Settings
+
+async def main():
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        print((await client.get("/nope")).json()["type"])
+    await app.state.container.close()
+
+asyncio.run(main())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "/problems/not-found"

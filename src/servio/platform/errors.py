@@ -73,7 +73,7 @@ def problem_body(
     return body
 
 
-for _name, _status, _title, _desc in [
+_GENERIC = [
     ("not-found", 404, "Not found", "No resource exists at this path, or it is not yours."),
     ("method-not-allowed", 405, "Method not allowed", "The path exists but not this method."),
     ("payload-too-large", 413, "Payload too large", "The request body exceeds the limit."),
@@ -102,8 +102,13 @@ for _name, _status, _title, _desc in [
     ("forbidden", 403, "Forbidden", "The credentials do not allow this."),
     ("conflict", 409, "Conflict", "The request conflicts with the current state."),
     ("precondition-failed", 412, "Precondition failed", "The resource changed; reload it."),
-]:
+]
+for _name, _status, _title, _desc in _GENERIC:
     register_problem(_name, _status, _title, _desc)
+
+# The generic name for a bare HTTP status; fixed here so a domain error that shares a
+# status (an unknown org is also a 404) never changes what a plain 404 is called.
+GENERIC_NAME_BY_STATUS: dict[int, str] = {status: name for name, status, _t, _d in _GENERIC}
 
 
 class NotFound(DomainError):

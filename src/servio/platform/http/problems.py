@@ -11,13 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servio.platform.errors import (
+    GENERIC_NAME_BY_STATUS,
     PROBLEM_CATALOG,
     PROBLEM_CONTENT_TYPE,
     DomainError,
     problem_body,
 )
-
-_NAME_BY_STATUS = {status: name for name, (status, _t, _d) in PROBLEM_CATALOG.items()}
 
 
 class ProblemResponse(JSONResponse):
@@ -35,7 +34,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> ProblemResponse:
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    name = name or _NAME_BY_STATUS.get(status) or phrase.lower().replace(" ", "-")
+    name = name or GENERIC_NAME_BY_STATUS.get(status) or phrase.lower().replace(" ", "-")
     body = problem_body(
         name=name,
         title=title or PROBLEM_CATALOG.get(name, (status, phrase, ""))[1],
