@@ -15,8 +15,8 @@ from sqlalchemy import text
 import servio.models
 from servio.platform.config import Settings
 from servio.platform.db import Database
-from servio.web.app import create_app
 from tests.support import databases
+from tests.support.app import app_client
 
 REQUIRE_POSTGRES = os.environ.get("SERVIO_REQUIRE_POSTGRES") == "1"
 PG_AVAILABLE = databases.postgres_reachable()
@@ -98,21 +98,24 @@ async def _wipe(url: str) -> None:
         await db.dispose()
 
 
+async def _database_emptied_after(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
+    yield database
+    await database.dispose()
+    await _wipe(url)
+
+
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     """A Database on this run's backend; every table is emptied after the test."""
-    database = Database(db_url)
-    yield database
-    await database.dispose()
-    await _wipe(db_url)
+    async for database in _database_emptied_after(db_url):
+        yield database
 
 
 @pytest.fixture
 async def pg_db(pg_url: str) -> AsyncIterator[Database]:
-    database = Database(pg_url)
-    yield database
-    await database.dispose()
-    await _wipe(pg_url)
+    async for database in _database_emptied_after(pg_url):
+        yield database
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
@@ -127,12 +130,8 @@ def settings(db_url: str) -> Settings:
 @pytest.fixture
 async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client speaking to the real app over ASGI, on this run's database."""
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        client.app = app  # type: ignore[attr-defined]
+    async with app_client(settings, raise_errors=False) as client:
         yield client
-    await app.state.container.close()
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ from __future__ import annotations
 import io
 import json
 
-import httpx
 import pytest
 import structlog
 
 from servio.platform.logging import MASK, configure_logging, redact_text, redact_value
-from servio.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.app import app_client
 
 
 @pytest.mark.parametrize(
@@ -62,11 +61,9 @@ def test_sensitive_keys_are_masked_whole() -> None:
 
 async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
     stream = io.StringIO()
-    app = create_app(make_settings(sqlite_url))
-    configure_logging("info", "json", stream=stream)
     try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with app_client(make_settings(sqlite_url)) as client:
+            configure_logging("info", "json", stream=stream)
             await client.get(
                 "/problems/not-found?email=ann@example.com&phone=%2B14035550199&token=abc123",
                 headers={"Authorization": "Bearer eyJx.eyJy.z", "X-Request-ID": "req-12345678"},
@@ -75,7 +72,6 @@ async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
             "login_failed", email="bob@example.com", headers={"cookie": "sid=1"}
         )
     finally:
-        await app.state.container.close()
         configure_logging()
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     access = next(line for line in lines if line.get("event") == "request")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
 
 from servio.platform.config import Settings
-from servio.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.app import app_client, app_of
 from tests.support.routes import install_probe_routes
 
 
@@ -42,18 +45,18 @@ async def test_security_headers_on_every_response(api: httpx.AsyncClient) -> Non
         assert "strict-transport-security" not in headers  # only in production
 
 
-async def _client_for(settings: Settings, **transport: object) -> httpx.AsyncClient:
-    app = create_app(settings)
-    install_probe_routes(app)
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, **transport),  # type: ignore[arg-type]
-        base_url="http://testserver",
-    )
+@asynccontextmanager
+async def _client_for(
+    settings: Settings, client: tuple[str, int] = ("127.0.0.1", 123)
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings, client=client) as http:
+        install_probe_routes(app_of(http))
+        yield http
 
 
 async def test_cors_allows_configured_origins_only(sqlite_url: str) -> None:
     settings = make_settings(sqlite_url, cors_origins="https://shop.example.com")
-    async with await _client_for(settings) as client:
+    async with _client_for(settings) as client:
         preflight = await client.options(
             "/healthz",
             headers={"Origin": "https://shop.example.com", "Access-Control-Request-Method": "GET"},
@@ -80,9 +83,9 @@ def test_production_refuses_wildcard_cors_with_credentials(sqlite_url: str) -> N
 async def test_forwarded_client_ip_is_trusted_only_from_trusted_proxies(sqlite_url: str) -> None:
     settings = make_settings(sqlite_url, trusted_proxies="10.0.0.5")
     forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
-    async with await _client_for(settings, client=("10.0.0.5", 4000)) as via_proxy:
+    async with _client_for(settings, client=("10.0.0.5", 4000)) as via_proxy:
         body = (await via_proxy.get("/_t/client", headers=forwarded)).json()
         assert body == {"ip": "203.0.113.9", "scheme": "https"}
-    async with await _client_for(settings, client=("198.51.100.7", 4000)) as direct:
+    async with _client_for(settings, client=("198.51.100.7", 4000)) as direct:
         body = (await direct.get("/_t/client", headers=forwarded)).json()
         assert body == {"ip": "198.51.100.7", "scheme": "http"}

@@ -8,8 +8,8 @@ from sqlalchemy import make_url
 
 from servio.platform.db import Database
 from servio.platform.worker import Worker, WorkRegistry
-from servio.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.app import app_client
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -45,14 +45,8 @@ async def test_seed_004_health_and_ready_shapes(api: httpx.AsyncClient) -> None:
 
 async def test_readyz_fails_when_migrations_are_behind(tmp_path: pytest.TempPathFactory) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/empty.db"  # never migrated
-    app = create_app(make_settings(url))
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
-        ) as client:
-            response = await client.get("/readyz")
-    finally:
-        await app.state.container.close()
+    async with app_client(make_settings(url)) as client:
+        response = await client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["type"] == "/problems/service-unavailable"
@@ -62,14 +56,8 @@ async def test_readyz_fails_when_migrations_are_behind(tmp_path: pytest.TempPath
 
 async def test_readyz_checks_redis_when_configured(sqlite_url: str) -> None:
     for redis_url, expected in (("redis://127.0.0.1:6379/15", 200), ("redis://127.0.0.1:1/0", 503)):
-        app = create_app(make_settings(sqlite_url, redis_url=redis_url))
-        try:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t"
-            ) as client:
-                response = await client.get("/readyz")
-        finally:
-            await app.state.container.close()
+        async with app_client(make_settings(sqlite_url, redis_url=redis_url)) as client:
+            response = await client.get("/readyz")
         if expected == 200 and response.status_code != 200:
             pytest.skip("Redis is not running on 127.0.0.1:6379")
         assert response.status_code == expected, response.text
@@ -84,13 +72,9 @@ async def test_readiness_is_503_while_the_database_is_down_and_recovers(pg_url: 
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     await proxy.start()
     via_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
-    app = create_app(
-        make_settings(via_proxy, readiness_timeout_seconds=1.0, database_timeout_seconds=1.0)
-    )
+    settings = make_settings(via_proxy, readiness_timeout_seconds=1.0, database_timeout_seconds=1.0)
     try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
-        ) as client:
+        async with app_client(settings) as client:
             assert (await client.get("/readyz")).status_code == 200
             assert (await client.get("/ready")).status_code == 200
 
@@ -110,7 +94,6 @@ async def test_readiness_is_503_while_the_database_is_down_and_recovers(pg_url: 
             assert (await client.get("/readyz")).status_code == 200
             assert (await client.get("/ready")).json() == {"ok": True, "database": "connected"}
     finally:
-        await app.state.container.close()
         await proxy.cut()
 
 
@@ -132,20 +115,12 @@ async def test_metrics_label_by_route_template_never_raw_path(api: httpx.AsyncCl
 
 
 async def test_metrics_need_the_token_when_one_is_set(sqlite_url: str) -> None:
-    app = create_app(make_settings(sqlite_url, metrics_token="m-token-0123456789"))
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
-        ) as client:
-            denied = await client.get("/metrics")
-            assert denied.status_code == 401
-            assert denied.json()["type"] == "/problems/metrics-token-required"
-            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
-            assert wrong.status_code == 401
-            ok = await client.get(
-                "/metrics", headers={"Authorization": "Bearer m-token-0123456789"}
-            )
-            assert ok.status_code == 200
-            assert "servio_http_requests_total" in ok.text
-    finally:
-        await app.state.container.close()
+    async with app_client(make_settings(sqlite_url, metrics_token="m-token-0123456789")) as client:
+        denied = await client.get("/metrics")
+        assert denied.status_code == 401
+        assert denied.json()["type"] == "/problems/metrics-token-required"
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = await client.get("/metrics", headers={"Authorization": "Bearer m-token-0123456789"})
+        assert ok.status_code == 200
+        assert "servio_http_requests_total" in ok.text

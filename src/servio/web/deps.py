@@ -25,14 +25,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed once when the handler succeeds, rolled back
     when it raises. Runs before the response is sent, so a failed commit is a 500, not
     a 200 over lost data."""
-    session = get_container(request).db.session()
-    async with session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with get_container(request).db.unit_of_work() as session:
+        yield session
 
 
 AppContainer = Annotated[Container, Depends(get_container)]
