@@ -1,0 +1,68 @@
+"""The session factory: SQLite writers can take the write lock at BEGIN; timestamps
+come back timezone-aware UTC on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select, text
+
+from servio.domains.identity import service
+from servio.domains.identity.models import Org
+from servio.platform.db import Database
+
+
+async def test_immediate_sessions_begin_immediate_on_sqlite(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/lock.db")
+    statements: list[str] = []
+    event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: statements.append(statement),
+    )
+    try:
+        async with db.session(immediate=True) as session:
+            await session.execute(text("SELECT 1"))
+        async with db.session() as session:
+            await session.execute(text("SELECT 2"))
+    finally:
+        await db.dispose()
+    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 2"]
+
+
+async def test_timestamps_round_trip_as_aware_utc(db: Database) -> None:
+    edmonton_evening = datetime(2026, 3, 8, 23, 30, tzinfo=timezone(timedelta(hours=-7)))
+    async with db.unit_of_work(system=True) as session:
+        org = await service.ensure_org(
+            session,
+            slug="tz-org",
+            name="T",
+            vertical="cleaning",
+            timezone="America/Edmonton",
+            currency="CAD",
+        )
+        org.created_at = edmonton_evening
+    async with db.unit_of_work(system=True) as session:
+        stored = await session.scalar(select(Org.created_at).where(Org.slug == "tz-org"))
+    assert stored == edmonton_evening
+    assert stored is not None
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
+
+
+async def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetimes"):
+        async with db.unit_of_work(system=True) as session:
+            session.add(
+                Org(
+                    slug="naive",
+                    name="N",
+                    vertical="cleaning",
+                    timezone="UTC",
+                    currency="CAD",
+                    created_at=datetime(2026, 1, 1),  # noqa: DTZ001
+                )
+            )
