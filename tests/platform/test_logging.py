@@ -26,6 +26,7 @@ from tests.support.app import app_client
         ("token eyJhbGciOi.eyJzdWIi.sIgnAtUrE", "eyJhbGciOi.eyJzdWIi.sIgnAtUrE"),
         ("key sk_test_51HxYzAbCdEf", "sk_test_51HxYzAbCdEf"),
         ("/reset?token=s3cr3t&next=/", "s3cr3t"),
+        ("/verify?code=abcdef", "abcdef"),
     ],
 )
 def test_redact_text_masks_personal_data(raw: str, secret: str) -> None:

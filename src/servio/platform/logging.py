@@ -6,6 +6,8 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -17,35 +19,47 @@ _SENSITIVE_KEYS = re.compile(
     r"x-admin-api-key|signature|session|otp|mfa|card|cvc|iban)",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# Card-like runs: 13-19 digits, optionally split by spaces or dashes.
-_CARD = re.compile(r"(?<![\w\-])(?:\d[ -]?){12,18}\d(?![\w\-])")
-# Phone numbers: international (+ and 8-15 digits with separators), North American
-# (403) 555-1234 / 403-555-1234 forms, and bare 10-15 digit runs; never a date, a
-# decimal or a UUID group, which sit next to '-', '.' or letters.
-_PHONE = re.compile(
-    r"(?<![\w.\-+])(?:\+\d[\d ().\-]{6,18}\d|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}|\d{10,15})"
+# One alternation, one pass per string: emails, bearer/basic credentials, JWTs,
+# Stripe-like keys, secrets in query strings, card-like digit runs (13-19 digits, spaces
+# or dashes allowed) and phone numbers (international, North American, or bare 10-15
+# digit runs); never a date, a decimal or a UUID group, which sit next to '-', '.' or
+# letters.
+_PII = re.compile(
+    r"(?P<auth>(?i:\b(?:bearer|basic))\s+)[A-Za-z0-9._~+/=\-]+"
+    r"|\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"
+    r"|\b(?:sk|pk|rk|whsec|sv)_[A-Za-z0-9_]{8,}"
+    r"|(?P<query>(?i:[?&](?:token|key|secret|password|code|signature)=))[^&\s]+"
+    r"|[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+    r"|(?<![\w\-])(?:\d[ -]?){12,18}\d(?![\w\-])"
+    r"|(?<![\w.\-+])(?:\+\d[\d ().\-]{6,18}\d|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4}|\d{10,15})"
     r"(?![\w.\-])"
 )
+_MAY_HOLD_PII = re.compile(r"[@\d=_]|eyJ|(?i:bearer|basic)")
 _SAFE_KEYS = frozenset(
-    {"timestamp", "level", "request_id", "duration_ms", "status", "method", "route", "logger"}
+    {
+        "timestamp",
+        "level",
+        "request_id",
+        "duration_ms",
+        "status",
+        "method",
+        "route",
+        "logger",
+        "client_ip",
+    }
 )
-# Bearer tokens, JWTs, Stripe-like and generic long secrets.
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
-_KEYLIKE = re.compile(r"\b(?:sk|pk|rk|whsec|sv)_[A-Za-z0-9_]{8,}")
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:token|key|secret|password|code|signature)=)[^&\s]+")
+
+
+def _mask(match: re.Match[str]) -> str:
+    prefix = match.group("auth") or match.group("query") or ""
+    return f"{prefix}{MASK}"
 
 
 def redact_text(text: str) -> str:
     """Mask emails, phone numbers, card-like digit runs and tokens inside free text."""
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _JWT.sub(MASK, text)
-    text = _KEYLIKE.sub(MASK, text)
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{MASK}", text)
-    text = _EMAIL.sub(MASK, text)
-    text = _CARD.sub(MASK, text)
-    return _PHONE.sub(MASK, text)
+    if not _MAY_HOLD_PII.search(text):
+        return text
+    return _PII.sub(_mask, text)
 
 
 def redact_value(key: str, value: Any) -> Any:
@@ -60,6 +74,19 @@ def redact_value(key: str, value: Any) -> Any:
     return value
 
 
+REQUEST_ID: ContextVar[str | None] = ContextVar("servio_request_id", default=None)
+
+
+def add_request_id(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Every line logged while a request is served carries its id."""
+    rid = REQUEST_ID.get()
+    if rid is not None:
+        event_dict.setdefault("request_id", rid)
+    return event_dict
+
+
 def redact_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -69,8 +96,73 @@ def redact_processor(
     return event_dict
 
 
-def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None) -> None:
+class _Sink:
+    """Where log lines go. Loggers are cached on first use for speed, so reconfiguring
+    swaps the stream behind this one object instead of the loggers."""
+
+    def __init__(self) -> None:
+        self.stream: Any = sys.stdout
+
+    def write(self, text: str) -> int:
+        return int(self.stream.write(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+_SINK = _Sink()
+
+
+class _AccessLog:
+    """The per-request access line: the same JSON shape, redaction and renderer as every
+    other log line, but the processors are called directly instead of through a bound
+    logger, because this runs on every request."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self._render: Any = structlog.processors.JSONRenderer()
+
+    def configure(self, *, enabled: bool, renderer: Any) -> None:
+        self.enabled = enabled
+        self._render = renderer
+
+    def write(self, **fields: Any) -> None:
+        if not self.enabled:
+            return
+        event: MutableMapping[str, Any] = {"event": "request", **fields}
+        for processor in (_stamp_access, _redact_access):
+            event = processor(None, "info", event)
+        _SINK.write(self._render(None, "info", event) + "\n")
+        _SINK.flush()
+
+
+def _stamp_access(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict["level"] = "info"
+    event_dict["logger"] = "servio.access"
+    event_dict["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return event_dict
+
+
+def _redact_access(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in ("path", "user_agent"):
+        value = event_dict.get(key)
+        if value:
+            event_dict[key] = redact_text(value)
+    return event_dict
+
+
+ACCESS_LOG = _AccessLog()
+
+
+def configure_logging(
+    level: str = "info", fmt: str = "json", stream: Any = None, *, access_log: bool = True
+) -> None:
     """Route structlog and the standard library through one redacting JSON pipeline."""
+    _SINK.stream = stream or sys.stdout
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -78,20 +170,25 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redact_processor,
     ]
+    ACCESS_LOG.configure(
+        enabled=access_log and logging.getLevelNamesMapping()[level.upper()] <= logging.INFO,
+        renderer=renderer,
+    )
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
-        cache_logger_on_first_use=False,
+        logger_factory=structlog.WriteLoggerFactory(file=_SINK),  # type: ignore[arg-type]
+        cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(_SINK)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -5,7 +5,6 @@ process collector."""
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 
 from prometheus_client import (
@@ -19,11 +18,18 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from servio.platform.http.middleware import route_template
+from starlette.types import Scope
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, never the raw path (ids would explode labels)."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if path:
+        return str(scope.get("root_path", "")) + str(path)
+    return "<unmatched>"
 
 
 class Metrics:
@@ -49,6 +55,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.in_flight = Gauge(
             "servio_http_requests_in_flight",
             "HTTP requests being answered now",
@@ -58,36 +65,18 @@ class Metrics:
     def watch_pool(self, pool: Any) -> None:
         watch_pool(self, pool)
 
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # bounded: route templates x methods x statuses
+            labels = (method, route, str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_capturing(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_capturing)
-        finally:
-            self.metrics.in_flight.dec()
-            labels = (scope["method"], route_template(scope), str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
 
 
 def _pool_stat(pool: Any, name: str) -> float:

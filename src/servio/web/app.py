@@ -12,15 +12,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import servio
 from servio.platform.config import Settings
 from servio.platform.http.middleware import (
-    AccessLogMiddleware,
-    BodySizeLimitMiddleware,
-    ErrorBoundaryMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
+    ObservabilityMiddleware,
+    ResponseGuardMiddleware,
 )
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.logging import configure_logging
-from servio.platform.metrics import MetricsMiddleware
 from servio.web import probes, problem_docs
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
@@ -31,7 +27,7 @@ VERSION = "0.1.0"
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     """Build the ASGI app. The container is made here and closed at shutdown."""
     settings = settings or Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
 
     @asynccontextmanager
@@ -60,8 +56,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
     # Added innermost first: the last one added wraps all the others.
-    app.add_middleware(ErrorBoundaryMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,8 +76,5 @@ def _install_middleware(app: FastAPI, settings: Settings, container: Container) 
             expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "prod")
-    app.add_middleware(AccessLogMiddleware, enabled=settings.access_log)
-    app.add_middleware(MetricsMiddleware, metrics=container.metrics)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

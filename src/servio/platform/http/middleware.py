@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
-import uuid
-from typing import Any
 
-import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servio.platform.errors import PROBLEM_CONTENT_TYPE, problem_body
-from servio.platform.logging import get_logger
+from servio.platform.logging import ACCESS_LOG, REQUEST_ID, get_logger
+from servio.platform.metrics import Metrics, route_template
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
 log = get_logger("servio.http")
-access = get_logger("servio.access")
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -62,78 +60,63 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestIdMiddleware:
-    """Accept a well-formed ``X-Request-ID`` or make one; echo it; bind it to logs."""
+class ObservabilityMiddleware:
+    """Per request, in one layer: accept a well-formed ``X-Request-ID`` or make one and
+    echo it; make it the request id of every log line; count and time the request by
+    route template in the metrics; write one redacted JSON access-log line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = header(scope, REQUEST_ID_HEADER)
-        rid = given if given and _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
-        encoded = rid.encode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *(h for h in message["headers"] if h[0].lower() != REQUEST_ID_HEADER),
-                    (REQUEST_ID_HEADER, encoded),
-                ]
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(request_id=rid):
-            await self.app(scope, receive, send_with_id)
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template, never the raw path (ids would explode labels)."""
-    route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if path:
-        return str(scope.get("root_path", "")) + str(path)
-    return "<unmatched>"
-
-
-class AccessLogMiddleware:
-    """One structured line per request: method, route, path, status, duration, client."""
-
-    def __init__(self, app: ASGIApp, *, enabled: bool = True) -> None:
-        self.app = app
-        self.enabled = enabled
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.enabled:
-            await self.app(scope, receive, send)
-            return
         started = time.perf_counter()
+        given = header(scope, REQUEST_ID_HEADER)
+        rid = given if given and _VALID_REQUEST_ID.match(given) else secrets.token_hex(16)
+        scope.setdefault("state", {})["request_id"] = rid
+        id_header = (REQUEST_ID_HEADER, rid.encode())
         status = 500
 
-        async def send_capturing(message: Message) -> None:
+        async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [
+                    *(h for h in message.get("headers", ()) if h[0].lower() != REQUEST_ID_HEADER),
+                    id_header,
+                ]
             await send(message)
 
+        token = REQUEST_ID.set(rid)
+        self.metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, send_capturing)
+            await self.app(scope, receive, send_observed)
         finally:
-            client = scope.get("client")
-            query = scope.get("query_string", b"").decode("latin-1")
-            access.info(
-                "request",
-                method=scope["method"],
-                route=route_template(scope),
-                path=scope["path"] + (f"?{query}" if query else ""),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                client_ip=client[0] if client else None,
-                user_agent=header(scope, b"user-agent"),
-            )
+            self.metrics.in_flight.dec()
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            if ACCESS_LOG.enabled:
+                self._log(scope, rid, route, status, elapsed)
+            REQUEST_ID.reset(token)
+
+    @staticmethod
+    def _log(scope: Scope, rid: str, route: str, status: int, elapsed: float) -> None:
+        client = scope.get("client")
+        query = scope.get("query_string", b"")
+        ACCESS_LOG.write(
+            request_id=rid,
+            method=scope["method"],
+            route=route,
+            path=scope["path"] + (f"?{query.decode('latin-1')}" if query else ""),
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+            client_ip=client[0] if client else None,
+            user_agent=header(scope, b"user-agent"),
+        )
 
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -151,21 +134,32 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
-class SecurityHeadersMiddleware:
-    """Add the browser hardening headers to every response (HSTS in production)."""
+class PayloadTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The request body may be at most {max_bytes} bytes.")
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+
+class ResponseGuardMiddleware:
+    """The innermost layer, in one pass: hardening headers on every response (HSTS in
+    production); a body over the limit refused before routing when declared, or stopped
+    as soon as a streamed body passes it; any exception that escaped the handlers turned
+    into a 500 Problem+JSON, its trace logged server-side and never shown."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False) -> None:
         self.app = app
+        self.max_bytes = max_body_bytes
         self.headers = [*SECURITY_HEADERS, HSTS] if hsts else list(SECURITY_HEADERS)
-        self.names = {name for name, _ in self.headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
-        async def send_secured(message: Message) -> None:
+        async def send_guarded(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 existing = message.get("headers", [])
                 present = {k.lower() for k, _ in existing}
                 message["headers"] = [
@@ -174,36 +168,9 @@ class SecurityHeadersMiddleware:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_secured)
-
-
-class PayloadTooLarge(HTTPException):
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"The request body may be at most {max_bytes} bytes.")
-
-
-class BodySizeLimitMiddleware:
-    """Refuse a declared body over the limit before routing, and stop a streamed
-    (chunked) body as soon as it passes the limit while the app reads it."""
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await send_problem(
-                scope,
-                send,
-                name="payload-too-large",
-                title="Payload too large",
-                status=413,
-                detail=f"The request body may be at most {self.max_bytes} bytes.",
-            )
+            await self._problem(scope, send_guarded, 413)
             return
         received = 0
 
@@ -216,34 +183,25 @@ class BodySizeLimitMiddleware:
                     raise PayloadTooLarge(self.max_bytes)
             return message
 
-        await self.app(scope, receive_counted, send)
-
-
-class ErrorBoundaryMiddleware:
-    """Turn any exception that escaped the handlers into a 500 Problem+JSON, logged with
-    its trace server-side; the client sees neither the trace nor any SQL."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive_counted, send_guarded)
         except Exception:
             log.exception("unhandled_error", path=scope.get("path"), method=scope.get("method"))
             if started:
                 raise
+            await self._problem(scope, send_guarded, 500)
+
+    async def _problem(self, scope: Scope, send: Send, status: int) -> None:
+        if status == 413:
+            await send_problem(
+                scope,
+                send,
+                name="payload-too-large",
+                title="Payload too large",
+                status=413,
+                detail=f"The request body may be at most {self.max_bytes} bytes.",
+            )
+        else:
             await send_problem(
                 scope,
                 send,
@@ -252,8 +210,3 @@ class ErrorBoundaryMiddleware:
                 status=500,
                 detail="Something failed on our side; quote the request_id when reporting it.",
             )
-
-
-def client_ip(scope: Scope) -> str | None:
-    client: Any = scope.get("client")
-    return str(client[0]) if client else None

@@ -1,0 +1,9 @@
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\"requests\": %d, \"duration_us\": %d, \"p50_us\": %d, " ..
+    "\"p95_us\": %d, \"p99_us\": %d, \"errors\": %d, \"non_2xx\": %d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
