@@ -25,17 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = ROOT / ".venv" / "bin"
 
-# wrk calls done() once per run; the line it prints carries exact percentiles.
-WRK_REPORT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, " ..
-    "\\"p95_us\\": %d, \\"p99_us\\": %d, \\"errors\\": %d, \\"non_2xx\\": %d}\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
+# wrk calls this script's done() once per run; it prints exact p50/p95/p99.
+WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
 
 
 def free_port() -> int:
@@ -85,10 +76,8 @@ class WrkRun:
 
 
 def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> WrkRun:
-    script = RESULTS / "wrk_report.lua"
-    script.write_text(WRK_REPORT)
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT), url],
         capture_output=True,
         text=True,
         check=True,
