@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 
-from servio.domains.identity import service
 from servio.domains.identity.models import Org
 from servio.platform.db import Database
+from tests.support.orgs import add_org
 
 
 async def test_immediate_sessions_begin_immediate_on_sqlite(tmp_path: Path) -> None:
@@ -35,14 +35,7 @@ async def test_immediate_sessions_begin_immediate_on_sqlite(tmp_path: Path) -> N
 async def test_timestamps_round_trip_as_aware_utc(db: Database) -> None:
     edmonton_evening = datetime(2026, 3, 8, 23, 30, tzinfo=timezone(timedelta(hours=-7)))
     async with db.unit_of_work(system=True) as session:
-        org = await service.ensure_org(
-            session,
-            slug="tz-org",
-            name="T",
-            vertical="cleaning",
-            timezone="America/Edmonton",
-            currency="CAD",
-        )
+        org = await add_org(session, "tz-org")
         org.created_at = edmonton_evening
     async with db.unit_of_work(system=True) as session:
         stored = await session.scalar(select(Org.created_at).where(Org.slug == "tz-org"))

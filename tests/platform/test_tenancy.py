@@ -13,27 +13,16 @@ from servio.domains.identity import service
 from servio.domains.identity.models import OrgSetting
 from servio.platform.db import Database
 from servio.platform.db.engine import bind_org
+from tests.support.orgs import add_org
 
 pytestmark = pytest.mark.postgres
 
 
 async def _two_orgs(db: Database) -> tuple[uuid.UUID, uuid.UUID]:
     async with db.unit_of_work(system=True) as session:
-        a = await service.ensure_org(
-            session,
-            slug="org-a",
-            name="A",
-            vertical="cleaning",
-            timezone="America/Edmonton",
-            currency="CAD",
-        )
-        b = await service.ensure_org(
-            session,
-            slug="org-b",
-            name="B",
-            vertical="tattoo",
-            timezone="Europe/Berlin",
-            currency="EUR",
+        a = await add_org(session, "org-a")
+        b = await add_org(
+            session, "org-b", vertical="tattoo", timezone="Europe/Berlin", currency="EUR"
         )
         await service.put_setting(session, a.id, "tax.rate_bps", 500)
         await service.put_setting(session, b.id, "tax.rate_bps", 1900)

@@ -7,6 +7,7 @@ import pytest
 from servio.domains.identity import service
 from servio.domains.identity.seed import seed_demo_orgs
 from servio.platform.db import Database
+from tests.support.orgs import add_org
 
 
 async def test_demo_orgs_are_seeded_once(db: Database) -> None:
@@ -58,9 +59,7 @@ async def test_invalid_org_details_are_refused(
 
 async def test_setting_versions_increase_only_on_change(db: Database) -> None:
     async with db.unit_of_work(system=True) as session:
-        org = await service.ensure_org(
-            session, slug="vers", name="V", vertical="cleaning", timezone="UTC", currency="CAD"
-        )
+        org = await add_org(session, "vers")
         first = await service.put_setting(session, org.id, "hours", {"mon": "09-18"})
         assert first.version == 1
         same = await service.put_setting(session, org.id, "hours", {"mon": "09-18"})
