@@ -142,7 +142,7 @@ async def main():
     app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        print((await client.get("/nope")).json()["type"])
+        print("TYPE=" + (await client.get("/nope")).json()["type"])
     await app.state.container.close()
 
 asyncio.run(main())
@@ -150,4 +150,5 @@ asyncio.run(main())
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.strip().splitlines()[-1] == "/problems/not-found"
+    printed = [line for line in result.stdout.splitlines() if line.startswith("TYPE=")]
+    assert printed == ["TYPE=/problems/not-found"]
