@@ -8,15 +8,18 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.identity.seed import seed_demo_orgs
+from servio.domains.identity.seed import seed_demo_logins, seed_demo_orgs
 from servio.platform.config import Settings
 from servio.platform.db import Database
 
-Seeder = Callable[[AsyncSession], Awaitable[Any]]
+Seeder = Callable[[AsyncSession, Settings], Awaitable[Any]]
 
 # Later domains append their seeders here (teams, hours, leads, bookings, ...). A seeder
 # named "demo logins" returns the emails `servio demo` prints with the demo password.
-DEMO_SEEDERS: list[tuple[str, Seeder]] = [("demo businesses", seed_demo_orgs)]
+DEMO_SEEDERS: list[tuple[str, Seeder]] = [
+    ("demo businesses", seed_demo_orgs),
+    ("demo logins", seed_demo_logins),
+]
 
 
 class DemoSeedRefused(Exception):
@@ -35,7 +38,7 @@ async def seed_demo(settings: Settings, *, show_progress: bool = True) -> dict[s
                 task = progress.add_task("Seeding demo data", total=len(DEMO_SEEDERS))
                 for name, seeder in DEMO_SEEDERS:
                     progress.update(task, description=f"Seeding {name}")
-                    results[name] = await seeder(session)
+                    results[name] = await seeder(session, settings)
                     progress.advance(task)
     finally:
         await db.dispose()

@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     default_org: str | None = None
 
+    # Access tokens: "kid:secret" pairs, the first signs, all verify (rotation);
+    # empty = one key derived from SERVIO_SECRET_KEY.
+    jwt_keys: CommaList = Field(default_factory=list)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=720)
+    password_reset_ttl_minutes: int = Field(default=30, ge=5, le=1440)
+    public_url: str = "http://127.0.0.1:8000"
+    operator_token: SecretStr | None = None
+    basic_admin_enabled: bool = False
+    basic_admin_user: str = "admin"
+    basic_admin_password: SecretStr | None = None
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     access_log: bool = True
@@ -73,8 +86,17 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
 
     _split = field_validator(
-        "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
+        "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", "jwt_keys", mode="before"
     )(_split_commas)
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _jwt_keys(cls, value: list[str]) -> list[str]:
+        for item in value:
+            kid, _, secret = item.partition(":")
+            if not kid or len(secret) < 32:
+                raise ValueError("each entry must be kid:secret with a secret of 32+ chars")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -120,6 +142,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("SERVIO_CORS_ORIGINS may not be '*' while credentials are allowed")
     if _blank(settings.metrics_token):
         problems.append("SERVIO_METRICS_TOKEN is missing (metrics are private in production)")
+    if settings.basic_admin_enabled:
+        problems.append("SERVIO_BASIC_ADMIN_ENABLED is a development convenience")
     if settings.webhooks_allow_private:
         problems.append("SERVIO_WEBHOOKS_ALLOW_PRIVATE is a dev/test switch")
     return problems

@@ -10,6 +10,9 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
+from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
+from servio.domains.identity.authn import IdentityAuthenticator
+from servio.domains.identity.config import AuthConfig
 from servio.platform.config import Settings
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
@@ -46,9 +49,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         redoc_url=None,
     )
     app.state.container = container
+    app.state.db = container.db
+    app.state.auth_config = AuthConfig.from_settings(settings)
+    app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     install_problem_handlers(app)
     app.include_router(probes.router)
     app.include_router(problem_docs.router)
+    for router in (router_auth.router, router_mfa.router, router_team.router, router_admin.router):
+        app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     _install_middleware(app, settings, container)
     return app

@@ -6,15 +6,16 @@ import pytest
 
 from servio.domains.identity import service
 from servio.domains.identity.seed import seed_demo_orgs
+from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.support.orgs import add_org
 
 
-async def test_demo_orgs_are_seeded_once(db: Database) -> None:
+async def test_demo_orgs_are_seeded_once(db: Database, settings: Settings) -> None:
     async with db.unit_of_work(system=True) as session:
-        assert await seed_demo_orgs(session) == ["sparkle-clean", "inkwell-tattoo"]
+        assert await seed_demo_orgs(session, settings) == ["sparkle-clean", "inkwell-tattoo"]
     async with db.unit_of_work(system=True) as session:
-        await seed_demo_orgs(session)
+        await seed_demo_orgs(session, settings)
         clean = await service.get_org_by_slug(session, "sparkle-clean")
         settings = await service.org_settings(session, clean.id)
     assert (clean.timezone, clean.currency, clean.vertical) == (

@@ -124,18 +124,23 @@ class Database:
             session.info[ORG_KEY] = org_id
         return session
 
-    def system_session(self) -> AsyncSession:
+    def system_session(self, *, immediate: bool = False) -> AsyncSession:
         """A session for work that spans orgs (workers, migrations of data, seeding)."""
-        session = self._sessions()
+        session = (self._immediate_sessions if immediate else self._sessions)()
         session.info[SYSTEM_KEY] = True
         return session
 
     @asynccontextmanager
     async def unit_of_work(
-        self, org_id: uuid.UUID | None = None, *, system: bool = False
+        self, org_id: uuid.UUID | None = None, *, system: bool = False, immediate: bool = False
     ) -> AsyncIterator[AsyncSession]:
-        """Commit once when the block succeeds; roll back when it raises."""
-        session = self.system_session() if system else self.session(org_id)
+        """Commit once when the block succeeds; roll back when it raises. ``immediate``
+        takes SQLite's write lock at BEGIN (read-then-write that must not race)."""
+        session = (
+            self.system_session(immediate=immediate)
+            if system
+            else self.session(org_id, immediate=immediate)
+        )
         async with session:
             try:
                 yield session

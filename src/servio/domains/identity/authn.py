@@ -1,0 +1,167 @@
+"""Turns a request's credentials into a ``Principal``: bearer access token, session
+cookie, API key (``Authorization: Bearer svk_…`` or ``X-Admin-API-Key``) or, in
+development only, HTTP Basic for the seed admin."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+
+from servio.domains.identity import api_keys
+from servio.domains.identity.config import AuthConfig
+from servio.domains.identity.models import AuthSession, BreakGlassGrant, Membership, Org, User
+from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
+from servio.platform.config import Settings
+from servio.platform.db import Database, utcnow
+from servio.platform.errors import DomainError
+from servio.platform.security.opaque import same
+from servio.platform.security.principal import Principal
+from servio.platform.security.tokens import InvalidToken
+
+ACCESS_COOKIE = "servio_access"
+BREAK_GLASS_HEADER = "x-break-glass"
+ADMIN_PATHS = ("/admin/", "/v1/admin/")
+
+
+class InvalidApiKey(DomainError):
+    status = 401
+    type = "invalid-api-key"
+    title = "The API key is not valid"
+
+
+class ApiKeyRefused(DomainError):
+    status = 403
+    type = "api-key-refused"
+    title = "The API key is not valid for admin routes"
+    description = "Admin routes answer 403 to a wrong, revoked or expired key."
+
+
+class IdentityAuthenticator:
+    def __init__(self, db: Database, config: AuthConfig, settings: Settings) -> None:
+        self.db = db
+        self.config = config
+        self.settings = settings
+
+    async def authenticate(self, request: Request) -> Principal | None:
+        admin_key = request.headers.get("x-admin-api-key")
+        if admin_key is not None:
+            return await self._api_key(request, admin_key)
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and credential.strip():
+            credential = credential.strip()
+            if credential.startswith(api_keys.KEY_PREFIX):
+                return await self._api_key(request, credential)
+            return await self._access(request, credential, via_cookie=False)
+        if scheme == "basic" and self.settings.basic_admin_enabled and self.settings.env != "prod":
+            return await self._basic(credential)
+        if scheme and scheme not in ("bearer", "basic"):
+            raise InvalidToken("Use the Bearer scheme.")
+        cookie = request.cookies.get(ACCESS_COOKIE)
+        if cookie:
+            return await self._access(request, cookie, via_cookie=True)
+        return None
+
+    async def _api_key(self, request: Request, key: str) -> Principal:
+        async with self.db.unit_of_work(system=True) as s:
+            row = await api_keys.find_valid(s, key.strip())
+            org = await s.get(Org, row.org_id) if row is not None else None
+        if row is None or org is None:
+            if request.url.path.startswith(ADMIN_PATHS):
+                raise ApiKeyRefused("The API key is wrong, revoked or expired.")
+            raise InvalidApiKey("The API key is wrong, revoked or expired.")
+        return Principal(
+            kind="api_key",
+            id=row.id,
+            org_id=row.org_id,
+            permissions=frozenset(row.permissions),
+            org_read_only=org.read_only,
+        )
+
+    async def _access(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
+        claims = self.config.keys.verify(token, purpose="access")
+        try:
+            sid, org_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["org"])
+        except (KeyError, ValueError) as exc:
+            raise InvalidToken("The token's claims are not valid.") from exc
+        async with self.db.unit_of_work(system=True) as s:
+            row = (
+                await s.execute(
+                    select(AuthSession, Membership, Org, User)
+                    .join(User, User.id == AuthSession.user_id)
+                    .join(Org, Org.id == AuthSession.org_id)
+                    .join(
+                        Membership,
+                        (Membership.user_id == AuthSession.user_id)
+                        & (Membership.org_id == AuthSession.org_id),
+                    )
+                    .where(AuthSession.id == sid, AuthSession.org_id == org_id)
+                )
+            ).one_or_none()
+            grant = await self._break_glass(s, request, claims) if row is not None else None
+        if row is None:
+            raise InvalidToken("The session does not exist.")
+        session, member, org, user = row
+        if session.revoked_at is not None or session.expires_at <= utcnow():
+            raise InvalidToken("The session has ended; sign in again.")
+        if not (user.is_active and member.active):
+            raise InvalidToken("The account can no longer sign in to this business.")
+        return Principal(
+            kind="user",
+            id=user.id,
+            user_id=user.id,
+            org_id=org.id,
+            role=member.role,
+            permissions=permissions_of(member.role),
+            session_id=session.id,
+            via_cookie=via_cookie,
+            org_read_only=org.read_only,
+            break_glass_id=grant,
+            mfa_enrollment_required=(
+                org.require_mfa and Role(member.role) in MFA_ROLES and not user.mfa_enabled
+            ),
+        )
+
+    async def _break_glass(
+        self, s: Any, request: Request, claims: dict[str, Any]
+    ) -> uuid.UUID | None:
+        token = request.headers.get(BREAK_GLASS_HEADER)
+        if not token:
+            return None
+        grant_claims = self.config.keys.verify(token, purpose="break_glass")
+        if grant_claims.get("sub") != claims["sub"] or grant_claims.get("org") != claims["org"]:
+            raise InvalidToken("The break-glass token belongs to another session.")
+        grant = await s.get(BreakGlassGrant, uuid.UUID(grant_claims["gid"]))
+        if grant is None or grant.expires_at <= utcnow():
+            raise InvalidToken("The break-glass grant has expired.")
+        return grant.id  # type: ignore[no-any-return]
+
+    async def _basic(self, credential: str) -> Principal:
+        try:
+            user, _, password = base64.b64decode(credential, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidToken("Malformed Basic credentials.") from exc
+        expected = self.settings.basic_admin_password
+        if (
+            expected is None
+            or not self.settings.default_org
+            or not same(user, self.settings.basic_admin_user)
+            or not same(password, expected.get_secret_value())
+        ):
+            raise InvalidToken("Wrong admin user or password.")
+        async with self.db.unit_of_work(system=True) as s:
+            org = await s.scalar(select(Org).where(Org.slug == self.settings.default_org))
+        if org is None:
+            raise InvalidToken("SERVIO_DEFAULT_ORG names no business.")
+        return Principal(
+            kind="basic_admin",
+            id=org.id,
+            org_id=org.id,
+            role=Role.ADMIN.value,
+            permissions=permissions_of(Role.ADMIN.value),
+            org_read_only=org.read_only,
+        )

@@ -1,0 +1,87 @@
+"""HTTP helpers shared by identity's routers: config, client, cookies, token bodies."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from servio.domains.identity import sessions
+from servio.domains.identity.accounts import Client
+from servio.domains.identity.authn import ACCESS_COOKIE
+from servio.domains.identity.config import AuthConfig
+from servio.domains.identity.models import Org, User
+from servio.domains.identity.schemas import OrgRef, TokenOut, UserRef
+from servio.platform.db import Database
+from servio.platform.http.auth import CSRF_COOKIE, database
+
+REFRESH_COOKIE = "servio_refresh"
+
+
+def auth_config(request: Request) -> AuthConfig:
+    config: AuthConfig = request.app.state.auth_config
+    return config
+
+
+def client_of(request: Request) -> Client:
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+Config = Annotated[AuthConfig, Depends(auth_config)]
+Db = Annotated[Database, Depends(database)]
+ClientInfo = Annotated[Client, Depends(client_of)]
+
+
+def set_session_cookies(response: Response, config: AuthConfig, pair: sessions.TokenPair) -> None:
+    """The browser's copy of the session: HttpOnly tokens plus a readable CSRF value."""
+    common = {"secure": config.secure_cookies, "samesite": "lax"}
+    response.set_cookie(
+        ACCESS_COOKIE,
+        pair.access_token,
+        max_age=int(config.access_ttl.total_seconds()),
+        httponly=True,
+        path="/",
+        **common,  # type: ignore[arg-type]
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair.refresh_token,
+        max_age=int(config.refresh_ttl.total_seconds()),
+        httponly=True,
+        path="/v1/auth",
+        **common,  # type: ignore[arg-type]
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(24),
+        httponly=False,
+        path="/",
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(ACCESS_COOKIE, path="/")
+    response.delete_cookie(REFRESH_COOKIE, path="/v1/auth")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+def token_out(
+    response: Response,
+    config: AuthConfig,
+    pair: sessions.TokenPair,
+    user: User | None = None,
+    org: Org | None = None,
+) -> TokenOut:
+    set_session_cookies(response, config, pair)
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        user=UserRef(id=user.id, email=user.email) if user else None,
+        org=OrgRef(id=org.id, slug=org.slug, name=org.name) if org else None,
+    )

@@ -1,0 +1,163 @@
+"""Emailed single-use links: password resets and invitations to join an org."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.identity import sessions
+from servio.domains.identity.accounts import Client, InvalidCredentials, normalize_email
+from servio.domains.identity.config import AuthConfig
+from servio.domains.identity.models import Membership, OneTimeToken, Org, User
+from servio.platform.db import Database, utcnow
+from servio.platform.errors import DomainError
+from servio.platform.mailbox import write_mail
+from servio.platform.security.opaque import digest, new_secret
+from servio.platform.security.passwords import check_password_policy, hash_password, verify_password
+
+SENDER = "Servio <no-reply@servio.local>"
+
+
+class InvalidLink(DomainError):
+    status = 410
+    type = "invalid-link"
+    title = "The link is invalid, expired or already used"
+    description = "Single-use links work once and expire; ask for a new one."
+
+
+async def _issue(
+    s: AsyncSession, config: AuthConfig, *, purpose: str, email: str, **fields: object
+) -> str:
+    token = new_secret("", 32)
+    ttl = config.reset_ttl if purpose == "reset" else config.invite_ttl
+    s.add(
+        OneTimeToken(
+            purpose=purpose,
+            token_hash=digest(token),
+            email=email,
+            expires_at=utcnow() + ttl,
+            **fields,
+        )
+    )
+    await s.flush()
+    return token
+
+
+async def _spend(s: AsyncSession, purpose: str, token: str) -> OneTimeToken:
+    row = await s.scalar(
+        select(OneTimeToken)
+        .where(OneTimeToken.token_hash == digest(token[:200]), OneTimeToken.purpose == purpose)
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise InvalidLink("This link is invalid, expired or already used.")
+    row.used_at = utcnow()
+    return row
+
+
+async def request_reset(db: Database, config: AuthConfig, email: str) -> None:
+    """Email a reset link when the account exists; the answer is the same either way."""
+    try:
+        email = normalize_email(email)
+    except DomainError:
+        return
+    async with db.unit_of_work(system=True) as s:
+        user = await s.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
+        if user is None:
+            return
+        token = await _issue(s, config, purpose="reset", email=email, user_id=user.id)
+    write_mail(
+        config.mail_dir,
+        to=email,
+        sender=SENDER,
+        subject="Reset your Servio password",
+        text=(
+            "Someone asked to reset the password of this account.\n\n"
+            f"Reset it here (valid {int(config.reset_ttl.total_seconds() // 60)} minutes, once):\n"
+            f"{config.public_url}/reset-password?token={token}\n\n"
+            "If it was not you, ignore this email.\n"
+        ),
+    )
+
+
+async def reset_password(db: Database, token: str, new_password: str) -> uuid.UUID:
+    """Set a new password from a reset link; every session of the account ends."""
+    async with db.unit_of_work(system=True, immediate=True) as s:
+        row = await _spend(s, "reset", token)
+        user = await s.get(User, row.user_id) if row.user_id else None
+        if user is None:
+            raise InvalidLink("This link is invalid, expired or already used.")
+        check_password_policy(new_password, user.email)
+        user.password_hash = hash_password(new_password)
+        user.password_changed_at = utcnow()
+        user.verified = True
+        await sessions.revoke_sessions(s, user_id=user.id, reason="password-reset")
+        return user.id
+
+
+async def change_password(
+    s: AsyncSession, user_id: uuid.UUID, keep_session: uuid.UUID | None, current: str, new: str
+) -> None:
+    user = await s.get(User, user_id, with_for_update=True)
+    if user is None or not verify_password(current, user.password_hash)[0]:
+        raise InvalidCredentials("The current password is wrong.")
+    check_password_policy(new, user.email)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    others = [x.id for x in await sessions.active_sessions(s, user.id) if x.id != keep_session]
+    await sessions.revoke_sessions(s, session_ids=others, reason="password-changed")
+
+
+async def invite(
+    s: AsyncSession, config: AuthConfig, *, org: Org, email: str, role: str, invited_by: uuid.UUID
+) -> str:
+    email = normalize_email(email)
+    token = await _issue(s, config, purpose="invite", email=email, org_id=org.id, role=role)
+    write_mail(
+        config.mail_dir,
+        to=email,
+        sender=SENDER,
+        subject=f"You are invited to {org.name} on Servio",
+        text=(
+            f"You are invited to join {org.name} as {role.lower()}.\n\n"
+            f"Accept here (valid {int(config.invite_ttl.total_seconds() // 3600)} hours, once):\n"
+            f"{config.public_url}/accept-invite?token={token}\n"
+        ),
+    )
+    return token
+
+
+async def accept_invite(
+    db: Database, config: AuthConfig, *, token: str, password: str, client: Client
+) -> sessions.TokenPair:
+    """Join the org; a new account sets its password, an existing one proves it."""
+    async with db.unit_of_work(system=True, immediate=True) as s:
+        row = await _spend(s, "invite", token)
+        assert row.org_id is not None
+        assert row.role is not None
+        user = await s.scalar(select(User).where(User.email == row.email))
+        if user is None:
+            check_password_policy(password, row.email)
+            user = User(email=row.email, password_hash=hash_password(password), verified=True)
+            s.add(user)
+            await s.flush()
+        elif not verify_password(password, user.password_hash)[0]:
+            raise InvalidCredentials("Enter the existing account's password to join.")
+        member = await s.scalar(
+            select(Membership).where(Membership.org_id == row.org_id, Membership.user_id == user.id)
+        )
+        if member is None:
+            s.add(Membership(org_id=row.org_id, user_id=user.id, role=row.role))
+        else:
+            member.active, member.role = True, row.role
+        await s.flush()
+        return await sessions.start_session(
+            s,
+            config,
+            user_id=user.id,
+            org_id=row.org_id,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )

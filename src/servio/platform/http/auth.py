@@ -1,0 +1,131 @@
+"""Dependencies that turn a request into a ``Principal`` and check its permissions.
+
+The web layer puts an ``Authenticator`` on ``app.state.authenticator``; routes declare
+``require("bookings:write")`` and get the principal, or a 401/403/409 Problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.platform.db import Database
+from servio.platform.errors import DomainError
+from servio.platform.security.opaque import same
+from servio.platform.security.principal import Principal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_COOKIE = "servio_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    type = "not-authenticated"
+    title = "Authentication required"
+    description = "Send a bearer access token, an API key or the session cookie."
+
+
+class Forbidden(DomainError):
+    status = 403
+    type = "forbidden"
+    title = "Not allowed"
+    description = "The principal lacks the permission this action needs; `permission` names it."
+
+
+class CsrfFailed(DomainError):
+    status = 403
+    type = "csrf-failed"
+    title = "CSRF check failed"
+    description = "Cookie-authenticated writes must echo the servio_csrf cookie in X-CSRF-Token."
+
+
+class ReadOnly(DomainError):
+    status = 409
+    type = "read-only"
+    title = "The business is in read-only mode"
+    description = "Writes are refused while the org is read-only, except with a break-glass grant."
+
+
+class MfaEnrollmentRequired(DomainError):
+    status = 403
+    type = "mfa-enrollment-required"
+    title = "Set up two-factor authentication first"
+    description = "The org requires MFA for this role; enroll at /v1/auth/2fa/enroll."
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, request: Request) -> Principal | None: ...
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller's principal when credentials were sent (bad ones are refused)."""
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(request)
+    if principal is not None and principal.via_cookie and request.method not in SAFE_METHODS:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not cookie or not sent or not same(cookie, sent):
+            raise CsrfFailed("Send the servio_csrf cookie's value in the X-CSRF-Token header.")
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated("This endpoint needs credentials.")
+    return principal
+
+
+def require(
+    *permissions: str, allow_read_only: bool = False, allow_mfa_pending: bool = False
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency giving the principal when it holds every permission named."""
+
+    async def check(
+        request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        if principal.mfa_enrollment_required and not allow_mfa_pending:
+            raise MfaEnrollmentRequired("Enroll in two-factor authentication to continue.")
+        for permission in permissions:
+            if permission not in principal.permissions:
+                raise Forbidden(
+                    f"This action needs the {permission!r} permission.",
+                    extra={"permission": permission},
+                )
+        writing = request.method not in SAFE_METHODS
+        if (
+            writing
+            and principal.org_read_only
+            and not allow_read_only
+            and principal.break_glass_id is None
+        ):
+            raise ReadOnly("The business is read-only; start a break-glass session to write.")
+        return principal
+
+    return check
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def org_unit_of_work(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work, bound to the principal's org (RLS on PostgreSQL)."""
+    async with database(request).unit_of_work(principal.org_id) as session:
+        yield session
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OrgSession = Annotated[AsyncSession, Depends(org_unit_of_work, scope="function")]

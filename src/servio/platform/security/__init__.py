@@ -1,0 +1,1 @@
+"""Credentials: password hashing and policy, signed tokens, TOTP, opaque secrets."""
