@@ -119,12 +119,14 @@ async def pg_db(pg_url: str) -> AsyncIterator[Database]:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    return Settings(env="test", database_url=url, **overrides)  # type: ignore[arg-type]
+    # Cheap argon2 keeps the suite fast; production cost is the default.
+    cheap: dict[str, object] = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
+    return Settings(env="test", database_url=url, **(cheap | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return make_settings(db_url)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return make_settings(db_url, var_dir=tmp_path / "var")
 
 
 @pytest.fixture

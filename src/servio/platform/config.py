@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=1440)
     public_url: str = "http://127.0.0.1:8000"
     operator_token: SecretStr | None = None
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024, le=1_048_576)
     basic_admin_enabled: bool = False
     basic_admin_user: str = "admin"
     basic_admin_password: SecretStr | None = None
@@ -142,6 +144,11 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("SERVIO_CORS_ORIGINS may not be '*' while credentials are allowed")
     if _blank(settings.metrics_token):
         problems.append("SERVIO_METRICS_TOKEN is missing (metrics are private in production)")
+    if settings.password_hash_memory_kib < 19456 or settings.password_hash_time_cost < 2:
+        problems.append(
+            "SERVIO_PASSWORD_HASH_MEMORY_KIB / SERVIO_PASSWORD_HASH_TIME_COST are below "
+            "the argon2id minimum (19456 KiB, 2 passes)"
+        )
     if settings.basic_admin_enabled:
         problems.append("SERVIO_BASIC_ADMIN_ENABLED is a development convenience")
     if settings.webhooks_allow_private:

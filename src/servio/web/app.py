@@ -20,6 +20,7 @@ from servio.platform.http.middleware import (
 )
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.logging import configure_logging
+from servio.platform.security.passwords import configure_hasher
 from servio.web import probes, problem_docs
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
+    configure_hasher(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -24,9 +24,20 @@ class WeakPassword(DomainError):
     )
 
 
-@cache
+_HASHER: list[PasswordHash] = []
+
+
+def configure_hasher(*, time_cost: int, memory_kib: int) -> None:
+    """Set the argon2 cost for new hashes (stored hashes keep theirs and are upgraded
+    on the next successful sign-in)."""
+    _HASHER[:] = [PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib),))]
+    _dummy_hash.cache_clear()
+
+
 def hasher() -> PasswordHash:
-    return PasswordHash((Argon2Hasher(),))
+    if not _HASHER:
+        configure_hasher(time_cost=3, memory_kib=65536)
+    return _HASHER[0]
 
 
 def hash_password(password: str) -> str:
