@@ -1,0 +1,117 @@
+"""Hostile credentials get a precise 401 Problem, never a 500: malformed, expired,
+wrong-key, ``alg: none``, oversize and truncated tokens; key rotation keeps old tokens
+valid while both keys are configured."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import httpx
+import jwt
+import pytest
+
+from servio.platform.config import Settings
+from servio.platform.security.tokens import KeyRing
+from tests.conftest import make_settings
+from tests.support.app import app_client
+from tests.support.identity import register
+
+KEY_A = "a" * 40
+KEY_B = "b" * 40
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _type(r: httpx.Response) -> str:
+    assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    return str(r.json()["type"]).rsplit("/", 1)[-1]
+
+
+async def test_bad_tokens_are_refused_precisely(api: httpx.AsyncClient) -> None:
+    acct = await register(api, "ada@example.com", "Bright Homes")
+    claims = jwt.decode(acct.access, options={"verify_signature": False})
+    header, payload, signature = acct.access.split(".")
+    none_alg = f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': 'k1'})}.{payload}."
+    other_key = jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": "k1"})
+    unknown_kid = jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": "zz"})
+    expired = jwt.encode(
+        {**claims, "exp": claims["iat"] - 10}, "x" * 40, algorithm="HS256", headers={"kid": "k1"}
+    )
+    cases = {
+        "garbage": ("not-a-token", "malformed"),
+        "truncated": (acct.access[:-10], "malformed"),
+        "alg none": (none_alg, "signature"),
+        "wrong key": (other_key, "signature"),
+        "unknown kid": (unknown_kid, "unknown key"),
+        "expired wrong key": (expired, "signature"),
+        "oversize": ("e" * 5000, "too long"),
+        "tampered payload": (f"{header}.{_b64({**claims, 'org': 'x'})}.{signature}", "signature"),
+        "sql": ("' OR 1=1 --", "malformed"),
+    }
+    for name, (token, words) in cases.items():
+        r = await api.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401, (name, r.text)
+        assert _type(r) == "invalid-token", name
+        assert words in r.json()["detail"], (name, r.json()["detail"])
+    assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200
+
+
+async def test_other_schemes_and_missing_credentials(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/v1/auth/me")
+    assert missing.status_code == 401
+    assert _type(missing) == "not-authenticated"
+    weird = await api.get("/v1/auth/me", headers={"Authorization": "Digest abc"})
+    assert weird.status_code == 401
+    assert _type(weird) == "invalid-token"
+    basic = await api.get("/v1/auth/me", headers={"Authorization": "Basic YWRtaW46eA=="})
+    assert basic.status_code == 401  # HTTP Basic is off unless enabled in development
+
+
+async def test_huge_header_and_script_in_fields(api: httpx.AsyncClient) -> None:
+    r = await api.get("/v1/auth/me", headers={"Authorization": "Bearer " + "x" * 60_000})
+    assert r.status_code == 401
+    script = "<script>alert(1)</script>@example.com"
+    bad = await api.post(
+        "/v1/auth/register",
+        json={"email": script, "password": "p" * 20, "org_name": "<b>x</b>'; DROP TABLE orgs;--"},
+    )
+    assert bad.status_code == 422
+    assert _type(bad) == "invalid-email"
+    stored = await register(api, "ada@example.com", "'; DROP TABLE orgs;--")
+    assert stored.org_slug == "drop-table-orgs"
+
+
+async def test_expired_access_token_is_refused(settings: Settings) -> None:
+    ring = KeyRing.from_settings([], settings.secret_key.get_secret_value())
+    token = ring.issue({"sub": "x", "org": "y", "sid": "z"}, timedelta(seconds=-5), "access")
+    async with app_client(settings) as api:
+        r = await api.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_key_rotation_keeps_old_tokens_valid(db_url: str, db: object) -> None:
+    old = make_settings(db_url, jwt_keys=[f"k2024:{KEY_A}"])
+    async with app_client(old) as api:
+        acct = await register(api, "ada@example.com", "Bright Homes")
+        assert jwt.get_unverified_header(acct.access)["kid"] == "k2024"
+    rotating = make_settings(db_url, jwt_keys=[f"k2025:{KEY_B}", f"k2024:{KEY_A}"])
+    async with app_client(rotating) as api:
+        assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200
+        fresh = await api.post("/v1/auth/refresh", json={"refresh_token": acct.refresh})
+        assert jwt.get_unverified_header(fresh.json()["access_token"])["kid"] == "k2025"
+    retired = make_settings(db_url, jwt_keys=[f"k2025:{KEY_B}"])
+    async with app_client(retired) as api:
+        r = await api.get("/v1/auth/me", headers=acct.auth)
+        assert r.status_code == 401
+        assert "unknown key" in r.json()["detail"]
+
+
+def test_jwt_keys_setting_is_validated() -> None:
+    with pytest.raises(ValueError, match="kid:secret"):
+        Settings(jwt_keys=["short:abc"])  # type: ignore[arg-type]
