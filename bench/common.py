@@ -75,9 +75,21 @@ class WrkRun:
     errors: int
 
 
-def run_wrk(url: str, *, threads: int, connections: int, seconds: int) -> WrkRun:
+def run_wrk(
+    url: str, *, threads: int, connections: int, seconds: int, headers: dict[str, str] | None = None
+) -> WrkRun:
+    header_args = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT), url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(WRK_SCRIPT),
+            *header_args,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

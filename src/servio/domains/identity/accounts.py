@@ -19,10 +19,10 @@ from servio.domains.identity.service import ensure_org
 from servio.platform.db import Database
 from servio.platform.errors import Conflict, DomainError
 from servio.platform.security.passwords import (
-    burn_verify_time,
+    burn_verify_time_async,
     check_password_policy,
-    hash_password,
-    verify_password,
+    hash_password_async,
+    verify_password_async,
 )
 
 
@@ -99,7 +99,7 @@ async def register(
     """A new user owning a new org, signed in."""
     email = normalize_email(email)
     check_password_policy(password, email)
-    password_hash = hash_password(password)
+    password_hash = await hash_password_async(password)
     async with db.unit_of_work(system=True, immediate=True) as s:
         if await s.scalar(select(User.id).where(User.email == email)) is not None:
             raise EmailTaken("An account with this email already exists.")
@@ -143,9 +143,9 @@ async def check_password(db: Database, email: str, password: str, client: Client
         user = await s.scalar(select(User).where(User.email == email))
         ok, new_hash = (False, None)
         if user is None:
-            burn_verify_time(password)
+            await burn_verify_time_async(password)
         else:
-            ok, new_hash = verify_password(password, user.password_hash)
+            ok, new_hash = await verify_password_async(password, user.password_hash)
             if ok and new_hash:
                 user.password_hash = new_hash
     if user is None or not ok or not user.is_active:

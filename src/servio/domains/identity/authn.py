@@ -40,6 +40,14 @@ class ApiKeyRefused(DomainError):
     description = "Admin routes answer 403 to a wrong, revoked or expired key."
 
 
+def _names(org: Org, user: User | None) -> dict[str, str]:
+    """What ``/v1/auth/me`` shows, carried so it needs no second query."""
+    names = {"org_slug": org.slug, "org_name": org.name}
+    if user is not None:
+        names |= {"email": user.email, "mfa_enabled": "yes" if user.mfa_enabled else ""}
+    return names
+
+
 class IdentityAuthenticator:
     def __init__(self, db: Database, config: AuthConfig, settings: Settings) -> None:
         self.db = db
@@ -80,6 +88,7 @@ class IdentityAuthenticator:
             org_id=row.org_id,
             permissions=frozenset(row.permissions),
             org_read_only=org.read_only,
+            extra=_names(org, None),
         )
 
     async def _access(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
@@ -124,6 +133,7 @@ class IdentityAuthenticator:
             mfa_enrollment_required=(
                 org.require_mfa and Role(member.role) in MFA_ROLES and not user.mfa_enabled
             ),
+            extra=_names(org, user),
         )
 
     async def _break_glass(
@@ -164,4 +174,5 @@ class IdentityAuthenticator:
             role=Role.ADMIN.value,
             permissions=permissions_of(Role.ADMIN.value),
             org_read_only=org.read_only,
+            extra=_names(org, None),
         )

@@ -15,7 +15,11 @@ from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
 from servio.platform.mailbox import write_mail
 from servio.platform.security.opaque import digest, new_secret
-from servio.platform.security.passwords import check_password_policy, hash_password, verify_password
+from servio.platform.security.passwords import (
+    check_password_policy,
+    hash_password_async,
+    verify_password_async,
+)
 
 SENDER = "Servio <no-reply@servio.local>"
 
@@ -90,7 +94,7 @@ async def reset_password(db: Database, token: str, new_password: str) -> uuid.UU
         if user is None:
             raise InvalidLink("This link is invalid, expired or already used.")
         check_password_policy(new_password, user.email)
-        user.password_hash = hash_password(new_password)
+        user.password_hash = await hash_password_async(new_password)
         user.password_changed_at = utcnow()
         user.verified = True
         await sessions.revoke_sessions(s, user_id=user.id, reason="password-reset")
@@ -101,10 +105,10 @@ async def change_password(
     s: AsyncSession, user_id: uuid.UUID, keep_session: uuid.UUID | None, current: str, new: str
 ) -> None:
     user = await s.get(User, user_id, with_for_update=True)
-    if user is None or not verify_password(current, user.password_hash)[0]:
+    if user is None or not (await verify_password_async(current, user.password_hash))[0]:
         raise InvalidCredentials("The current password is wrong.")
     check_password_policy(new, user.email)
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_async(new)
     user.password_changed_at = utcnow()
     others = [x.id for x in await sessions.active_sessions(s, user.id) if x.id != keep_session]
     await sessions.revoke_sessions(s, session_ids=others, reason="password-changed")
@@ -140,10 +144,12 @@ async def accept_invite(
         user = await s.scalar(select(User).where(User.email == row.email))
         if user is None:
             check_password_policy(password, row.email)
-            user = User(email=row.email, password_hash=hash_password(password), verified=True)
+            user = User(
+                email=row.email, password_hash=await hash_password_async(password), verified=True
+            )
             s.add(user)
             await s.flush()
-        elif not verify_password(password, user.password_hash)[0]:
+        elif not (await verify_password_async(password, user.password_hash))[0]:
             raise InvalidCredentials("Enter the existing account's password to join.")
         member = await s.scalar(
             select(Membership).where(Membership.org_id == row.org_id, Membership.user_id == user.id)

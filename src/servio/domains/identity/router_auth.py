@@ -134,18 +134,15 @@ async def logout(principal: Member, db: Db, response: Response) -> Response:
     summary="Who am I: user, current org, role, permissions",
     responses=problem_responses(401),
 )
-async def me(principal: Member, db: Db) -> MeOut:
-    async with db.unit_of_work(system=True) as s:
-        org = await s.get(Org, principal.org_id)
-        user = await s.get(User, principal.user_id) if principal.user_id else None
-    assert org is not None
+async def me(principal: Member) -> MeOut:
+    names = principal.extra
     return MeOut(
-        user=UserRef(id=user.id, email=user.email) if user else None,
-        org=OrgRef(id=org.id, slug=org.slug, name=org.name),
+        user=UserRef(id=principal.user_id, email=names["email"]) if principal.user_id else None,
+        org=OrgRef(id=principal.org_id, slug=names["org_slug"], name=names["org_name"]),
         role=principal.role,
         permissions=sorted(principal.permissions),
         principal=principal.actor,
-        mfa_enabled=bool(user and user.mfa_enabled),
+        mfa_enabled=bool(names.get("mfa_enabled")),
         mfa_enrollment_required=principal.mfa_enrollment_required,
     )
 

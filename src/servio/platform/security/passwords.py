@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from anyio import to_thread
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -57,6 +58,19 @@ def _dummy_hash() -> str:
 def burn_verify_time(password: str) -> None:
     """Spend what a real verification costs, so an unknown account is not faster."""
     hasher().verify(password, _dummy_hash())
+
+
+async def hash_password_async(password: str) -> str:
+    """Hash in a worker thread: argon2 releases the GIL, the event loop keeps serving."""
+    return await to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_async(password: str, hashed: str) -> tuple[bool, str | None]:
+    return await to_thread.run_sync(verify_password, password, hashed)
+
+
+async def burn_verify_time_async(password: str) -> None:
+    await to_thread.run_sync(burn_verify_time, password)
 
 
 @cache
