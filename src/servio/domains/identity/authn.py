@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import Request
 from sqlalchemy import select
+from starlette.types import Scope
 
 from servio.domains.identity import api_keys
 from servio.domains.identity.config import AuthConfig
@@ -18,7 +21,7 @@ from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
-from servio.platform.security.opaque import same
+from servio.platform.security.opaque import digest, same
 from servio.platform.security.principal import Principal
 from servio.platform.security.tokens import InvalidToken
 
@@ -176,3 +179,38 @@ class IdentityAuthenticator:
             org_read_only=org.read_only,
             extra=_names(org, None),
         )
+
+
+def idempotency_scope(config: AuthConfig) -> Callable[[Scope], Awaitable[str | None]]:
+    """Who an ``Idempotency-Key`` belongs to, from credentials checked without a query:
+    the org and user of a valid access token, the digest of an API key (only its holder
+    can produce it), or the org a public request names. Invalid credentials give None:
+    the request fails authentication anyway."""
+
+    async def scope_of(scope: Scope) -> str | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        key = headers.get("x-admin-api-key")
+        scheme, _, credential = headers.get("authorization", "").partition(" ")
+        if key is None and scheme.lower() == "bearer":
+            key = credential.strip()
+        if key and key.startswith(api_keys.KEY_PREFIX):
+            return f"api_key:{digest(key)}"
+        token = key or _cookie(headers.get("cookie", ""), ACCESS_COOKIE)
+        if token:
+            try:
+                claims = config.keys.verify(token, purpose="access")
+            except InvalidToken:
+                return None
+            return f"org:{claims['org']}:user:{claims['sub']}"
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        return f"public:{query.get('org', ['-'])[0]}"
+
+    return scope_of
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
