@@ -16,11 +16,19 @@ from starlette.types import Scope
 
 from servio.domains.identity import api_keys
 from servio.domains.identity.config import AuthConfig
-from servio.domains.identity.models import AuthSession, BreakGlassGrant, Membership, Org, User
+from servio.domains.identity.models import (
+    ApiKey,
+    AuthSession,
+    BreakGlassGrant,
+    Membership,
+    Org,
+    User,
+)
 from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
+from servio.platform.http.auth import SAFE_METHODS
 from servio.platform.security.opaque import digest, same
 from servio.platform.security.principal import Principal
 from servio.platform.security.tokens import InvalidToken
@@ -81,7 +89,8 @@ class IdentityAuthenticator:
         async with self.db.unit_of_work(system=True) as s:
             row = await api_keys.find_valid(s, key.strip())
             org = await s.get(Org, row.org_id) if row is not None else None
-        if row is None or org is None:
+            held = await self._creator_permissions(s, row) if row is not None else None
+        if row is None or org is None or held is None:
             if request.url.path.startswith(ADMIN_PATHS):
                 raise ApiKeyRefused("The API key is wrong, revoked or expired.")
             raise InvalidApiKey("The API key is wrong, revoked or expired.")
@@ -89,7 +98,7 @@ class IdentityAuthenticator:
             kind="api_key",
             id=row.id,
             org_id=row.org_id,
-            permissions=frozenset(row.permissions),
+            permissions=frozenset(row.permissions) & held,
             org_read_only=org.read_only,
             extra=_names(org, None),
         )
@@ -118,6 +127,9 @@ class IdentityAuthenticator:
         if row is None:
             raise InvalidToken("The session does not exist.")
         session, member, org, user = row
+        permissions = permissions_of(member.role)
+        if grant is not None and "break_glass:use" not in permissions:
+            raise InvalidToken("The break-glass grant no longer applies to this role.")
         if session.revoked_at is not None or session.expires_at <= utcnow():
             raise InvalidToken("The session has ended; sign in again.")
         if not (user.is_active and member.active):
@@ -128,7 +140,7 @@ class IdentityAuthenticator:
             user_id=user.id,
             org_id=org.id,
             role=member.role,
-            permissions=permissions_of(member.role),
+            permissions=permissions,
             session_id=session.id,
             via_cookie=via_cookie,
             org_read_only=org.read_only,
@@ -139,6 +151,23 @@ class IdentityAuthenticator:
             extra=_names(org, user),
         )
 
+    @staticmethod
+    async def _creator_permissions(s: Any, row: ApiKey) -> frozenset[str] | None:
+        """What the key's creator may do today: a key never exceeds its creator, so a
+        deactivated creator's keys stop and a demoted creator's keys shrink."""
+        if row.created_by is None:
+            return frozenset(row.permissions)  # made by another key, bounded at creation
+        found = (
+            await s.execute(
+                select(Membership, User)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.org_id == row.org_id, Membership.user_id == row.created_by)
+            )
+        ).one_or_none()
+        if found is None or not (found[0].active and found[1].is_active):
+            return None
+        return permissions_of(found[0].role)
+
     async def _break_glass(
         self, s: Any, request: Request, claims: dict[str, Any]
     ) -> uuid.UUID | None:
@@ -146,11 +175,14 @@ class IdentityAuthenticator:
         if not token:
             return None
         grant_claims = self.config.keys.verify(token, purpose="break_glass")
-        if grant_claims.get("sub") != claims["sub"] or grant_claims.get("org") != claims["org"]:
+        mine = all(grant_claims.get(k) == claims[k] for k in ("sub", "org", "sid"))
+        if not mine:
             raise InvalidToken("The break-glass token belongs to another session.")
-        grant = await s.get(BreakGlassGrant, uuid.UUID(grant_claims["gid"]))
+        grant = await s.get(BreakGlassGrant, uuid.UUID(grant_claims["gid"]), with_for_update=True)
         if grant is None or grant.expires_at <= utcnow():
             raise InvalidToken("The break-glass grant has expired.")
+        if request.method not in SAFE_METHODS:
+            grant.uses += 1
         return grant.id  # type: ignore[no-any-return]
 
     async def _basic(self, credential: str) -> Principal:

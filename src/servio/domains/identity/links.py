@@ -117,6 +117,7 @@ async def change_password(
 async def invite(
     s: AsyncSession, config: AuthConfig, *, org: Org, email: str, role: str, invited_by: uuid.UUID
 ) -> str:
+    """Email an invitation; returns the normalized address it went to."""
     email = normalize_email(email)
     token = await _issue(s, config, purpose="invite", email=email, org_id=org.id, role=role)
     write_mail(
@@ -130,7 +131,7 @@ async def invite(
             f"{config.public_url}/accept-invite?token={token}\n"
         ),
     )
-    return token
+    return email
 
 
 async def accept_invite(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from servio.domains.identity import mfa
+from servio.domains.identity import lockout, mfa
+from servio.domains.identity.accounts import Client
 from servio.domains.identity.http import ClientInfo, Config, Db, token_out
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import (
@@ -17,6 +20,7 @@ from servio.domains.identity.schemas import (
     RecoveryCodesOut,
     TokenOut,
 )
+from servio.platform.db import Database
 from servio.platform.http.auth import Forbidden, require
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -30,6 +34,18 @@ def _person(principal: Principal) -> uuid.UUID:
     if principal.user_id is None:
         raise Forbidden("Two-factor authentication belongs to people, not API keys.")
     return principal.user_id
+
+
+@asynccontextmanager
+async def _throttled(db: Database, principal: Principal, client: Client) -> AsyncIterator[None]:
+    """Wrong codes count towards the account's lockout, as at sign-in."""
+    email = principal.extra.get("email", "")
+    await lockout.check(db, email, client.ip)
+    try:
+        yield
+    except mfa.InvalidMfaCode:
+        await lockout.record_failure(db, email, client.ip)
+        raise
 
 
 @router.post(
@@ -48,8 +64,8 @@ async def enroll(principal: Member, db: Db) -> EnrollOut:
     summary="Turn TOTP on with a first code; returns 10 recovery codes once",
     responses=problem_responses(401, 409, 422),
 )
-async def confirm(body: CodeIn, principal: Member, db: Db) -> RecoveryCodesOut:
-    async with db.unit_of_work(system=True) as s:
+async def confirm(body: CodeIn, principal: Member, db: Db, client: ClientInfo) -> RecoveryCodesOut:
+    async with _throttled(db, principal, client), db.unit_of_work(system=True) as s:
         codes = await mfa.confirm(s, _person(principal), body.code)
     return RecoveryCodesOut(recovery_codes=codes)
 
@@ -60,8 +76,8 @@ async def confirm(body: CodeIn, principal: Member, db: Db) -> RecoveryCodesOut:
     summary="Turn TOTP off (needs a current or recovery code)",
     responses=problem_responses(401, 409, 422),
 )
-async def disable(body: CodeIn, principal: Member, db: Db) -> Response:
-    async with db.unit_of_work(system=True) as s:
+async def disable(body: CodeIn, principal: Member, db: Db, client: ClientInfo) -> Response:
+    async with _throttled(db, principal, client), db.unit_of_work(system=True) as s:
         await mfa.disable(s, _person(principal), body.code)
     return Response(status_code=204)
 

@@ -62,11 +62,11 @@ async def invite_user(
         iam.require_owner(principal)
     org = await s.get(Org, principal.org_id)
     assert org is not None
-    await links.invite(
+    email = await links.invite(
         s, config, org=org, email=body.email, role=body.role.value, invited_by=principal.id
     )
     return InviteOut(
-        email=body.email,
+        email=email,
         role=body.role,
         expires_in_hours=int(config.invite_ttl.total_seconds() // 3600),
     )

@@ -44,7 +44,12 @@ async def start_break_glass(
     s.add(row)
     await s.flush()
     token = config.keys.issue(
-        {"sub": str(actor.user_id), "org": str(actor.org_id), "gid": str(row.id)},
+        {
+            "sub": str(actor.user_id),
+            "org": str(actor.org_id),
+            "sid": str(actor.session_id),
+            "gid": str(row.id),
+        },
         ttl,
         purpose="break_glass",
     )
