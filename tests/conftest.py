@@ -17,6 +17,7 @@ from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.support import databases
 from tests.support.app import app_client
+from tests.support.redis import unique_prefix
 
 REQUIRE_POSTGRES = os.environ.get("SERVIO_REQUIRE_POSTGRES") == "1"
 PG_AVAILABLE = databases.postgres_reachable()
@@ -119,6 +120,8 @@ async def pg_db(pg_url: str) -> AsyncIterator[Database]:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
+    # Rate-limit keys of their own, so apps sharing a Redis never count each other's hits.
+    overrides.setdefault("rate_limit_key_prefix", unique_prefix())
     return Settings(env="test", database_url=url, **overrides)  # type: ignore[arg-type]
 
 

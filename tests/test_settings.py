@@ -66,3 +66,33 @@ def test_production_accepts_real_secrets() -> None:
 def test_invalid_values_say_why(field: str, value: str, fragment: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(fragment)):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_rate_limits_default_to_the_documented_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SERVIO_RATE_LIMIT_ENABLED", "SERVIO_RATE_LIMIT_ADMIN", "SERVIO_RATE_LIMIT_AUTH"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings()
+    assert settings.rate_limit_enabled is True
+    assert settings.rate_limit_default == "120/minute"
+    assert settings.rate_limit_auth == "20/minute"
+    assert settings.rate_limit_admin == "10/60 seconds"
+    assert settings.rate_limit_authenticated == "600/minute"
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SERVIO_RATE_LIMIT_DEFAULT",
+        "SERVIO_RATE_LIMIT_AUTH",
+        "SERVIO_RATE_LIMIT_ADMIN",
+        "SERVIO_RATE_LIMIT_AUTHENTICATED",
+    ],
+)
+def test_a_bad_rate_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "ten a minute")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert f"{variable}: 'ten a minute' is not one rate such as '20/minute'" in message

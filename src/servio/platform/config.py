@@ -10,8 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from servio.platform.ratelimit import parse_rate
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - a marker that prod refuses
 DEFAULT_DEMO_PASSWORD = "servio-demo-2026"  # noqa: S105 - documented demo login
@@ -72,6 +74,13 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     webhooks_allow_private: bool = False
 
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "120/minute"
+    rate_limit_auth: str = "20/minute"
+    rate_limit_admin: str = "10/60 seconds"
+    rate_limit_authenticated: str = "600/minute"
+    rate_limit_key_prefix: str = Field(default="servio:ratelimit", min_length=1)
+
     _split = field_validator(
         "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
     )(_split_commas)
@@ -84,6 +93,17 @@ class Settings(BaseSettings):
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
                 f"(got {value.split('://', 1)[0]}://)"
             )
+        return value
+
+    @field_validator(
+        "rate_limit_default", "rate_limit_auth", "rate_limit_admin", "rate_limit_authenticated"
+    )
+    @classmethod
+    def _one_rate(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            raise ValueError(f"SERVIO_{str(info.field_name).upper()}: {exc}") from None
         return value
 
     @model_validator(mode="after")
