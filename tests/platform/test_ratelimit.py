@@ -12,7 +12,7 @@ import pytest
 from servio.platform.config import Settings
 from servio.platform.errors import PROBLEM_CATALOG
 from servio.platform.logging import configure_logging
-from servio.platform.ratelimit import RateLimited, RateLimiter, enforce, parse_rate
+from servio.platform.ratelimit import LocalStorage, RateLimited, RateLimiter, enforce, parse_rate
 from tests.support.redis import closed_port_url, require_redis, unique_prefix
 
 
@@ -149,3 +149,23 @@ async def test_a_silent_redis_costs_one_short_timeout() -> None:
     assert first_took < 1.0
     assert second.allowed
     assert second_took < 0.05  # resting: Redis is not asked again
+
+
+async def test_memory_store_frees_expired_hits_in_one_sweep_now_and_then() -> None:
+    limiter = RateLimiter()
+    storage = limiter.storage
+    assert isinstance(storage, LocalStorage)
+    await limiter.hit("ip:old", "5/second")
+    first_sweep = storage.timer
+    for n in range(20):
+        await limiter.hit(f"ip:{n}", "5/second")
+        await asyncio.sleep(0)
+    assert storage.timer is first_sweep  # not one sweep per hit
+    await asyncio.sleep(1.05)
+    storage._next_sweep = 0.0  # due now
+    await limiter.hit("ip:new", "5/second")
+    assert storage.timer is not first_sweep
+    assert storage.timer is not None
+    await storage.timer
+    assert set(storage.events) == {"LIMITER/ip:new/5/1/second"}
+    await limiter.aclose()
