@@ -8,28 +8,14 @@ import sys
 import httpx
 import pytest
 
+from tests.support.problems import assert_problem
 from tests.support.routes import install_probe_routes
-
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
 def client(api: httpx.AsyncClient) -> httpx.AsyncClient:
     install_probe_routes(api.app)  # type: ignore[attr-defined]
     return api
-
-
-def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["type"] == f"/problems/{name}"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body  # type: ignore[no-any-return]
 
 
 async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:

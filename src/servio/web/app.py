@@ -16,6 +16,7 @@ from servio.platform.http.middleware import (
     ResponseGuardMiddleware,
 )
 from servio.platform.http.problems import install_problem_handlers
+from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.web import probes, problem_docs
 from servio.web.container import Container
@@ -56,6 +57,16 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
     # Added innermost first: the last one added wraps all the others.
+    # The request gates (rate limits) sit inside the response guard, CORS and
+    # observability, so their refusals still get hardening and CORS headers, a
+    # request id, metrics and an access-log line, and browsers can read Retry-After.
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            IpRateLimitMiddleware,
+            limiter=container.limiter,
+            groups=path_groups(settings),
+            default_rate=settings.rate_limit_default,
+        )
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
     )
