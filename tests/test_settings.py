@@ -61,6 +61,7 @@ def test_production_accepts_real_secrets() -> None:
         ("env", "staging", "dev"),
         ("max_body_bytes", "12", "greater than or equal"),
         ("log_level", "loud", "debug"),
+        ("maintenance_retry_after", "0", "greater than or equal"),
     ],
 )
 def test_invalid_values_say_why(field: str, value: str, fragment: str) -> None:

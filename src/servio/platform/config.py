@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     rate_limit_authenticated: str = "600/minute"
     rate_limit_key_prefix: str = Field(default="servio:ratelimit", min_length=1)
 
+    maintenance_mode: bool = False
+    maintenance_retry_after: int = Field(default=300, ge=1, le=86_400)
+
     _split = field_validator(
         "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
     )(_split_commas)

@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
 from servio.platform.config import Settings
+from servio.platform.http.maintenance import MaintenanceMiddleware, OperatorCheck, nobody
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
     ResponseGuardMiddleware,
@@ -25,8 +26,15 @@ from servio.web.openapi import build_openapi
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """Build the ASGI app. The container is made here and closed at shutdown."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    is_operator: OperatorCheck = nobody,
+) -> FastAPI:
+    """Build the ASGI app. The container is made here and closed at shutdown.
+    ``is_operator`` says whether a request carries a platform-operator credential
+    (operators pass maintenance mode)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
@@ -51,14 +59,16 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(probes.router)
     app.include_router(problem_docs.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    _install_middleware(app, settings, container)
+    _install_middleware(app, settings, container, is_operator)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
+def _install_middleware(
+    app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
+) -> None:
     # Added innermost first: the last one added wraps all the others.
-    # The request gates (rate limits) sit inside the response guard, CORS and
-    # observability, so their refusals still get hardening and CORS headers, a
+    # The request gates (maintenance, rate limits) sit inside the response guard, CORS
+    # and observability, so their refusals still get hardening and CORS headers, a
     # request id, metrics and an access-log line, and browsers can read Retry-After.
     if settings.rate_limit_enabled:
         app.add_middleware(
@@ -66,6 +76,12 @@ def _install_middleware(app: FastAPI, settings: Settings, container: Container) 
             limiter=container.limiter,
             groups=path_groups(settings),
             default_rate=settings.rate_limit_default,
+        )
+    if settings.maintenance_mode:  # outside the rate limits: refusals use no budget
+        app.add_middleware(
+            MaintenanceMiddleware,
+            retry_after=settings.maintenance_retry_after,
+            is_operator=is_operator,
         )
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
