@@ -97,3 +97,20 @@ def test_a_bad_rate_is_refused_naming_the_variable(
         Settings()
     message = str(caught.value)
     assert f"{variable}: 'ten a minute' is not one rate such as '20/minute'" in message
+
+
+def test_admin_allowlist_reads_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVIO_ADMIN_IP_ALLOWLIST", "10.0.0.0/8, 2001:db8::/32,203.0.113.9")
+    assert Settings().admin_ip_allowlist == ["10.0.0.0/8", "2001:db8::/32", "203.0.113.9"]
+    monkeypatch.delenv("SERVIO_ADMIN_IP_ALLOWLIST")
+    assert Settings().admin_ip_allowlist == []
+
+
+@pytest.mark.parametrize("value", ["10.0.0.300/8", "10.0.0.0/33", "office", "2001:db8::/129"])
+def test_a_bad_network_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SERVIO_ADMIN_IP_ALLOWLIST", f"192.0.2.0/24,{value}")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert f"SERVIO_ADMIN_IP_ALLOWLIST: {value!r} is not a network" in str(caught.value)

@@ -6,6 +6,7 @@ setting that is wrong is named with the reason, so an operator fixes them in one
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -83,9 +84,14 @@ class Settings(BaseSettings):
 
     maintenance_mode: bool = False
     maintenance_retry_after: int = Field(default=300, ge=1, le=86_400)
+    admin_ip_allowlist: CommaList = Field(default_factory=list)
 
     _split = field_validator(
-        "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
+        "cors_origins",
+        "trusted_proxies",
+        "whatsapp_pilot_numbers",
+        "admin_ip_allowlist",
+        mode="before",
     )(_split_commas)
 
     @field_validator("database_url")
@@ -107,6 +113,19 @@ class Settings(BaseSettings):
             parse_rate(value)
         except ValueError as exc:
             raise ValueError(f"SERVIO_{str(info.field_name).upper()}: {exc}") from None
+        return value
+
+    @field_validator("admin_ip_allowlist")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SERVIO_ADMIN_IP_ALLOWLIST: {item!r} is not a network such as "
+                    "'10.0.0.0/8', '2001:db8::/32' or an address"
+                ) from None
         return value
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
 from servio.platform.config import Settings
+from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.maintenance import MaintenanceMiddleware, OperatorCheck, nobody
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
@@ -67,22 +68,7 @@ def _install_middleware(
     app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
 ) -> None:
     # Added innermost first: the last one added wraps all the others.
-    # The request gates (maintenance, rate limits) sit inside the response guard, CORS
-    # and observability, so their refusals still get hardening and CORS headers, a
-    # request id, metrics and an access-log line, and browsers can read Retry-After.
-    if settings.rate_limit_enabled:
-        app.add_middleware(
-            IpRateLimitMiddleware,
-            limiter=container.limiter,
-            groups=path_groups(settings),
-            default_rate=settings.rate_limit_default,
-        )
-    if settings.maintenance_mode:  # outside the rate limits: refusals use no budget
-        app.add_middleware(
-            MaintenanceMiddleware,
-            retry_after=settings.maintenance_retry_after,
-            is_operator=is_operator,
-        )
+    _install_request_gates(app, settings, container, is_operator)
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
     )
@@ -100,8 +86,41 @@ def _install_middleware(
                 "X-Request-ID",
                 "X-CSRF-Token",
             ],
-            expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "Retry-After",
+                "Location",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+            ],
             max_age=600,
         )
     app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def _install_request_gates(
+    app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
+) -> None:
+    # The request gates (admin allowlist, maintenance, rate limits) sit inside the
+    # response guard, CORS and observability, so their refusals still get hardening and
+    # CORS headers, a request id, metrics and an access-log line, and browsers can read
+    # Retry-After and the RateLimit-* headers. Added innermost first, as above.
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            IpRateLimitMiddleware,
+            limiter=container.limiter,
+            groups=path_groups(settings),
+            default_rate=settings.rate_limit_default,
+        )
+    if settings.maintenance_mode:  # outside the rate limits: refusals use no budget
+        app.add_middleware(
+            MaintenanceMiddleware,
+            retry_after=settings.maintenance_retry_after,
+            is_operator=is_operator,
+        )
+    if settings.admin_ip_allowlist:  # outermost gate: outsiders are refused first
+        app.add_middleware(AdminIpAllowlistMiddleware, allowed=settings.admin_ip_allowlist)
