@@ -40,6 +40,10 @@ def install_probe_routes(app: FastAPI) -> None:
     async def slow_down() -> None:
         raise TooManyRequests("Try again in 30 seconds.", headers={"Retry-After": "30"})
 
+    @router.get("/busy", summary="Refused with a retry delay and no explicit header")
+    async def busy() -> None:
+        raise TooManyRequests("Busy; try again in 12 seconds.", retry_after=12)
+
     @router.get("/per-principal/{principal}", summary="Limited per principal at a given rate")
     async def per_principal(
         principal: str, rate: str, container: AppContainer, response: Response

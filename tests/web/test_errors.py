@@ -93,6 +93,13 @@ async def test_rate_limited_is_429_with_retry_after(client: httpx.AsyncClient) -
     assert response.headers["retry-after"] == "30"
 
 
+async def test_a_domain_error_retry_after_becomes_the_header(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_t/busy")
+    body = assert_problem(response, 429, "too-many-requests")
+    assert body["detail"] == "Busy; try again in 12 seconds."
+    assert response.headers["retry-after"] == "12"
+
+
 async def test_500_shows_no_trace_and_no_sql(client: httpx.AsyncClient) -> None:
     response = await client.get("/_t/boom")
     body = assert_problem(response, 500, "internal-error")
