@@ -9,6 +9,7 @@ import httpx
 from fastapi import Request
 from starlette.types import Scope
 
+from servio.platform.http.maintenance import operator_token_check
 from servio.platform.http.middleware import header
 from tests.conftest import make_settings
 from tests.support.app import app_client, app_of
@@ -75,6 +76,18 @@ async def test_platform_operators_pass(sqlite_url: str) -> None:
         assert doc.json()["status"] == 503
         denied = await client.get("/problems/maintenance", headers={"Authorization": "Bearer x"})
         assert_problem(denied, 503, "maintenance")
+
+
+async def test_an_operator_token_header_passes(sqlite_url: str) -> None:
+    settings = make_settings(sqlite_url, maintenance_mode=True)
+    check = operator_token_check("op-token-0123456789")
+    async with app_client(settings, is_operator=check) as client:
+        passed = await client.get("/problems", headers={"X-Operator-Token": "op-token-0123456789"})
+        assert passed.status_code == 200
+        for wrong in ({"X-Operator-Token": "op-token-012345678"}, {}):
+            assert_problem(await client.get("/problems", headers=wrong), 503, "maintenance")
+    async with app_client(settings, is_operator=operator_token_check(None)) as client:
+        assert_problem(await client.get("/problems"), 503, "maintenance")
 
 
 async def test_off_by_default(api: httpx.AsyncClient) -> None:

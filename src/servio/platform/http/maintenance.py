@@ -5,13 +5,14 @@ which pass so providers' events are still recorded; their handlers defer the wor
 
 from __future__ import annotations
 
+import hmac
 import inspect
 from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from servio.platform.errors import register_problem
-from servio.platform.http.middleware import send_problem
+from servio.platform.http.middleware import header, send_problem
 from servio.platform.http.paths import is_inbound_webhook, is_probe
 
 # Says whether a request carries a platform-operator credential (may be async).
@@ -30,6 +31,22 @@ register_problem(
 def nobody(scope: Scope) -> bool:
     """The operator check when none is wired: no request is an operator's."""
     return False
+
+
+def operator_token_check(
+    token: str | None, header_name: bytes = b"x-operator-token"
+) -> OperatorCheck:
+    """Operators are requests whose ``header_name`` equals ``token`` (compared in
+    constant time); with no token configured, nobody is."""
+    if not token:
+        return nobody
+    expected = token.encode()
+
+    def carries_token(scope: Scope) -> bool:
+        given = header(scope, header_name)
+        return given is not None and hmac.compare_digest(given.encode("latin-1"), expected)
+
+    return carries_token
 
 
 class MaintenanceMiddleware:
