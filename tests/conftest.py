@@ -120,8 +120,6 @@ async def pg_db(pg_url: str) -> AsyncIterator[Database]:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    # Rate-limit keys of their own, so apps sharing a Redis never count each other's hits.
-    overrides.setdefault("rate_limit_key_prefix", unique_prefix())
     return Settings(env="test", database_url=url, **overrides)  # type: ignore[arg-type]
 
 
@@ -140,3 +138,10 @@ async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClie
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's apps count under a Redis key prefix of their own, so tests sharing one
+    Redis (parallel workers, repeated runs) never spend each other's budgets."""
+    monkeypatch.setenv("SERVIO_RATE_LIMIT_KEY_PREFIX", unique_prefix())

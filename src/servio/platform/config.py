@@ -87,12 +87,9 @@ class Settings(BaseSettings):
     admin_ip_allowlist: CommaList = Field(default_factory=list)
 
     _split = field_validator(
-        "cors_origins",
-        "trusted_proxies",
-        "whatsapp_pilot_numbers",
-        "admin_ip_allowlist",
-        mode="before",
+        "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", mode="before"
     )(_split_commas)
+    _split_allowlist = field_validator("admin_ip_allowlist", mode="before")(_split_commas)
 
     @field_validator("database_url")
     @classmethod
