@@ -17,6 +17,7 @@ from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.support import databases
 from tests.support.app import app_client
+from tests.support.redis import unique_prefix
 
 REQUIRE_POSTGRES = os.environ.get("SERVIO_REQUIRE_POSTGRES") == "1"
 PG_AVAILABLE = databases.postgres_reachable()
@@ -139,3 +140,10 @@ async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClie
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's apps count under a Redis key prefix of their own, so tests sharing one
+    Redis (parallel workers, repeated runs) never spend each other's budgets."""
+    monkeypatch.setenv("SERVIO_RATE_LIMIT_KEY_PREFIX", unique_prefix())

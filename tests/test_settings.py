@@ -61,8 +61,56 @@ def test_production_accepts_real_secrets() -> None:
         ("env", "staging", "dev"),
         ("max_body_bytes", "12", "greater than or equal"),
         ("log_level", "loud", "debug"),
+        ("maintenance_retry_after", "0", "greater than or equal"),
     ],
 )
 def test_invalid_values_say_why(field: str, value: str, fragment: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(fragment)):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_rate_limits_default_to_the_documented_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SERVIO_RATE_LIMIT_ENABLED", "SERVIO_RATE_LIMIT_ADMIN", "SERVIO_RATE_LIMIT_AUTH"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings()
+    assert settings.rate_limit_enabled is True
+    assert settings.rate_limit_default == "120/minute"
+    assert settings.rate_limit_auth == "20/minute"
+    assert settings.rate_limit_admin == "10/60 seconds"
+    assert settings.rate_limit_authenticated == "600/minute"
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SERVIO_RATE_LIMIT_DEFAULT",
+        "SERVIO_RATE_LIMIT_AUTH",
+        "SERVIO_RATE_LIMIT_ADMIN",
+        "SERVIO_RATE_LIMIT_AUTHENTICATED",
+    ],
+)
+def test_a_bad_rate_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "ten a minute")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert f"{variable}: 'ten a minute' is not one rate such as '20/minute'" in message
+
+
+def test_admin_allowlist_reads_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVIO_ADMIN_IP_ALLOWLIST", "10.0.0.0/8, 2001:db8::/32,203.0.113.9")
+    assert Settings().admin_ip_allowlist == ["10.0.0.0/8", "2001:db8::/32", "203.0.113.9"]
+    monkeypatch.delenv("SERVIO_ADMIN_IP_ALLOWLIST")
+    assert Settings().admin_ip_allowlist == []
+
+
+@pytest.mark.parametrize("value", ["10.0.0.300/8", "10.0.0.0/33", "office", "2001:db8::/129"])
+def test_a_bad_network_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SERVIO_ADMIN_IP_ALLOWLIST", f"192.0.2.0/24,{value}")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert f"SERVIO_ADMIN_IP_ALLOWLIST: {value!r} is not a network" in str(caught.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -14,9 +15,13 @@ from servio.web.app import create_app
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, *, client: tuple[str, int] = ("127.0.0.1", 123), raise_errors: bool = True
+    settings: Settings,
+    *,
+    client: tuple[str, int] = ("127.0.0.1", 123),
+    raise_errors: bool = True,
+    **app_options: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+    app = create_app(settings, **app_options)
     transport = httpx.ASGITransport(app=app, client=client, raise_app_exceptions=raise_errors)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

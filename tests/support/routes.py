@@ -3,7 +3,7 @@ writes) that no production route of this issue exposes yet."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -11,7 +11,8 @@ from servio.domains.identity import service
 from servio.domains.identity.models import Org
 from servio.platform.errors import TooManyRequests
 from servio.platform.http.routing import JsonRoute
-from servio.web.deps import DbSession
+from servio.platform.ratelimit import enforce
+from servio.web.deps import AppContainer, DbSession
 
 
 class Booking(BaseModel):
@@ -38,6 +39,18 @@ def install_probe_routes(app: FastAPI) -> None:
     @router.get("/slow-down", summary="Rate limited")
     async def slow_down() -> None:
         raise TooManyRequests("Try again in 30 seconds.", headers={"Retry-After": "30"})
+
+    @router.get("/busy", summary="Refused with a retry delay and no explicit header")
+    async def busy() -> None:
+        raise TooManyRequests("Busy; try again in 12 seconds.", retry_after=12)
+
+    @router.get("/per-principal/{principal}", summary="Limited per principal at a given rate")
+    async def per_principal(
+        principal: str, rate: str, container: AppContainer, response: Response
+    ) -> dict[str, str]:
+        decision = await enforce(container.limiter, f"principal:{principal}", rate)
+        response.headers.update(decision.headers())
+        return {"principal": principal}
 
     @router.get("/client", summary="The client address as the app sees it")
     async def client(request: Request) -> dict[str, str | None]:

@@ -8,28 +8,14 @@ import sys
 import httpx
 import pytest
 
+from tests.support.problems import assert_problem
 from tests.support.routes import install_probe_routes
-
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
 def client(api: httpx.AsyncClient) -> httpx.AsyncClient:
     install_probe_routes(api.app)  # type: ignore[attr-defined]
     return api
-
-
-def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["type"] == f"/problems/{name}"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body  # type: ignore[no-any-return]
 
 
 async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:
@@ -105,6 +91,13 @@ async def test_rate_limited_is_429_with_retry_after(client: httpx.AsyncClient) -
     response = await client.get("/_t/slow-down")
     assert_problem(response, 429, "too-many-requests")
     assert response.headers["retry-after"] == "30"
+
+
+async def test_a_domain_error_retry_after_becomes_the_header(client: httpx.AsyncClient) -> None:
+    response = await client.get("/_t/busy")
+    body = assert_problem(response, 429, "too-many-requests")
+    assert body["detail"] == "Busy; try again in 12 seconds."
+    assert response.headers["retry-after"] == "12"
 
 
 async def test_500_shows_no_trace_and_no_sql(client: httpx.AsyncClient) -> None:

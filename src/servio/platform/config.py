@@ -6,12 +6,15 @@ setting that is wrong is named with the reason, so an operator fixes them in one
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from servio.platform.ratelimit import parse_rate
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - a marker that prod refuses
 DEFAULT_DEMO_PASSWORD = "servio-demo-2026"  # noqa: S105 - documented demo login
@@ -87,9 +90,21 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     webhooks_allow_private: bool = False
 
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "120/minute"
+    rate_limit_auth: str = "20/minute"
+    rate_limit_admin: str = "10/60 seconds"
+    rate_limit_authenticated: str = "600/minute"
+    rate_limit_key_prefix: str = Field(default="servio:ratelimit", min_length=1)
+
+    maintenance_mode: bool = False
+    maintenance_retry_after: int = Field(default=300, ge=1, le=86_400)
+    admin_ip_allowlist: CommaList = Field(default_factory=list)
+
     _split = field_validator(
         "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", "jwt_keys", mode="before"
     )(_split_commas)
+    _split_allowlist = field_validator("admin_ip_allowlist", mode="before")(_split_commas)
 
     @field_validator("jwt_keys")
     @classmethod
@@ -108,6 +123,30 @@ class Settings(BaseSettings):
                 "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
                 f"(got {value.split('://', 1)[0]}://)"
             )
+        return value
+
+    @field_validator(
+        "rate_limit_default", "rate_limit_auth", "rate_limit_admin", "rate_limit_authenticated"
+    )
+    @classmethod
+    def _one_rate(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            raise ValueError(f"SERVIO_{str(info.field_name).upper()}: {exc}") from None
+        return value
+
+    @field_validator("admin_ip_allowlist")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SERVIO_ADMIN_IP_ALLOWLIST: {item!r} is not a network such as "
+                    "'10.0.0.0/8', '2001:db8::/32' or an address"
+                ) from None
         return value
 
     @model_validator(mode="after")

@@ -34,11 +34,14 @@ class DomainError(Exception):
         *,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra or {}
         self.headers = headers or {}
+        # Seconds a client should wait; the problem handler sends it as Retry-After.
+        self.retry_after = retry_after
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,6 +1,6 @@
 """Prometheus metrics: a registry per app (so tests can build many apps), request
-counts and latency by method, route template and status, in-flight requests, and the
-process collector."""
+counts and latency by method, route template and status, in-flight requests, requests
+let through when the rate-limit store failed, and the process collector."""
 
 from __future__ import annotations
 
@@ -59,6 +59,11 @@ class Metrics:
         self.in_flight = Gauge(
             "servio_http_requests_in_flight",
             "HTTP requests being answered now",
+            registry=self.registry,
+        )
+        self.ratelimit_errors = Counter(
+            "servio_ratelimit_errors_total",
+            "Requests let through without a rate-limit check because the store failed",
             registry=self.registry,
         )
 

@@ -14,11 +14,14 @@ from servio.domains.identity import router_admin, router_auth, router_mfa, route
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.config import AuthConfig
 from servio.platform.config import Settings
+from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
+from servio.platform.http.maintenance import MaintenanceMiddleware, OperatorCheck, nobody
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
     ResponseGuardMiddleware,
 )
 from servio.platform.http.problems import install_problem_handlers
+from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
 from servio.web import probes, problem_docs
@@ -28,8 +31,15 @@ from servio.web.openapi import build_openapi
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """Build the ASGI app. The container is made here and closed at shutdown."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    is_operator: OperatorCheck = nobody,
+) -> FastAPI:
+    """Build the ASGI app. The container is made here and closed at shutdown.
+    ``is_operator`` says whether a request carries a platform-operator credential
+    (operators pass maintenance mode)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
@@ -62,12 +72,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for router in (router_auth.router, router_mfa.router, router_team.router, router_admin.router):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    _install_middleware(app, settings, container)
+    _install_middleware(app, settings, container, is_operator)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
+def _install_middleware(
+    app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
+) -> None:
     # Added innermost first: the last one added wraps all the others.
+    _install_request_gates(app, settings, container, is_operator)
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
     )
@@ -85,8 +98,41 @@ def _install_middleware(app: FastAPI, settings: Settings, container: Container) 
                 "X-Request-ID",
                 "X-CSRF-Token",
             ],
-            expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "Retry-After",
+                "Location",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "RateLimit-Policy",
+            ],
             max_age=600,
         )
     app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+def _install_request_gates(
+    app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
+) -> None:
+    # The request gates (admin allowlist, maintenance, rate limits) sit inside the
+    # response guard, CORS and observability, so their refusals still get hardening and
+    # CORS headers, a request id, metrics and an access-log line, and browsers can read
+    # Retry-After and the RateLimit-* headers. Added innermost first, as above.
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            IpRateLimitMiddleware,
+            limiter=container.limiter,
+            groups=path_groups(settings),
+            default_rate=settings.rate_limit_default,
+        )
+    if settings.maintenance_mode:  # outside the rate limits: refusals use no budget
+        app.add_middleware(
+            MaintenanceMiddleware,
+            retry_after=settings.maintenance_retry_after,
+            is_operator=is_operator,
+        )
+    if settings.admin_ip_allowlist:  # outermost gate: outsiders are refused first
+        app.add_middleware(AdminIpAllowlistMiddleware, allowed=settings.admin_ip_allowlist)

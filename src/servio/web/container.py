@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.metrics import Metrics
+from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import WorkRegistry
 
 
@@ -17,6 +18,7 @@ class Container:
     settings: Settings
     db: Database
     metrics: Metrics
+    limiter: RateLimiter
     work: WorkRegistry = field(default_factory=WorkRegistry)
     redis: Redis | None = None
 
@@ -36,11 +38,14 @@ class Container:
             if settings.redis_url
             else None
         )
-        container = cls(settings=settings, db=db, metrics=Metrics(), redis=redis)
+        metrics = Metrics()
+        limiter = RateLimiter.from_settings(settings, on_store_error=metrics.ratelimit_errors.inc)
+        container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         return container
 
     async def close(self) -> None:
+        await self.limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()

@@ -53,6 +53,9 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def on_domain_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, DomainError)
+    headers = dict(exc.headers)
+    if exc.retry_after is not None and not any(k.lower() == "retry-after" for k in headers):
+        headers["Retry-After"] = str(exc.retry_after)
     return problem_response(
         request,
         status=exc.status,
@@ -60,7 +63,7 @@ async def on_domain_error(request: Request, exc: Exception) -> ProblemResponse:
         title=exc.title,
         detail=exc.detail,
         extra=exc.extra,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
