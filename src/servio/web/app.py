@@ -15,7 +15,11 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.config import AuthConfig
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
-from servio.platform.http.maintenance import MaintenanceMiddleware, OperatorCheck, nobody
+from servio.platform.http.maintenance import (
+    MaintenanceMiddleware,
+    OperatorCheck,
+    operator_token_check,
+)
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
     ResponseGuardMiddleware,
@@ -35,7 +39,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     container: Container | None = None,
-    is_operator: OperatorCheck = nobody,
+    is_operator: OperatorCheck | None = None,
 ) -> FastAPI:
     """Build the ASGI app. The container is made here and closed at shutdown.
     ``is_operator`` says whether a request carries a platform-operator credential
@@ -66,6 +70,11 @@ def create_app(
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
+    app.state.limiter = container.limiter
+    app.state.principal_rate = settings.rate_limit_authenticated
+    if is_operator is None:
+        token = settings.operator_token
+        is_operator = operator_token_check(token.get_secret_value() if token else None)
     install_problem_handlers(app)
     app.include_router(probes.router)
     app.include_router(problem_docs.router)

@@ -5,6 +5,7 @@ development only, HTTP Basic for the seed admin."""
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,7 @@ from servio.domains.identity.models import (
     BreakGlassGrant,
     Membership,
     Org,
+    OrgSetting,
     User,
 )
 from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
@@ -59,11 +61,31 @@ def _names(org: Org, user: User | None) -> dict[str, str]:
     return names
 
 
+ORG_RATE_SETTING = "rate_limit.authenticated"
+ORG_RATE_TTL = 60.0
+
+
 class IdentityAuthenticator:
     def __init__(self, db: Database, config: AuthConfig, settings: Settings) -> None:
         self.db = db
         self.config = config
         self.settings = settings
+        self._org_rates: dict[uuid.UUID, tuple[float, str]] = {}
+
+    async def _org_rate(self, s: Any, org_id: uuid.UUID) -> str:
+        """The org's own per-principal rate (setting ``rate_limit.authenticated``), read
+        at most once a minute per org; empty = the deployment default."""
+        cached = self._org_rates.get(org_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        value = await s.scalar(
+            select(OrgSetting.value).where(
+                OrgSetting.org_id == org_id, OrgSetting.key == ORG_RATE_SETTING
+            )
+        )
+        rate = str(value) if value else ""
+        self._org_rates[org_id] = (time.monotonic() + ORG_RATE_TTL, rate)
+        return rate
 
     async def authenticate(self, request: Request) -> Principal | None:
         admin_key = request.headers.get("x-admin-api-key")
@@ -90,6 +112,7 @@ class IdentityAuthenticator:
             row = await api_keys.find_valid(s, key.strip())
             org = await s.get(Org, row.org_id) if row is not None else None
             held = await self._creator_permissions(s, row) if row is not None else None
+            rate = await self._org_rate(s, row.org_id) if row is not None else ""
         if row is None or org is None or held is None:
             if request.url.path.startswith(ADMIN_PATHS):
                 raise ApiKeyRefused("The API key is wrong, revoked or expired.")
@@ -100,7 +123,7 @@ class IdentityAuthenticator:
             org_id=row.org_id,
             permissions=frozenset(row.permissions) & held,
             org_read_only=org.read_only,
-            extra=_names(org, None),
+            extra=_names(org, None) | ({"rate_limit": rate} if rate else {}),
         )
 
     async def _access(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
@@ -124,6 +147,7 @@ class IdentityAuthenticator:
                 )
             ).one_or_none()
             grant = await self._break_glass(s, request, claims) if row is not None else None
+            rate = await self._org_rate(s, org_id)
         if row is None:
             raise InvalidToken("The session does not exist.")
         session, member, org, user = row
@@ -148,7 +172,7 @@ class IdentityAuthenticator:
             mfa_enrollment_required=(
                 org.require_mfa and Role(member.role) in MFA_ROLES and not user.mfa_enabled
             ),
-            extra=_names(org, user),
+            extra=_names(org, user) | ({"rate_limit": rate} if rate else {}),
         )
 
     @staticmethod

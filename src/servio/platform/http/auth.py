@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import Database
 from servio.platform.errors import DomainError
+from servio.platform.ratelimit import RateLimiter, enforce
 from servio.platform.security.opaque import same
 from servio.platform.security.principal import Principal
 
@@ -73,8 +74,18 @@ async def optional_principal(request: Request) -> Principal | None:
         sent = request.headers.get(CSRF_HEADER, "")
         if not cookie or not sent or not same(cookie, sent):
             raise CsrfFailed("Send the servio_csrf cookie's value in the X-CSRF-Token header.")
+    if principal is not None:
+        await _limit(request, principal)
     request.state.principal = principal
     return principal
+
+
+async def _limit(request: Request, principal: Principal) -> None:
+    """Per-principal rate limit, at the org's override when it set one."""
+    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
+    rate = principal.extra.get("rate_limit") or getattr(request.app.state, "principal_rate", None)
+    if limiter is not None and rate:
+        await enforce(limiter, f"principal:{principal.actor}", rate)
 
 
 async def current_principal(
