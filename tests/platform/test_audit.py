@@ -206,6 +206,7 @@ async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
     events = await chain(db, org)
     assert len(events) == writers
     assert_unbroken(events)
+    assert (await audit.verify(db)).ok
 
 
 async def test_an_append_waits_while_another_transaction_extends_the_chain(db: Database) -> None:
