@@ -27,15 +27,17 @@ async def events_of_two_orgs_and_the_deployment(db: Database) -> tuple[uuid.UUID
 
 
 async def test_an_org_sees_neither_other_orgs_nor_deployment_events(pg_db: Database) -> None:
-    a, _b = await events_of_two_orgs_and_the_deployment(pg_db)
+    a, b = await events_of_two_orgs_and_the_deployment(pg_db)
     async with pg_db.unit_of_work(a) as session:
         raw = (await session.execute(text("SELECT org_id FROM audit_events"))).scalars().all()
         orm = (await session.scalars(select(AuditEvent.org_id))).all()
         deployment = await session.scalar(
             text("SELECT count(*) FROM audit_events WHERE org_id IS NULL")
         )
+        others = await audit.list_events(session, org_id=b)
     assert list(raw) == list(orm) == [a]
     assert deployment == 0
+    assert others.items == []
 
 
 async def test_without_an_org_nothing_is_visible_and_system_scope_sees_all(
