@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from servio.cli import app
-from servio.platform.db import migrations as db_migrations
+from servio.platform.db.migrations import head_revision
 
 SERVIO = [sys.executable, "-m", "servio.cli"]
 runner = CliRunner()
@@ -40,6 +40,7 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         (["migrate", "--help"], "downgrade"),
         (["seed", "demo", "--help"], "idempotent"),
         (["demo", "--help"], "--port"),
+        (["audit", "verify", "--help"], "tampered"),
     ],
 )
 def test_help_is_useful_on_every_command(args: list[str], expected: str) -> None:
@@ -53,9 +54,9 @@ def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> N
     db_file = tmp_path / "var" / "cli.db"
     env = {"SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
 
-    head = db_migrations.head_revision()
     upgraded = run(["migrate", "upgrade"], env, tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
+    head = head_revision()
     assert f"database at {head}" in upgraded.stdout
     assert f"current: {head}  head: {head}" in run(["migrate", "current"], env, tmp_path).stdout
     assert run(["migrate", "check"], env, tmp_path).returncode == 0

@@ -1,14 +1,17 @@
 """Verifying the audit log: an untouched log is OK; a row changed, re-sealed, deleted or
-moved with raw SQL is named."""
+moved with raw SQL is named, by ``verify`` and by ``servio audit verify``."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Uuid, bindparam, select, text
+from typer.testing import CliRunner, Result
 
+from servio.cli import app
 from servio.platform import audit
 from servio.platform.audit import AuditEvent
 from servio.platform.audit.sealing import seal
@@ -137,4 +140,32 @@ async def test_tampering_with_the_deployment_chain_is_named(db: Database) -> Non
     assert found is not None
     assert str(found) == (
         f"org none seq 1 event {only.id}: hash mismatch: the event differs from what was recorded"
+    )
+
+
+runner = CliRunner()
+
+
+async def servio(db_url: str, *args: str) -> Result:
+    env = {"SERVIO_ENV": "test", "SERVIO_DATABASE_URL": db_url, "COLUMNS": "80"}
+    return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+
+
+async def test_cli_reports_ok_and_exits_zero(db: Database, db_url: str) -> None:
+    await three_chains(db)
+    result = await servio(db_url, "audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "audit log OK: 7 events in 3 chains"
+
+
+async def test_cli_names_the_tampered_event_and_exits_one(db: Database, db_url: str) -> None:
+    a, _b = await three_chains(db)
+    second = await event_at(db, a, 2)
+    await tamper(db, "UPDATE audit_events SET action = 'x' WHERE chain_id = :c AND seq = 2", c=a)
+    result = await servio(db_url, "audit", "verify")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"audit log TAMPERED: org {a} seq 2 event {second.id}: "
+        "hash mismatch: the event differs from what was recorded"
     )
