@@ -40,6 +40,7 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         (["migrate", "--help"], "downgrade"),
         (["seed", "demo", "--help"], "idempotent"),
         (["demo", "--help"], "--port"),
+        (["audit", "verify", "--help"], "tampered"),
     ],
 )
 def test_help_is_useful_on_every_command(args: list[str], expected: str) -> None:

@@ -1,4 +1,4 @@
-"""The ``servio`` command: serve, worker, migrate, seed, demo."""
+"""The ``servio`` command: serve, worker, migrate, seed, audit, demo."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from servio.platform import audit
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.db import migrations as db_migrations
@@ -31,8 +32,10 @@ migrate_app = typer.Typer(
     invoke_without_command=True,
 )
 seed_app = typer.Typer(help="Load data into the database.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(seed_app, name="seed")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -157,6 +160,24 @@ def seed_demo_command() -> None:
         raise typer.Exit(1) from None
     for name, result in results.items():
         out.print(f"seeded {name}: {result}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check every audit chain's hashes and links; exit 1 naming the first tampered event."""
+    result = asyncio.run(_verify_audit_log(_database_url()))
+    if result.tamper is not None:
+        typer.echo(f"audit log TAMPERED: {result.tamper}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log OK: {result.events} events in {result.chains} chains")
+
+
+async def _verify_audit_log(database_url: str) -> audit.VerifyResult:
+    db = Database(database_url)
+    try:
+        return await audit.verify(db)
+    finally:
+        await db.dispose()
 
 
 @app.command()

@@ -2,8 +2,9 @@
 
 from servio.domains.identity import models as identity_models
 from servio.platform import worker as platform_worker
+from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["identity_models", "metadata", "platform_worker"]
+__all__ = ["audit_models", "identity_models", "metadata", "platform_worker"]

@@ -10,7 +10,12 @@ from sqlalchemy import Column, Integer, Table, text
 
 from servio.models import metadata
 from servio.platform.db import migrations
-from servio.platform.db.rls import disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import (
+    NULLABLE_ORG_PREDICATE,
+    TENANT_PREDICATE,
+    disable_rls_sql,
+    enable_rls_sql,
+)
 from tests.support import databases
 
 
@@ -63,7 +68,11 @@ def test_check_fails_when_models_and_migrations_differ(sqlite_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_check_fails_when_a_tenant_table_lacks_rls(pg_url: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "predicate"),
+    [("org_settings", TENANT_PREDICATE), ("audit_events", NULLABLE_ORG_PREDICATE)],
+)
+def test_check_fails_when_a_tenant_table_lacks_rls(pg_url: str, table: str, predicate: str) -> None:
     url, _admin = databases.create_postgres_database("rlscheck")
     try:
         migrations.upgrade(url)
@@ -78,10 +87,10 @@ def test_check_fails_when_a_tenant_table_lacks_rls(pg_url: str) -> None:
                     await conn.execute(text(statement))
             await engine.dispose()
 
-        asyncio.run(run(disable_rls_sql("org_settings")))
-        with pytest.raises(migrations.MigrationsOutOfDate, match="org_settings"):
+        asyncio.run(run(disable_rls_sql(table)))
+        with pytest.raises(migrations.MigrationsOutOfDate, match=table):
             migrations.check(url)
-        asyncio.run(run(enable_rls_sql("org_settings")))
+        asyncio.run(run(enable_rls_sql(table, predicate)))
         migrations.check(url)
     finally:
         databases.drop_postgres_database(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import ForeignKey, MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -20,6 +21,8 @@ NAMING_CONVENTION = {
 
 # Tables whose rows belong to one org; migrations enable row-level security on each.
 TENANT_TABLES: set[str] = set()
+
+ModelT = TypeVar("ModelT", bound=type["Base"])
 
 
 def utcnow() -> datetime:
@@ -47,3 +50,10 @@ class TenantBase(Base):
         table = cls.__dict__.get("__tablename__")
         if isinstance(table, str):
             TENANT_TABLES.add(table)
+
+
+def row_level_secured(model: ModelT) -> ModelT:
+    """Class decorator for an org-owned table that cannot derive from ``TenantBase``
+    (its ``org_id`` may be NULL, say): ``migrate check`` then requires RLS on it too."""
+    TENANT_TABLES.add(str(model.__tablename__))
+    return model

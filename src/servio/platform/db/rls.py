@@ -10,17 +10,23 @@ from __future__ import annotations
 
 POLICY = "tenant_isolation"
 
-_PREDICATE = (
-    "org_id = NULLIF(current_setting('app.current_org_id', true), '')::uuid "
-    "OR current_setting('app.system_scope', true) = 'on'"
-)
+_CURRENT_ORG = "NULLIF(current_setting('app.current_org_id', true), '')::uuid"
+_SYSTEM_SCOPE = "current_setting('app.system_scope', true) = 'on'"
+
+TENANT_PREDICATE = f"org_id = {_CURRENT_ORG} OR {_SYSTEM_SCOPE}"
+
+# For tables whose org_id may be NULL: such a row belongs to the deployment, not to any
+# tenant, so only system scope may read or write it. (NULL = x is never true, so the
+# tenant predicate would hide it as well; the explicit test keeps that from resting on
+# SQL's three-valued logic.)
+NULLABLE_ORG_PREDICATE = f"(org_id IS NOT NULL AND org_id = {_CURRENT_ORG}) OR {_SYSTEM_SCOPE}"
 
 
-def enable_rls_sql(table: str) -> list[str]:
+def enable_rls_sql(table: str, predicate: str = TENANT_PREDICATE) -> list[str]:
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
-        f'CREATE POLICY {POLICY} ON "{table}" USING ({_PREDICATE}) WITH CHECK ({_PREDICATE})',
+        f'CREATE POLICY {POLICY} ON "{table}" USING ({predicate}) WITH CHECK ({predicate})',
     ]
 
 
