@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from servio.cli import app
+from servio.platform.db import migrations
 
 SERVIO = [sys.executable, "-m", "servio.cli"]
 runner = CliRunner()
@@ -54,8 +55,9 @@ def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> N
 
     upgraded = run(["migrate", "upgrade"], env, tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at 0001" in upgraded.stdout
-    assert "current: 0001  head: 0001" in run(["migrate", "current"], env, tmp_path).stdout
+    head = migrations.head_revision()
+    assert f"database at {head}" in upgraded.stdout
+    assert f"current: {head}  head: {head}" in run(["migrate", "current"], env, tmp_path).stdout
     assert run(["migrate", "check"], env, tmp_path).returncode == 0
 
     for _ in range(2):  # idempotent

@@ -124,9 +124,10 @@ class Database:
             session.info[ORG_KEY] = org_id
         return session
 
-    def system_session(self) -> AsyncSession:
-        """A session for work that spans orgs (workers, migrations of data, seeding)."""
-        session = self._sessions()
+    def system_session(self, *, immediate: bool = False) -> AsyncSession:
+        """A session for work that spans orgs (workers, migrations of data, seeding), or on
+        platform tables no org owns; ``immediate`` as for ``session``."""
+        session = self.session(immediate=immediate)
         session.info[SYSTEM_KEY] = True
         return session
 
