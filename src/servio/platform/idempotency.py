@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import Base, Database, UTCDateTime, utcnow
@@ -146,20 +147,32 @@ def _existing(row: IdempotencyKey) -> ExistingKey:
     return ExistingKey(fingerprint=row.fingerprint, response=response)
 
 
+async def _live_row(
+    session: AsyncSession, scope: str, key: str, abandon_after: timedelta
+) -> tuple[IdempotencyKey | None, bool]:
+    row = await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    )
+    return row, row is not None and _is_live(row, utcnow(), abandon_after)
+
+
 async def _claim_once(
     db: Database, scope: str, key: str, fingerprint: str, ttl: timedelta, abandon_after: timedelta
 ) -> uuid.UUID | ExistingKey:
+    # Retries and duplicates find a live row without taking SQLite's write lock.
+    async with db.system_session() as session:
+        row, live = await _live_row(session, scope, key, abandon_after)
+    if row is not None and live:
+        return _existing(row)
     async with db.system_session(immediate=True) as session, session.begin():
-        now = utcnow()
-        row = await session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        )
-        if row is not None and _is_live(row, now, abandon_after):
+        row, live = await _live_row(session, scope, key, abandon_after)
+        if row is not None and live:
             return _existing(row)
         if row is not None:
             # Expired or abandoned: absent as far as the client is concerned. A concurrent
             # replacer may delete it first; then our insert meets its row and we read again.
             await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
+        now = utcnow()
         claimed = IdempotencyKey(
             scope=scope,
             key=key,
