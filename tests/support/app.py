@@ -9,14 +9,19 @@ import httpx
 from fastapi import FastAPI
 
 from servio.platform.config import Settings
+from servio.platform.http.idempotency import IdempotencyScope
 from servio.web.app import create_app
 
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, *, client: tuple[str, int] = ("127.0.0.1", 123), raise_errors: bool = True
+    settings: Settings,
+    *,
+    client: tuple[str, int] = ("127.0.0.1", 123),
+    raise_errors: bool = True,
+    idempotency_scope: IdempotencyScope | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+    app = create_app(settings, idempotency_scope=idempotency_scope)
     transport = httpx.ASGITransport(app=app, client=client, raise_app_exceptions=raise_errors)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

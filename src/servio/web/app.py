@@ -11,6 +11,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
 from servio.platform.config import Settings
+from servio.platform.http.idempotency import (
+    IdempotencyMiddleware,
+    IdempotencyScope,
+    no_idempotency_scope,
+)
 from servio.platform.http.middleware import (
     ObservabilityMiddleware,
     ResponseGuardMiddleware,
@@ -24,8 +29,16 @@ from servio.web.openapi import build_openapi
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """Build the ASGI app. The container is made here and closed at shutdown."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    idempotency_scope: IdempotencyScope | None = None,
+) -> FastAPI:
+    """Build the ASGI app. The container is made here and closed at shutdown.
+
+    ``idempotency_scope`` names the verified org + principal of a request for
+    ``Idempotency-Key`` handling; without one no request is idempotent."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
@@ -50,12 +63,17 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(probes.router)
     app.include_router(problem_docs.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    _install_middleware(app, settings, container)
+    _install_middleware(app, settings, container, idempotency_scope or no_idempotency_scope)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
-    # Added innermost first: the last one added wraps all the others.
+def _install_middleware(
+    app: FastAPI, settings: Settings, container: Container, idempotency_scope: IdempotencyScope
+) -> None:
+    # Added innermost first: the last one added wraps all the others. Idempotency sits
+    # inside the response guard, so the guard limits the body it buffers, turns a crash
+    # into a 500 after the claim is released, and hardens replays like any response.
+    app.add_middleware(IdempotencyMiddleware, db=container.db, scope_of=idempotency_scope)
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
     )
@@ -73,7 +91,13 @@ def _install_middleware(app: FastAPI, settings: Settings, container: Container) 
                 "X-Request-ID",
                 "X-CSRF-Token",
             ],
-            expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "Retry-After",
+                "Location",
+                "Idempotent-Replayed",
+            ],
             max_age=600,
         )
     app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)

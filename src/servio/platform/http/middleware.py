@@ -34,7 +34,14 @@ def request_id_of(scope: Scope) -> str | None:
 
 
 async def send_problem(
-    scope: Scope, send: Send, *, name: str, title: str, status: int, detail: str
+    scope: Scope,
+    send: Send,
+    *,
+    name: str,
+    title: str,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Answer with Problem+JSON straight from middleware, before any route runs."""
     body = json.dumps(
@@ -54,6 +61,7 @@ async def send_problem(
             "headers": [
                 (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
             ],
         }
     )
@@ -140,10 +148,11 @@ class PayloadTooLarge(HTTPException):
 
 
 class ResponseGuardMiddleware:
-    """The innermost layer, in one pass: hardening headers on every response (HSTS in
-    production); a body over the limit refused before routing when declared, or stopped
-    as soon as a streamed body passes it; any exception that escaped the handlers turned
-    into a 500 Problem+JSON, its trace logged server-side and never shown."""
+    """Inside every layer but idempotency, in one pass: hardening headers on every
+    response (HSTS in production); a body over the limit refused before routing when
+    declared, or stopped as soon as a streamed body passes it; any exception that escaped
+    the handlers turned into a 500 Problem+JSON, its trace logged server-side and never
+    shown."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False) -> None:
         self.app = app
