@@ -1,8 +1,9 @@
 """idempotency keys
 
 Revision ID: 0004
-Revises: 0001
 Create Date: 2026-11-26
+
+Chained after whichever revision precedes it; ``down_revision`` alone names it.
 """
 
 from collections.abc import Sequence
