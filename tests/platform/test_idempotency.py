@@ -175,6 +175,11 @@ async def test_prune_deletes_expired_keys_only(db: Database) -> None:
         assert await session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
 
 
-async def test_overlong_scope_is_a_programming_error(db: Database) -> None:
-    with pytest.raises(ValueError, match="scope"):
-        await claim(db, "s" * 256, "k1", FP)
+@pytest.mark.parametrize("odd", ["s" * 256, "public:caf\u00e9", "public:nul\x00"], ids=repr)
+async def test_long_or_unusual_scopes_are_kept_by_digest(db: Database, odd: str) -> None:
+    assert isinstance(await claim(db, odd, "k1", FP), uuid.UUID)
+    assert isinstance(await claim(db, odd + "x", "k1", FP), uuid.UUID)
+    assert await claim(db, odd, "k1", FP) == ExistingKey(FP, None)
+    scopes = [r.scope for r in await _rows(db)]
+    assert len(scopes) == 2
+    assert all(s.startswith("sha256:") and len(s) == 71 for s in scopes)

@@ -130,6 +130,14 @@ def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> st
     return digest.hexdigest()
 
 
+def stored_scope(scope: str) -> str:
+    """The scope as stored: itself when short printable ASCII, else its SHA-256, so that a
+    scope built from request data can never overflow the column or carry a NUL."""
+    if len(scope) <= SCOPE_MAX_LENGTH and all(" " <= char <= "~" for char in scope):
+        return scope
+    return "sha256:" + hashlib.sha256(scope.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _is_live(row: IdempotencyKey, now: datetime, in_flight_timeout: timedelta) -> bool:
     if row.expires_at <= now:
         return False
@@ -197,8 +205,7 @@ async def claim(
     """Claim ``key`` in ``scope`` for one run of a request: the new row's id when this
     caller may run it, else the live row another request holds. The claim commits before
     the caller runs; of two concurrent claims the unique (scope, key) admits one."""
-    if len(scope) > SCOPE_MAX_LENGTH:
-        raise ValueError(f"idempotency scope longer than {SCOPE_MAX_LENGTH} characters")
+    scope = stored_scope(scope)
     for attempt in range(_CLAIM_ATTEMPTS):
         try:
             return await _claim_once(db, scope, key, fingerprint, ttl, in_flight_timeout)
