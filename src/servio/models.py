@@ -1,10 +1,17 @@
 """Every table's model, imported in one place for Alembic and the test harness."""
 
 from servio.domains.identity import models as identity_models
+from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "identity_models", "metadata", "platform_worker"]
+__all__ = [
+    "audit_models",
+    "identity_models",
+    "metadata",
+    "platform_idempotency",
+    "platform_worker",
+]

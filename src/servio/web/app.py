@@ -12,9 +12,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import servio
 from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
 from servio.domains.identity.authn import IdentityAuthenticator
+from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
+from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
 from servio.platform.http.maintenance import (
     MaintenanceMiddleware,
     OperatorCheck,
@@ -40,10 +42,13 @@ def create_app(
     *,
     container: Container | None = None,
     is_operator: OperatorCheck | None = None,
+    idempotency_scope: IdempotencyScope | None = None,
 ) -> FastAPI:
     """Build the ASGI app. The container is made here and closed at shutdown.
+
     ``is_operator`` says whether a request carries a platform-operator credential
-    (operators pass maintenance mode)."""
+    (operators pass maintenance mode); ``idempotency_scope`` names the verified org and
+    principal of a request for ``Idempotency-Key`` (default: identity's)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     container = container or Container.from_settings(settings)
@@ -81,14 +86,23 @@ def create_app(
     for router in (router_auth.router, router_mfa.router, router_team.router, router_admin.router):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    _install_middleware(app, settings, container, is_operator)
+    scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
+    _install_middleware(app, settings, container, is_operator, scope_of)
     return app
 
 
 def _install_middleware(
-    app: FastAPI, settings: Settings, container: Container, is_operator: OperatorCheck
+    app: FastAPI,
+    settings: Settings,
+    container: Container,
+    is_operator: OperatorCheck,
+    idempotency_scope: IdempotencyScope,
 ) -> None:
-    # Added innermost first: the last one added wraps all the others.
+    # Added innermost first: the last one added wraps all the others. Idempotency sits
+    # inside the response guard, so the guard limits the body it buffers, turns a crash
+    # into a 500 after the claim is released, and hardens replays like any response; the
+    # request gates refuse before any key is claimed.
+    app.add_middleware(IdempotencyMiddleware, db=container.db, scope_of=idempotency_scope)
     _install_request_gates(app, settings, container, is_operator)
     app.add_middleware(
         ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
@@ -116,6 +130,7 @@ def _install_middleware(
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "RateLimit-Policy",
+                "Idempotent-Replayed",
             ],
             max_age=600,
         )

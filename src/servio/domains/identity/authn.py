@@ -240,7 +240,7 @@ class IdentityAuthenticator:
 def idempotency_scope(config: AuthConfig) -> Callable[[Scope], Awaitable[str | None]]:
     """Who an ``Idempotency-Key`` belongs to, from credentials checked without a query:
     the org and user of a valid access token, the digest of an API key (only its holder
-    can produce it), or the org a public request names. Invalid credentials give None:
+    can produce it), or the org a public request names with the client address. Invalid credentials give None:
     the request fails authentication anyway."""
 
     async def scope_of(scope: Scope) -> str | None:
@@ -259,7 +259,8 @@ def idempotency_scope(config: AuthConfig) -> Callable[[Scope], Awaitable[str | N
                 return None
             return f"org:{claims['org']}:user:{claims['sub']}"
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        return f"public:{query.get('org', ['-'])[0]}"
+        client = scope.get("client") or ("-", 0)
+        return f"public:{query.get('org', ['-'])[0]}:{client[0]}"
 
     return scope_of
 

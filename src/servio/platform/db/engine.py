@@ -125,8 +125,9 @@ class Database:
         return session
 
     def system_session(self, *, immediate: bool = False) -> AsyncSession:
-        """A session for work that spans orgs (workers, migrations of data, seeding)."""
-        session = (self._immediate_sessions if immediate else self._sessions)()
+        """A session for work that spans orgs (workers, migrations of data, seeding), or on
+        platform tables no org owns; ``immediate`` as for ``session``."""
+        session = self.session(immediate=immediate)
         session.info[SYSTEM_KEY] = True
         return session
 

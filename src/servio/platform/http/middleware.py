@@ -151,7 +151,7 @@ class PayloadTooLarge(HTTPException):
 
 
 class ResponseGuardMiddleware:
-    """Around the request gates and the routes, in one pass: hardening headers on every
+    """Around the request gates, idempotency and the routes, in one pass: hardening headers on every
     response (HSTS in production); a body over the limit refused before routing when
     declared, or stopped as soon as a streamed body passes it; any exception that escaped
     the handlers or the gates turned into a 500 Problem+JSON, its trace logged
