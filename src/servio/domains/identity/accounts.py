@@ -16,6 +16,8 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Membership, Org, User
 from servio.domains.identity.permissions import Role
 from servio.domains.identity.service import ensure_org
+from servio.domains.identity.trail import trail_apart
+from servio.platform.audit import record
 from servio.platform.db import Database
 from servio.platform.errors import Conflict, DomainError
 from servio.platform.security.passwords import (
@@ -115,6 +117,10 @@ async def register(
         s.add(user)
         await s.flush()
         s.add(Membership(org_id=org.id, user_id=user.id, role=Role.OWNER.value))
+        actor = f"user:{user.id}"
+        await record(
+            s, org_id=org.id, actor=actor, action="auth.registered", target=actor, ip=client.ip
+        )
         pair = await sessions.start_session(
             s, config, user_id=user.id, org_id=org.id, ip=client.ip, user_agent=client.user_agent
         )
@@ -150,6 +156,14 @@ async def check_password(db: Database, email: str, password: str, client: Client
                 user.password_hash = new_hash
     if user is None or not ok or not user.is_active:
         await lockout.record_failure(db, email, client.ip)
+        await trail_apart(
+            db,
+            org_id=None,
+            actor="anonymous",
+            action="auth.login.failed",
+            target=f"account:{email}",
+            ip=client.ip,
+        )
         raise InvalidCredentials("Wrong email or password.")
     await lockout.record_success(db, email)
     return user
@@ -177,9 +191,12 @@ async def login(
             raise MfaRequired(
                 "Enter the code from the authenticator app.", extra={"mfa_token": token}
             )
-        return await sessions.start_session(
+        pair = await sessions.start_session(
             s, config, user_id=user.id, org_id=org_id, ip=client.ip, user_agent=client.user_agent
         )
+        actor = f"user:{user.id}"
+        await record(s, org_id=org_id, actor=actor, action="auth.login", target=actor, ip=client.ip)
+        return pair
 
 
 async def switch_org(

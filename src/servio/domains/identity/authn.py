@@ -27,6 +27,7 @@ from servio.domains.identity.models import (
     User,
 )
 from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
+from servio.platform.audit import record
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
@@ -207,6 +208,15 @@ class IdentityAuthenticator:
             raise InvalidToken("The break-glass grant has expired.")
         if request.method not in SAFE_METHODS:
             grant.uses += 1
+            await record(
+                s,
+                org_id=grant.org_id,
+                actor=f"user:{grant.user_id}",
+                action="break_glass.used",
+                target=f"{request.method} {request.url.path}",
+                ip=request.client.host if request.client else None,
+                after={"grant": str(grant.id), "use": grant.uses},
+            )
         return grant.id  # type: ignore[no-any-return]
 
     async def _basic(self, credential: str) -> Principal:
@@ -240,8 +250,8 @@ class IdentityAuthenticator:
 def idempotency_scope(config: AuthConfig) -> Callable[[Scope], Awaitable[str | None]]:
     """Who an ``Idempotency-Key`` belongs to, from credentials checked without a query:
     the org and user of a valid access token, the digest of an API key (only its holder
-    can produce it), or the org a public request names with the client address. Invalid credentials give None:
-    the request fails authentication anyway."""
+    can produce it), or the org a public request names plus the client address. Invalid
+    credentials give None: the request fails authentication anyway."""
 
     async def scope_of(scope: Scope) -> str | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import sessions
 from servio.domains.identity.accounts import Client
@@ -13,8 +15,10 @@ from servio.domains.identity.authn import ACCESS_COOKIE
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import OrgRef, TokenOut, UserRef
+from servio.domains.identity.trail import trail
 from servio.platform.db import Database
-from servio.platform.http.auth import CSRF_COOKIE, database
+from servio.platform.http.auth import CSRF_COOKIE, CurrentPrincipal, OrgSession, database
+from servio.platform.security.principal import Principal
 
 REFRESH_COOKIE = "servio_refresh"
 
@@ -85,3 +89,24 @@ def token_out(
         user=UserRef(id=user.id, email=user.email) if user else None,
         org=OrgRef(id=org.id, slug=org.slug, name=org.name) if org else None,
     )
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """The request's way to append to the audit log, in its own unit of work."""
+
+    s: AsyncSession
+    principal: Principal
+    ip: str | None
+
+    async def __call__(
+        self, action: str, target: str, *, before: Any = None, after: Any = None
+    ) -> None:
+        await trail(self.s, self.principal, action, target, ip=self.ip, before=before, after=after)
+
+
+def audit_trail(s: OrgSession, principal: CurrentPrincipal, client: ClientInfo) -> AuditTrail:
+    return AuditTrail(s=s, principal=principal, ip=client.ip)
+
+
+Trail = Annotated[AuditTrail, Depends(audit_trail)]

@@ -11,6 +11,7 @@ from servio.domains.identity import sessions
 from servio.domains.identity.accounts import Client, InvalidCredentials, normalize_email
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Membership, OneTimeToken, Org, User
+from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
 from servio.platform.mailbox import write_mail
@@ -98,6 +99,8 @@ async def reset_password(db: Database, token: str, new_password: str) -> uuid.UU
         user.password_changed_at = utcnow()
         user.verified = True
         await sessions.revoke_sessions(s, user_id=user.id, reason="password-reset")
+        actor = f"user:{user.id}"
+        await record(s, org_id=None, actor=actor, action="auth.password.reset", target=actor)
         return user.id
 
 
@@ -160,6 +163,16 @@ async def accept_invite(
         else:
             member.active, member.role = True, row.role
         await s.flush()
+        actor = f"user:{user.id}"
+        await record(
+            s,
+            org_id=row.org_id,
+            actor=actor,
+            action="iam.invite.accepted",
+            target=actor,
+            ip=client.ip,
+            after={"role": row.role},
+        )
         return await sessions.start_session(
             s,
             config,

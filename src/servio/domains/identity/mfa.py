@@ -12,6 +12,8 @@ from servio.domains.identity import lockout, sessions
 from servio.domains.identity.accounts import Client
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import RecoveryCode, User
+from servio.domains.identity.trail import trail_apart
+from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import Conflict, DomainError
 from servio.platform.security import totp
@@ -125,7 +127,11 @@ async def complete_login(
         ok = user.mfa_enabled and (
             _accept_totp(user, code) or await _accept_recovery(s, user, code)
         )
+        actor = f"user:{user_id}"
         if ok:
+            await record(
+                s, org_id=org_id, actor=actor, action="auth.login.mfa", target=actor, ip=client.ip
+            )
             return await sessions.start_session(
                 s,
                 config,
@@ -135,6 +141,9 @@ async def complete_login(
                 user_agent=client.user_agent,
             )
     await lockout.record_failure(db, email, client.ip)
+    await trail_apart(
+        db, org_id=org_id, actor=actor, action="auth.mfa.failed", target=actor, ip=client.ip
+    )
     raise InvalidMfaCode("That code is not valid.")
 
 

@@ -33,6 +33,7 @@ from servio.domains.identity.schemas import (
     TokenOut,
     UserRef,
 )
+from servio.domains.identity.trail import trail
 from servio.platform.errors import NotFound
 from servio.platform.http.auth import (
     CSRF_COOKIE,
@@ -120,10 +121,13 @@ async def refresh(
 @router.post(
     "/logout", status_code=204, summary="End the current session", responses=problem_responses(401)
 )
-async def logout(principal: Member, db: Db, response: Response) -> Response:
+async def logout(principal: Member, db: Db, response: Response, client: ClientInfo) -> Response:
     if principal.session_id is not None:
         async with db.unit_of_work(system=True) as s:
             await sessions.revoke_sessions(s, session_ids=[principal.session_id], reason="logout")
+            await trail(
+                s, principal, "auth.logout", f"session:{principal.session_id}", ip=client.ip
+            )
     response.status_code = 204
     clear_session_cookies(response)
     return response
@@ -217,11 +221,14 @@ async def switch_org(
     summary="Change my password (other sessions end)",
     responses=problem_responses(401, 422),
 )
-async def change_password(body: PasswordChangeIn, principal: Member, db: Db) -> Response:
+async def change_password(
+    body: PasswordChangeIn, principal: Member, db: Db, client: ClientInfo
+) -> Response:
     async with db.unit_of_work(system=True) as s:
         await links.change_password(
             s, _user_id(principal), principal.session_id, body.current_password, body.new_password
         )
+        await trail(s, principal, "auth.password.changed", principal.actor, ip=client.ip)
     return Response(status_code=204)
 
 

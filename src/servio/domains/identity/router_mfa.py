@@ -20,6 +20,7 @@ from servio.domains.identity.schemas import (
     RecoveryCodesOut,
     TokenOut,
 )
+from servio.domains.identity.trail import trail
 from servio.platform.db import Database
 from servio.platform.http.auth import Forbidden, require
 from servio.platform.http.problems import problem_responses
@@ -67,6 +68,7 @@ async def enroll(principal: Member, db: Db) -> EnrollOut:
 async def confirm(body: CodeIn, principal: Member, db: Db, client: ClientInfo) -> RecoveryCodesOut:
     async with _throttled(db, principal, client), db.unit_of_work(system=True) as s:
         codes = await mfa.confirm(s, _person(principal), body.code)
+        await trail(s, principal, "auth.mfa.enabled", principal.actor, ip=client.ip)
     return RecoveryCodesOut(recovery_codes=codes)
 
 
@@ -79,6 +81,7 @@ async def confirm(body: CodeIn, principal: Member, db: Db, client: ClientInfo) -
 async def disable(body: CodeIn, principal: Member, db: Db, client: ClientInfo) -> Response:
     async with _throttled(db, principal, client), db.unit_of_work(system=True) as s:
         await mfa.disable(s, _person(principal), body.code)
+        await trail(s, principal, "auth.mfa.disabled", principal.actor, ip=client.ip)
     return Response(status_code=204)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from servio.domains.identity import api_keys, iam, links
-from servio.domains.identity.http import Config
+from servio.domains.identity.http import Config, Trail
 from servio.domains.identity.models import ApiKey, Org
 from servio.domains.identity.permissions import Role
 from servio.domains.identity.schemas import (
@@ -56,7 +56,7 @@ async def list_users(principal: Manager, s: OrgSession) -> list[MemberOut]:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def invite_user(
-    body: InviteIn, principal: Manager, s: OrgSession, config: Config
+    body: InviteIn, principal: Manager, s: OrgSession, config: Config, trail: Trail
 ) -> InviteOut:
     if body.role.value == "OWNER":
         iam.require_owner(principal)
@@ -65,6 +65,7 @@ async def invite_user(
     email = await links.invite(
         s, config, org=org, email=body.email, role=body.role.value, invited_by=principal.id
     )
+    await trail("iam.invited", f"email:{email}", after={"role": body.role.value})
     return InviteOut(
         email=email,
         role=body.role,
@@ -85,9 +86,17 @@ async def get_user(user_id: uuid.UUID, principal: Manager, s: OrgSession) -> Mem
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def change_role(
-    user_id: uuid.UUID, body: RoleIn, principal: Manager, s: OrgSession
+    user_id: uuid.UUID, body: RoleIn, principal: Manager, s: OrgSession, trail: Trail
 ) -> MemberOut:
-    return _member_out(await iam.change_role(s, principal, user_id, body.role))
+    before = (await iam.get_member(s, principal.org_id, user_id)).membership.role
+    found = await iam.change_role(s, principal, user_id, body.role)
+    await trail(
+        "iam.role.changed",
+        f"user:{user_id}",
+        before={"role": before},
+        after={"role": body.role.value},
+    )
+    return _member_out(found)
 
 
 @router.post(
@@ -95,8 +104,12 @@ async def change_role(
     summary="End every session of a member",
     responses=problem_responses(401, 403, 404),
 )
-async def logout_user(user_id: uuid.UUID, principal: Manager, s: OrgSession) -> RevokedOut:
-    return RevokedOut(revoked_sessions=await iam.logout_member(s, principal, user_id))
+async def logout_user(
+    user_id: uuid.UUID, principal: Manager, s: OrgSession, trail: Trail
+) -> RevokedOut:
+    revoked = await iam.logout_member(s, principal, user_id)
+    await trail("iam.sessions.revoked", f"user:{user_id}", after={"revoked": revoked})
+    return RevokedOut(revoked_sessions=revoked)
 
 
 @router.post(
@@ -104,8 +117,14 @@ async def logout_user(user_id: uuid.UUID, principal: Manager, s: OrgSession) -> 
     summary="Deactivate a member (sessions end; the last owner stays)",
     responses=problem_responses(401, 403, 404, 409),
 )
-async def deactivate_user(user_id: uuid.UUID, principal: Manager, s: OrgSession) -> MemberOut:
-    return _member_out(await iam.deactivate(s, principal, user_id))
+async def deactivate_user(
+    user_id: uuid.UUID, principal: Manager, s: OrgSession, trail: Trail
+) -> MemberOut:
+    found = await iam.deactivate(s, principal, user_id)
+    await trail(
+        "iam.deactivated", f"user:{user_id}", before={"active": True}, after={"active": False}
+    )
+    return _member_out(found)
 
 
 def _key_out(row: ApiKey) -> dict[str, object]:
@@ -118,7 +137,9 @@ def _key_out(row: ApiKey) -> dict[str, object]:
     summary="Create an API key (shown once)",
     responses=problem_responses(401, 403, 422),
 )
-async def create_key(body: ApiKeyIn, principal: KeyManager, s: OrgSession) -> ApiKeyCreated:
+async def create_key(
+    body: ApiKeyIn, principal: KeyManager, s: OrgSession, trail: Trail
+) -> ApiKeyCreated:
     new = await api_keys.create(
         s,
         org_id=principal.org_id,
@@ -127,6 +148,11 @@ async def create_key(body: ApiKeyIn, principal: KeyManager, s: OrgSession) -> Ap
         name=body.name,
         permissions=body.permissions,
         expires_in_days=body.expires_in_days,
+    )
+    await trail(
+        "api_key.created",
+        f"api_key:{new.row.id}",
+        after={"name": new.row.name, "permissions": new.row.permissions},
     )
     return ApiKeyCreated.model_validate({**_key_out(new.row), "key": new.key})
 
@@ -146,6 +172,9 @@ async def list_keys(principal: KeyManager, s: OrgSession) -> list[ApiKeyOut]:
     summary="Revoke an API key",
     responses=problem_responses(401, 403, 404),
 )
-async def revoke_key(key_id: uuid.UUID, principal: KeyManager, s: OrgSession) -> Response:
+async def revoke_key(
+    key_id: uuid.UUID, principal: KeyManager, s: OrgSession, trail: Trail
+) -> Response:
     await api_keys.revoke(s, principal.org_id, key_id)
+    await trail("api_key.revoked", f"api_key:{key_id}")
     return Response(status_code=204)

@@ -207,3 +207,22 @@ class OrgSafetyIn(BaseModel):
 class OrgSafetyOut(BaseModel):
     read_only: bool
     require_mfa: bool
+
+
+class AuditEventOut(BaseModel):
+    id: uuid.UUID
+    seq: int
+    actor: str
+    action: str
+    target: str
+    ip: str | None
+    request_id: str | None
+    before: Any
+    after: Any
+    created_at: datetime
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import AuthSession, Membership, RefreshToken, User
+from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
 from servio.platform.security.opaque import digest, new_secret
@@ -115,8 +116,16 @@ async def refresh(db: Database, config: AuthConfig, token: str) -> TokenPair:
             session.last_seen_at = now
             pair = _pair(config, session, await _new_refresh(s, config, session))
     if reused is not None:
-        async with db.unit_of_work(system=True) as s:
+        async with db.unit_of_work(system=True, immediate=True) as s:
             await revoke_sessions(s, session_ids=[reused], reason="refresh-reused")
+            await record(
+                s,
+                org_id=session.org_id,
+                actor=f"user:{session.user_id}",
+                action="auth.refresh.reused",
+                target=f"session:{reused}",
+                after={"revoked": "session family"},
+            )
         raise RefreshTokenReused("This refresh token was already used; the session is revoked.")
     return pair
 
