@@ -1,17 +1,26 @@
-"""Sign people up and in through the real API, and read what the mail sink received."""
+"""Sign people up and in through the real API, invite them, and read what the mail sink
+received; plus the API-key, TOTP and break-glass steps several identity tests share."""
 
 from __future__ import annotations
 
 import email
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
 import httpx
+import pyotp
+from sqlalchemy import select
+
+from servio.domains.identity.models import ApiKey, Membership
+from servio.platform.db import Database
+from tests.support.problems import PROBLEM
 
 PASSWORD = "plum-orchard-skylight-42"
+BREAK_GLASS_REASON = "Fix a wrong booking during the freeze"
 
 
 @dataclass
@@ -65,6 +74,36 @@ async def login(
     return _account(r.json(), email_, password)
 
 
+async def invite(
+    api: httpx.AsyncClient, by: Account, var_dir: Path, email_: str, role: str
+) -> Account:
+    """Invite ``email_`` as ``role`` through the API, then accept the emailed link."""
+    r = await api.post("/v1/iam/users", json={"email": email_, "role": role}, headers=by.auth)
+    assert r.status_code == 202, r.text
+    token = link_token([m for m in mails(var_dir) if m["To"] == email_][-1])
+    r = await api.post("/v1/auth/invites/accept", json={"token": token, "password": PASSWORD})
+    api.cookies.clear()
+    assert r.status_code == 200, r.text
+    return _account(r.json(), email_, PASSWORD)
+
+
+def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
+    """Assert a Problem+JSON answer of ``status`` whose type ends in ``name``."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, object] = r.json()
+    assert str(body["type"]).endswith(f"/{name}"), body
+    assert body["status"] == status
+    return body
+
+
+async def membership(db: Database, who: Account, org_id: uuid.UUID) -> Membership | None:
+    async with db.unit_of_work(system=True) as s:
+        return await s.scalar(
+            select(Membership).where(Membership.user_id == who.user_id, Membership.org_id == org_id)
+        )
+
+
 def mails(var_dir: Path) -> list[Message]:
     folder = var_dir / "mail"
     if not folder.exists():
@@ -78,3 +117,61 @@ def link_token(message: Message) -> str:
     found = re.search(r"token=([A-Za-z0-9_\-]+)", body.decode())
     assert found, body
     return found.group(1)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def admin_key(key: str) -> dict[str, str]:
+    return {"X-Admin-API-Key": key}
+
+
+async def new_key(api: httpx.AsyncClient, headers: dict[str, str], **body: object) -> dict:
+    r = await api.post("/v1/api-keys", json={"name": "Zapier"} | body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def key_row(db: Database, key_id: str) -> ApiKey:
+    async with db.unit_of_work(system=True) as s:
+        row = await s.get(ApiKey, uuid.UUID(key_id))
+    assert row is not None
+    return row
+
+
+def totp_code(secret: str, steps: int = 0) -> str:
+    """The TOTP code ``steps`` time steps from now (the server accepts -1, 0, +1)."""
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps)
+
+
+def wrong_code(secret: str) -> str:
+    valid = {totp_code(secret, s) for s in (-2, -1, 0, 1, 2)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
+async def enable_mfa(api: httpx.AsyncClient, who: Account) -> tuple[str, list[str]]:
+    r = await api.post("/v1/auth/2fa/enroll", headers=who.auth)
+    assert r.status_code == 200, r.text
+    secret = r.json()["secret"]
+    r = await api.post(
+        "/v1/auth/2fa/confirm", json={"code": totp_code(secret, -1)}, headers=who.auth
+    )
+    assert r.status_code == 200, r.text
+    return secret, r.json()["recovery_codes"]
+
+
+async def set_read_only(api: httpx.AsyncClient, owner: Account, on: bool) -> None:
+    r = await api.patch("/v1/admin/org/safety", json={"read_only": on}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"read_only": on, "require_mfa": False}
+
+
+async def break_glass(api: httpx.AsyncClient, headers: dict[str, str], ttl: int = 30) -> dict:
+    r = await api.post(
+        "/v1/admin/break-glass/start",
+        json={"reason": BREAK_GLASS_REASON, "ttl_minutes": ttl},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]

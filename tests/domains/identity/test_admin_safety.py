@@ -16,37 +16,14 @@ from servio.domains.identity.models import ApiKey, BreakGlassGrant, Membership, 
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from tests.support.app import app_client
-from tests.support.identity import PASSWORD, Account, link_token, mails, register
-
-PROBLEM = "application/problem+json"
-REASON = "Fix a wrong booking during the freeze"
-
-
-def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = r.json()
-    assert str(body["type"]).endswith(f"/{name}"), body
-    assert body["status"] == status
-    return body
-
-
-async def invite(
-    api: httpx.AsyncClient, by: Account, settings: Settings, email: str, role: str
-) -> dict[str, str]:
-    r = await api.post("/v1/iam/users", json={"email": email, "role": role}, headers=by.auth)
-    assert r.status_code == 202, r.text
-    token = link_token([m for m in mails(settings.var_dir) if m["To"] == email][-1])
-    r = await api.post("/v1/auth/invites/accept", json={"token": token, "password": PASSWORD})
-    api.cookies.clear()
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}", "id": r.json()["user"]["id"]}
-
-
-async def set_read_only(api: httpx.AsyncClient, owner: Account, on: bool) -> None:
-    r = await api.patch("/v1/admin/org/safety", json={"read_only": on}, headers=owner.auth)
-    assert r.status_code == 200, r.text
-    assert r.json() == {"read_only": on, "require_mfa": False}
+from tests.support.identity import (
+    BREAK_GLASS_REASON,
+    break_glass,
+    invite,
+    problem,
+    register,
+    set_read_only,
+)
 
 
 async def org_read_only(db: Database, org_id: uuid.UUID) -> bool:
@@ -61,21 +38,11 @@ async def key_count(db: Database) -> int:
         return int(await s.scalar(select(func.count()).select_from(ApiKey)) or 0)
 
 
-async def break_glass(api: httpx.AsyncClient, headers: dict[str, str], ttl: int = 30) -> dict:
-    r = await api.post(
-        "/v1/admin/break-glass/start",
-        json={"reason": REASON, "ttl_minutes": ttl},
-        headers={"Authorization": headers["Authorization"]},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
 async def test_read_only_refuses_writes_and_break_glass_writes_through(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "calm@example.com", "Calm Co")
-    viewer = await invite(api, owner, settings, "v@example.com", "VIEWER")
+    viewer = await invite(api, owner, settings.var_dir, "v@example.com", "VIEWER")
     await set_read_only(api, owner, True)
     assert await org_read_only(db, owner.org_id) is True
 
@@ -83,7 +50,7 @@ async def test_read_only_refuses_writes_and_break_glass_writes_through(
         await api.post("/v1/api-keys", json={"name": "k"}, headers=owner.auth), 409, "read-only"
     )
     r = await api.patch(
-        f"/v1/iam/users/{viewer['id']}", json={"role": "FINANCE"}, headers=owner.auth
+        f"/v1/iam/users/{viewer.user_id}", json={"role": "FINANCE"}, headers=owner.auth
     )
     problem(r, 409, "read-only")
     assert await key_count(db) == 0
@@ -102,14 +69,14 @@ async def test_read_only_refuses_writes_and_break_glass_writes_through(
     assert (row.user_id, row.org_id, row.reason) == (
         owner.user_id,
         owner.org_id,
-        REASON,
+        BREAK_GLASS_REASON,
     )
     assert timedelta(minutes=19) < row.expires_at - before <= timedelta(minutes=20, seconds=5)
 
     glass = owner.auth | {"X-Break-Glass": grant["token"]}
     r = await api.post("/v1/api-keys", json={"name": "k"}, headers=glass)
     assert r.status_code == 201, r.text
-    r = await api.patch(f"/v1/iam/users/{viewer['id']}", json={"role": "FINANCE"}, headers=glass)
+    r = await api.patch(f"/v1/iam/users/{viewer.user_id}", json={"role": "FINANCE"}, headers=glass)
     assert r.status_code == 200
     assert r.json()["role"] == "FINANCE"
     assert await key_count(db) == 1
@@ -129,13 +96,13 @@ async def test_break_glass_belongs_to_one_person(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "first@example.com", "Glass Co")
-    admin = await invite(api, owner, settings, "second@example.com", "ADMIN")
-    viewer = await invite(api, owner, settings, "nobody@example.com", "VIEWER")
+    admin = await invite(api, owner, settings.var_dir, "second@example.com", "ADMIN")
+    viewer = await invite(api, owner, settings.var_dir, "nobody@example.com", "VIEWER")
     stranger = await register(api, "stranger@example.com", "Other Co")
     await set_read_only(api, owner, True)
     grant = await break_glass(api, owner.auth)
 
-    for who in ({"Authorization": admin["Authorization"]}, stranger.auth):
+    for who in (admin.auth, stranger.auth):
         r = await api.post(
             "/v1/api-keys", json={"name": "k"}, headers=who | {"X-Break-Glass": grant["token"]}
         )
@@ -152,8 +119,8 @@ async def test_break_glass_belongs_to_one_person(
 
     r = await api.post(
         "/v1/admin/break-glass/start",
-        json={"reason": REASON},
-        headers={"Authorization": viewer["Authorization"]},
+        json={"reason": BREAK_GLASS_REASON},
+        headers=viewer.auth,
     )
     assert problem(r, 403, "forbidden")["permission"] == "break_glass:use"
     async with db.unit_of_work(system=True) as s:
@@ -183,7 +150,9 @@ async def test_api_keys_cannot_start_break_glass(api: httpx.AsyncClient, db: Dat
     key = r.json()["key"]
     await set_read_only(api, owner, True)
     r = await api.post(
-        "/v1/admin/break-glass/start", json={"reason": REASON}, headers={"X-Admin-API-Key": key}
+        "/v1/admin/break-glass/start",
+        json={"reason": BREAK_GLASS_REASON},
+        headers={"X-Admin-API-Key": key},
     )
     problem(r, 403, "break-glass-needs-user")
     async with db.unit_of_work(system=True) as s:

@@ -3,7 +3,6 @@ token and as ``X-Admin-API-Key``, revocable and expiring."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -14,51 +13,15 @@ from servio.domains.identity.permissions import Role, permissions_of
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.security.opaque import digest
-from tests.support.identity import PASSWORD, Account, link_token, mails, register
-
-PROBLEM = "application/problem+json"
-
-
-def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = r.json()
-    assert str(body["type"]).endswith(f"/{name}"), body
-    assert body["status"] == status
-    return body
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def admin_key(key: str) -> dict[str, str]:
-    return {"X-Admin-API-Key": key}
-
-
-async def new_key(api: httpx.AsyncClient, headers: dict[str, str], **body: object) -> dict:
-    r = await api.post("/v1/api-keys", json={"name": "Zapier"} | body, headers=headers)
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-async def key_row(db: Database, key_id: str) -> ApiKey:
-    async with db.unit_of_work(system=True) as s:
-        row = await s.get(ApiKey, uuid.UUID(key_id))
-    assert row is not None
-    return row
-
-
-async def invite(
-    api: httpx.AsyncClient, owner: Account, settings: Settings, email: str, role: str
-) -> dict[str, str]:
-    r = await api.post("/v1/iam/users", json={"email": email, "role": role}, headers=owner.auth)
-    assert r.status_code == 202, r.text
-    token = link_token([m for m in mails(settings.var_dir) if m["To"] == email][-1])
-    r = await api.post("/v1/auth/invites/accept", json={"token": token, "password": PASSWORD})
-    api.cookies.clear()
-    assert r.status_code == 200, r.text
-    return bearer(r.json()["access_token"])
+from tests.support.identity import (
+    admin_key,
+    bearer,
+    invite,
+    key_row,
+    new_key,
+    problem,
+    register,
+)
 
 
 async def test_created_key_is_shown_once_and_stored_as_a_digest(
@@ -158,10 +121,10 @@ async def test_a_key_never_exceeds_its_creator(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "cap@example.com", "Cap Co")
-    viewer = await invite(api, owner, settings, "viewer@example.com", "VIEWER")
+    viewer = await invite(api, owner, settings.var_dir, "viewer@example.com", "VIEWER")
     # A VIEWER holds no api_keys:manage, so cannot mint keys at all.
     body = problem(
-        await api.post("/v1/api-keys", json={"name": "v"}, headers=viewer), 403, "forbidden"
+        await api.post("/v1/api-keys", json={"name": "v"}, headers=viewer.auth), 403, "forbidden"
     )
     assert body["permission"] == "api_keys:manage"
 

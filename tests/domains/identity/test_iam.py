@@ -3,55 +3,23 @@ and tenant isolation of members."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 from sqlalchemy import select
 
-from servio.domains.identity.models import AuthSession, Membership, OneTimeToken
+from servio.domains.identity.models import AuthSession, OneTimeToken
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.security.opaque import digest
-from tests.support.identity import PASSWORD, Account, link_token, mails, register
-
-PROBLEM = "application/problem+json"
-
-
-def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = r.json()
-    assert str(body["type"]).endswith(f"/{name}"), body
-    assert body["status"] == status
-    return body
-
-
-async def invite(
-    api: httpx.AsyncClient, by: Account, settings: Settings, email: str, role: str
-) -> Account:
-    r = await api.post("/v1/iam/users", json={"email": email, "role": role}, headers=by.auth)
-    assert r.status_code == 202, r.text
-    token = link_token([m for m in mails(settings.var_dir) if m["To"] == email][-1])
-    r = await api.post("/v1/auth/invites/accept", json={"token": token, "password": PASSWORD})
-    api.cookies.clear()
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return Account(
-        email=email,
-        password=PASSWORD,
-        user_id=uuid.UUID(body["user"]["id"]),
-        org_id=uuid.UUID(body["org"]["id"]),
-        org_slug=body["org"]["slug"],
-        access=body["access_token"],
-        refresh=body["refresh_token"],
-    )
-
-
-async def membership(db: Database, who: Account, org_id: uuid.UUID) -> Membership | None:
-    async with db.unit_of_work(system=True) as s:
-        return await s.scalar(
-            select(Membership).where(Membership.user_id == who.user_id, Membership.org_id == org_id)
-        )
+from tests.support.identity import (
+    PASSWORD,
+    Account,
+    invite,
+    link_token,
+    mails,
+    membership,
+    problem,
+    register,
+)
 
 
 async def members(api: httpx.AsyncClient, by: Account) -> dict[str, tuple[str, bool]]:
@@ -130,7 +98,7 @@ async def test_another_orgs_member_is_not_found(api: httpx.AsyncClient, db: Data
 
 async def test_change_role(api: httpx.AsyncClient, db: Database, settings: Settings) -> None:
     owner = await register(api, "own@example.com", "Role Co")
-    member = await invite(api, owner, settings, "m@example.com", "DISPATCHER")
+    member = await invite(api, owner, settings.var_dir, "m@example.com", "DISPATCHER")
 
     r = await api.patch(
         f"/v1/iam/users/{member.user_id}", json={"role": "FINANCE"}, headers=owner.auth
@@ -154,8 +122,8 @@ async def test_admin_cannot_grant_or_change_owner(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "top@example.com", "Rank Co")
-    admin = await invite(api, owner, settings, "admin@example.com", "ADMIN")
-    worker = await invite(api, owner, settings, "worker@example.com", "WORKER")
+    admin = await invite(api, owner, settings.var_dir, "admin@example.com", "ADMIN")
+    worker = await invite(api, owner, settings.var_dir, "worker@example.com", "WORKER")
     sent = len(mails(settings.var_dir))
 
     r = await api.patch(
@@ -206,7 +174,7 @@ async def test_the_last_owner_stays(
     assert row is not None
     assert (row.role, row.active) == ("OWNER", True)
 
-    heir = await invite(api, owner, settings, "heir@example.com", "ADMIN")
+    heir = await invite(api, owner, settings.var_dir, "heir@example.com", "ADMIN")
     r = await api.patch(f"/v1/iam/users/{heir.user_id}", json={"role": "OWNER"}, headers=owner.auth)
     assert r.status_code == 200
     assert r.json()["role"] == "OWNER"
@@ -226,7 +194,7 @@ async def test_logout_ends_every_session_of_a_member(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "chief@example.com", "Logout Co")
-    member = await invite(api, owner, settings, "leaver@example.com", "DISPATCHER")
+    member = await invite(api, owner, settings.var_dir, "leaver@example.com", "DISPATCHER")
     assert (await api.get("/v1/auth/me", headers=member.auth)).status_code == 200
 
     r = await api.post(f"/v1/iam/users/{member.user_id}/logout", headers=owner.auth)
@@ -247,7 +215,7 @@ async def test_deactivated_member_cannot_sign_in(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "head@example.com", "Gone Co")
-    member = await invite(api, owner, settings, "gone@example.com", "VIEWER")
+    member = await invite(api, owner, settings.var_dir, "gone@example.com", "VIEWER")
 
     r = await api.post(f"/v1/iam/users/{member.user_id}/deactivate", headers=owner.auth)
     assert r.status_code == 200, r.text
@@ -276,7 +244,7 @@ async def test_a_dispatcher_cannot_manage_the_team(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     owner = await register(api, "lead@example.com", "Perm Co")
-    disp = await invite(api, owner, settings, "d@example.com", "DISPATCHER")
+    disp = await invite(api, owner, settings.var_dir, "d@example.com", "DISPATCHER")
     sent = len(mails(settings.var_dir))
 
     body = problem(await api.get("/v1/iam/users", headers=disp.auth), 403, "forbidden")

@@ -12,37 +12,15 @@ from sqlalchemy import func, select
 from servio.domains.identity.models import AuthSession, LoginThrottle, RecoveryCode, User
 from servio.platform.db import Database
 from servio.platform.security.opaque import digest
-from tests.support.identity import PASSWORD, Account, register
-
-PROBLEM = "application/problem+json"
-
-
-def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = r.json()
-    assert str(body["type"]).endswith(f"/{name}"), body
-    assert body["status"] == status
-    return body
-
-
-def code(secret: str, steps: int = 0) -> str:
-    """The TOTP code ``steps`` time steps from now (the server accepts -1, 0, +1)."""
-    return pyotp.TOTP(secret).at(time.time() + 30 * steps)
-
-
-def wrong_code(secret: str) -> str:
-    valid = {code(secret, s) for s in (-2, -1, 0, 1, 2)}
-    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
-
-
-async def enable_mfa(api: httpx.AsyncClient, who: Account) -> tuple[str, list[str]]:
-    r = await api.post("/v1/auth/2fa/enroll", headers=who.auth)
-    assert r.status_code == 200, r.text
-    secret = r.json()["secret"]
-    r = await api.post("/v1/auth/2fa/confirm", json={"code": code(secret, -1)}, headers=who.auth)
-    assert r.status_code == 200, r.text
-    return secret, r.json()["recovery_codes"]
+from tests.support.identity import (
+    PASSWORD,
+    Account,
+    enable_mfa,
+    problem,
+    register,
+    totp_code,
+    wrong_code,
+)
 
 
 async def mfa_token(api: httpx.AsyncClient, who: Account) -> str:
@@ -89,7 +67,7 @@ async def test_enroll_confirm_stores_secret_and_hashed_recovery_codes(
         "/v1/auth/2fa/confirm", json={"code": wrong_code(secret)}, headers=owner.auth
     )
     problem(bad, 401, "invalid-mfa-code")
-    r = await api.post("/v1/auth/2fa/confirm", json={"code": code(secret)}, headers=owner.auth)
+    r = await api.post("/v1/auth/2fa/confirm", json={"code": totp_code(secret)}, headers=owner.auth)
     assert r.status_code == 200, r.text
     codes = r.json()["recovery_codes"]
     assert len(codes) == 10
@@ -122,7 +100,7 @@ async def test_login_needs_a_fresh_code_and_refuses_replay(
 
     token = await mfa_token(api, owner)
     assert await sessions_of(db, owner) == before  # no session until the second step
-    now = code(secret)
+    now = totp_code(secret)
     r = await verify(api, token, now)
     assert r.status_code == 200, r.text
     pair = r.json()
@@ -142,10 +120,10 @@ async def test_login_needs_a_fresh_code_and_refuses_replay(
         assert user.mfa_last_step >= int(time.time() // 30) - 1
     assert await sessions_of(db, owner) == before + 1
 
-    later = await verify(api, await mfa_token(api, owner), code(secret, 1))
+    later = await verify(api, await mfa_token(api, owner), totp_code(secret, 1))
     assert later.status_code == 200, later.text
 
-    forged = await verify(api, pair["access_token"], code(secret, 1))
+    forged = await verify(api, pair["access_token"], totp_code(secret, 1))
     problem(forged, 401, "invalid-token")
 
 
@@ -179,7 +157,7 @@ async def test_wrong_codes_lock_the_account(api: httpx.AsyncClient, db: Database
     for _ in range(5):
         problem(await verify(api, token, wrong_code(secret)), 401, "invalid-mfa-code")
 
-    locked = await verify(api, token, code(secret))
+    locked = await verify(api, token, totp_code(secret))
     body = problem(locked, 429, "too-many-attempts")
     wait = int(locked.headers["retry-after"])
     assert 1 <= wait <= 60
@@ -209,7 +187,7 @@ async def test_disable_needs_a_current_code(api: httpx.AsyncClient, db: Database
         assert user.mfa_enabled is True
         assert user.mfa_secret == secret
 
-    r = await api.post("/v1/auth/2fa/disable", json={"code": code(secret)}, headers=owner.auth)
+    r = await api.post("/v1/auth/2fa/disable", json={"code": totp_code(secret)}, headers=owner.auth)
     assert r.status_code == 204, r.text
     async with db.unit_of_work(system=True) as s:
         user = await s.get(User, owner.user_id)
