@@ -147,18 +147,17 @@ class IdentityAuthenticator:
                     .where(AuthSession.id == sid, AuthSession.org_id == org_id)
                 )
             ).one_or_none()
-            grant = await self._break_glass(s, request, claims) if row is not None else None
+            if row is None:
+                raise InvalidToken("The session does not exist.")
+            session, member, org, user = row
+            if session.revoked_at is not None or session.expires_at <= utcnow():
+                raise InvalidToken("The session has ended; sign in again.")
+            if not (user.is_active and member.active):
+                raise InvalidToken("The account can no longer sign in to this business.")
+            permissions = permissions_of(member.role)
+            # Only a request that passed every check above counts as a break-glass use.
+            grant = await self._break_glass(s, request, claims, permissions)
             rate = await self._org_rate(s, org_id)
-        if row is None:
-            raise InvalidToken("The session does not exist.")
-        session, member, org, user = row
-        permissions = permissions_of(member.role)
-        if grant is not None and "break_glass:use" not in permissions:
-            raise InvalidToken("The break-glass grant no longer applies to this role.")
-        if session.revoked_at is not None or session.expires_at <= utcnow():
-            raise InvalidToken("The session has ended; sign in again.")
-        if not (user.is_active and member.active):
-            raise InvalidToken("The account can no longer sign in to this business.")
         return Principal(
             kind="user",
             id=user.id,
@@ -194,11 +193,13 @@ class IdentityAuthenticator:
         return permissions_of(found[0].role)
 
     async def _break_glass(
-        self, s: Any, request: Request, claims: dict[str, Any]
+        self, s: Any, request: Request, claims: dict[str, Any], permissions: frozenset[str]
     ) -> uuid.UUID | None:
         token = request.headers.get(BREAK_GLASS_HEADER)
         if not token:
             return None
+        if "break_glass:use" not in permissions:
+            raise InvalidToken("The break-glass grant no longer applies to this role.")
         grant_claims = self.config.keys.verify(token, purpose="break_glass")
         mine = all(grant_claims.get(k) == claims[k] for k in ("sub", "org", "sid"))
         if not mine:
