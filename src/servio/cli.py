@@ -17,7 +17,6 @@ from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.db import migrations as db_migrations
 from servio.platform.logging import configure_logging
-from servio.platform.worker import Worker
 from servio.seeding import DemoSeedRefused, seed_demo
 from servio.web.app import create_app
 from servio.web.container import Container
@@ -92,7 +91,7 @@ def worker(
 
 async def _run_worker(settings: Settings, *, once: bool) -> None:
     container = Container.from_settings(settings)
-    runner = Worker(container.db, container.work, settings.worker_heartbeat_seconds)
+    runner = container.worker()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)
@@ -219,9 +218,7 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
             log_config=None,
         )
     )
-    runner = Worker(
-        Database(settings.database_url), container.work, settings.worker_heartbeat_seconds
-    )
+    runner = container.worker(Database(settings.database_url))
     worker_task = asyncio.create_task(runner.run())
     try:
         await server.serve()

@@ -5,6 +5,7 @@ from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
+from servio.platform.outbox import models as outbox_models
 
 metadata = Base.metadata
 
@@ -12,6 +13,7 @@ __all__ = [
     "audit_models",
     "identity_models",
     "metadata",
+    "outbox_models",
     "platform_idempotency",
     "platform_worker",
 ]

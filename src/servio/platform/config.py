@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
+    outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    outbox_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    outbox_claim_seconds: float = Field(default=120.0, ge=5, le=3600)
+    circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
+    circuit_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
 

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from servio.platform.db import Database
 from servio.platform.db.migrations import head_revision
+from servio.platform.outbox.dispatch import open_circuits
 from servio.platform.worker import fresh_heartbeats
 
 CheckState = Literal["ok", "failed", "degraded", "skipped"]
@@ -77,6 +78,14 @@ async def check_readiness(
             }
         except Exception as exc:
             report.checks["workers"] = {"status": "degraded", "error": type(exc).__name__}
+        try:
+            circuits = await _bounded(open_circuits(db), limit_seconds)
+            report.checks["providers"] = {
+                "status": "degraded" if circuits else "ok",
+                "open": {c.provider: c.state for c in circuits},
+            }
+        except Exception as exc:
+            report.checks["providers"] = {"status": "degraded", "error": type(exc).__name__}
     else:
         report.checks["migrations"] = {"status": "skipped", "reason": "database unreachable"}
     if redis is not None:

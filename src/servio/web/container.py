@@ -9,8 +9,10 @@ from redis.asyncio import Redis
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.metrics import Metrics
+from servio.platform.outbox import Dispatcher, OutboxRegistry
+from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
-from servio.platform.worker import WorkRegistry
+from servio.platform.worker import Worker, WorkRegistry
 
 
 @dataclass
@@ -20,7 +22,22 @@ class Container:
     metrics: Metrics
     limiter: RateLimiter
     work: WorkRegistry = field(default_factory=WorkRegistry)
+    outbox: OutboxRegistry = field(default_factory=OutboxRegistry)
     redis: Redis | None = None
+
+    def dispatcher(self, worker_id: str) -> Dispatcher:
+        """The outbox dispatcher a worker process runs, configured from settings."""
+        s = self.settings
+        return Dispatcher(
+            self.db,
+            self.outbox,
+            worker_id=worker_id,
+            batch_size=s.outbox_batch_size,
+            claim_seconds=s.outbox_claim_seconds,
+            backoff_base_seconds=s.outbox_backoff_base_seconds,
+            backoff_cap_seconds=s.outbox_backoff_cap_seconds,
+            breakers=Breakers(s.circuit_failure_threshold, s.circuit_cooldown_seconds),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Container:
@@ -43,6 +60,16 @@ class Container:
         container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         return container
+
+    def worker(self, db: Database | None = None) -> Worker:
+        """A worker process's loop: heartbeats, the outbox drain, every registered item."""
+        runner = Worker(db or self.db, self.work, self.settings.worker_heartbeat_seconds)
+        dispatcher = self.dispatcher(runner.worker_id)
+        if db is not None:
+            dispatcher.db = db
+        registry = WorkRegistry({"outbox": dispatcher.drain, **self.work.items})
+        runner.registry = registry
+        return runner
 
     async def close(self) -> None:
         await self.limiter.aclose()

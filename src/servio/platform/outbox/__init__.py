@@ -1,0 +1,24 @@
+"""The transactional outbox: record side effects with the business change, deliver them
+after commit from workers, retry with backoff, dead-letter what keeps failing."""
+
+from servio.platform.outbox.api import add
+from servio.platform.outbox.dispatch import Dispatcher, open_circuits
+from servio.platform.outbox.models import OutboxMessage, ProviderCircuit
+from servio.platform.outbox.registry import (
+    Delivery,
+    OutboxRegistry,
+    PermanentFailure,
+    RetryLater,
+)
+
+__all__ = [
+    "Delivery",
+    "Dispatcher",
+    "OutboxMessage",
+    "OutboxRegistry",
+    "PermanentFailure",
+    "ProviderCircuit",
+    "RetryLater",
+    "add",
+    "open_circuits",
+]

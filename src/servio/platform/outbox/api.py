@@ -1,0 +1,52 @@
+"""Adding to the outbox, inside the caller's business transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.platform.db import utcnow
+from servio.platform.outbox.models import OutboxMessage
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    kind: str,
+    payload: Any,
+    dedupe_key: str,
+    org_id: uuid.UUID | None = None,
+    delay: timedelta | None = None,
+    max_attempts: int = 8,
+) -> OutboxMessage:
+    """Record a side effect to deliver after commit. A second add with the same
+    ``dedupe_key`` changes nothing and returns the first message."""
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(OutboxMessage)
+        .values(
+            id=uuid.uuid4(),
+            org_id=org_id,
+            kind=kind,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            status="pending",
+            attempts=0,
+            max_attempts=max_attempts,
+            next_attempt_at=now + (delay or timedelta(0)),
+            history=[],
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    row = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    assert row is not None
+    return row

@@ -1,0 +1,71 @@
+"""Circuit breakers per provider: after repeated failures stop calling it for a while
+(its messages wait without spending attempts), then let one probe through."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+@dataclass
+class Breaker:
+    threshold: int = 5
+    cooldown_seconds: float = 30.0
+    failures: int = 0
+    opened_at: float | None = None
+    probing: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return CLOSED
+        if time.monotonic() - self.opened_at >= self.cooldown_seconds:
+            return HALF_OPEN
+        return OPEN
+
+    def allows(self) -> bool:
+        """Closed: yes. Open: no. Half-open: one probe at a time."""
+        state = self.state
+        if state == CLOSED:
+            return True
+        if state == HALF_OPEN and not self.probing:
+            self.probing = True
+            return True
+        return False
+
+    def succeeded(self) -> bool:
+        """Record a success; True when this closed an open circuit."""
+        was_open = self.opened_at is not None
+        self.failures, self.opened_at, self.probing = 0, None, False
+        return was_open
+
+    def failed(self) -> bool:
+        """Record a failure; True when this opened (or re-opened) the circuit."""
+        self.failures += 1
+        self.probing = False
+        if self.opened_at is not None or self.failures >= self.threshold:
+            self.opened_at = time.monotonic()
+            return True
+        return False
+
+
+@dataclass
+class Breakers:
+    threshold: int = 5
+    cooldown_seconds: float = 30.0
+    by_provider: dict[str, Breaker] = field(default_factory=dict)
+
+    def of(self, provider: str) -> Breaker:
+        if provider not in self.by_provider:
+            self.by_provider[provider] = Breaker(self.threshold, self.cooldown_seconds)
+        return self.by_provider[provider]
+
+    def blocked(self) -> set[str]:
+        """Providers whose messages must not be claimed now (open, or a probe running)."""
+        return {
+            p
+            for p, b in self.by_provider.items()
+            if b.state == OPEN or (b.state == HALF_OPEN and b.probing)
+        }
