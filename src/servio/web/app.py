@@ -30,7 +30,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import probes, problem_docs
+from servio.web import admin_outbox, probes, problem_docs
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 
@@ -83,7 +83,13 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(probes.router)
     app.include_router(problem_docs.router)
-    for router in (router_auth.router, router_mfa.router, router_team.router, router_admin.router):
+    for router in (
+        router_auth.router,
+        router_mfa.router,
+        router_team.router,
+        router_admin.router,
+        admin_outbox.router,
+    ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)

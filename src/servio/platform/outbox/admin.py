@@ -1,0 +1,159 @@
+"""Operating the outbox: list dead letters, replay them (history kept), discard them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.platform.db import utcnow
+from servio.platform.errors import Conflict, DomainError, NotFound
+from servio.platform.outbox.models import DEAD, DISCARDED, PENDING, OutboxMessage
+
+
+class MessageNotFound(NotFound):
+    type = "outbox-message-not-found"
+    title = "No such outbox message"
+
+
+class NotDead(Conflict):
+    type = "outbox-message-not-dead"
+    title = "Only dead-lettered messages can be replayed or discarded"
+
+
+class InvalidCursor(DomainError):
+    status = 400
+    type = "invalid-cursor"
+    title = "The pagination cursor is not valid"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[OutboxMessage]
+    next_cursor: str | None
+
+
+def _encode(row: OutboxMessage) -> str:
+    raw = json.dumps({"t": row.updated_at.isoformat(), "id": str(row.id)})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidCursor("Use the next_cursor of a previous page.") from exc
+
+
+async def dead_letters(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    kind: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Dead messages of one org, most recently failed first."""
+    stmt = select(OutboxMessage).where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    if since:
+        stmt = stmt.where(OutboxMessage.updated_at >= since)
+    if cursor:
+        at, last = _decode(cursor)
+        stmt = stmt.where(
+            or_(
+                OutboxMessage.updated_at < at,
+                and_(OutboxMessage.updated_at == at, OutboxMessage.id < last),
+            )
+        )
+    rows = list(
+        await s.scalars(
+            stmt.order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, _encode(rows[-1]) if more and rows else None)
+
+
+async def _dead_row(s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:
+    row = await s.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.org_id == org_id)
+        .with_for_update()
+    )
+    if row is None:
+        raise MessageNotFound("No such outbox message in this business.")
+    if row.status != DEAD:
+        raise NotDead(f"The message is {row.status}, not dead.")
+    return row
+
+
+def _note(row: OutboxMessage, outcome: str, actor: str) -> list[dict[str, Any]]:
+    entry = {"at": utcnow().isoformat(), "attempt": row.attempts, "outcome": outcome, "by": actor}
+    return [*(row.history or []), entry]
+
+
+async def replay(
+    s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID, *, actor: str
+) -> OutboxMessage:
+    """Send a dead message again from scratch; its history is kept and says so."""
+    row = await _dead_row(s, org_id, message_id)
+    row.history = _note(row, "replayed", actor)
+    row.status, row.attempts, row.next_attempt_at = PENDING, 0, utcnow()
+    row.claimed_by = row.claimed_until = None
+    row.updated_at = utcnow()
+    await s.flush()
+    return row
+
+
+async def discard(
+    s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID, *, actor: str
+) -> OutboxMessage:
+    row = await _dead_row(s, org_id, message_id)
+    row.history = _note(row, "discarded", actor)
+    row.status, row.updated_at = DISCARDED, utcnow()
+    await s.flush()
+    return row
+
+
+async def retry_dead(
+    s: AsyncSession, org_id: uuid.UUID, *, limit: int, actor: str
+) -> dict[str, int]:
+    """Replay up to ``limit`` of the org's oldest dead messages (seed 004's bulk retry)."""
+    rows = list(
+        await s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+            .order_by(OutboxMessage.updated_at)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    for row in rows:
+        await replay(s, org_id, row.id, actor=actor)
+    left = await s.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+    )
+    return {"retried": len(rows), "remaining_dead": int(left or 0)}
+
+
+async def counts_by_kind(s: AsyncSession, org_id: uuid.UUID) -> dict[str, int]:
+    rows = await s.execute(
+        select(OutboxMessage.kind, func.count())
+        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+        .group_by(OutboxMessage.kind)
+    )
+    return {kind: int(n) for kind, n in rows.all()}
