@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     var_dir: Path = Path("./var")
     default_org: str | None = None
+    verticals_dir: Path | None = None
 
     # Access tokens: "kid:secret" pairs, the first signs, all verify (rotation);
     # empty = one key derived from SERVIO_SECRET_KEY.

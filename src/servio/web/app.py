@@ -10,6 +10,8 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
+from servio.domains.catalog import router as catalog_router
+from servio.domains.catalog.service import Catalog
 from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
@@ -76,6 +78,7 @@ def create_app(
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
+    app.state.catalog = Catalog(settings.verticals_dir)
     app.state.principal_rate = settings.rate_limit_authenticated
     if is_operator is None:
         token = settings.operator_token
@@ -89,6 +92,7 @@ def create_app(
         router_team.router,
         router_admin.router,
         admin_outbox.router,
+        catalog_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

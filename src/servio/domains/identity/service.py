@@ -90,3 +90,18 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
 async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
     rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
     return {row.key: row.value for row in rows}
+
+
+class OrgRequired(DomainError):
+    status = 422
+    type = "org-required"
+    title = "Name the business"
+    description = "Public routes take ?org=<slug> unless the deployment sets SERVIO_DEFAULT_ORG."
+
+
+async def public_org(session: AsyncSession, slug: str | None, default: str | None) -> Org:
+    """The business a public request names with ``?org=``, or the deployment's only one."""
+    chosen = slug or default
+    if not chosen:
+        raise OrgRequired("Add ?org=<slug> to the request.", extra={"field": "org"})
+    return await get_org_by_slug(session, chosen)

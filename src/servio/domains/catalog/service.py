@@ -1,0 +1,86 @@
+"""The catalog: every vertical's data, loaded once, swapped atomically on reload, and
+combined with an org's overrides to price a request."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.catalog.estimator import CleaningRequest, Estimate, estimate
+from servio.domains.catalog.pricing import InvalidPricing, Vertical, load_text, parse
+from servio.domains.identity import service as identity
+from servio.platform.errors import NotFound
+
+
+class VerticalNotFound(NotFound):
+    type = "vertical-not-found"
+    title = "The business's vertical has no price list"
+
+
+def _read_all(extra_dir: Path | None) -> dict[str, dict[str, Any]]:
+    texts = {
+        entry.name: entry.read_text("utf-8")
+        for entry in resources.files("servio.verticals").iterdir()
+        if entry.name.endswith(".toml")
+    }
+    if extra_dir is not None:
+        texts |= {p.name: p.read_text("utf-8") for p in sorted(extra_dir.glob("*.toml"))}
+    raw: dict[str, dict[str, Any]] = {}
+    for name, text in texts.items():
+        data = load_text(text)
+        try:
+            parse(data)
+        except InvalidPricing as exc:
+            exc.detail = f"{name}: {exc.detail}"
+            raise
+        raw[str(data["name"])] = data
+    return raw
+
+
+@dataclass
+class Catalog:
+    """Vertical data by name. ``reload`` validates every file first and swaps the whole
+    set in one assignment: a bad file is refused and the old data stays in use."""
+
+    extra_dir: Path | None = None
+    _raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _parsed: dict[tuple[str, str], Vertical] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reload()
+
+    def reload(self) -> dict[str, str]:
+        raw = _read_all(self.extra_dir)
+        self._raw, self._parsed = raw, {}
+        return self.versions()
+
+    def versions(self) -> dict[str, str]:
+        return {name: str(data["version"]) for name, data in self._raw.items()}
+
+    def vertical(self, name: str, overrides: dict[str, Any]) -> Vertical:
+        raw = self._raw.get(name)
+        if raw is None:
+            raise VerticalNotFound(f"No price list for the {name!r} vertical.")
+        pricing = {k: v for k, v in overrides.items() if k.startswith("pricing.")}
+        key = (name, json.dumps(pricing, sort_keys=True, default=str))
+        if key not in self._parsed:
+            self._parsed[key] = parse(raw, pricing)
+        return self._parsed[key]
+
+
+async def estimate_for_org(
+    session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, request: CleaningRequest
+) -> Estimate:
+    """The server's price for ``request`` at this org: its vertical, overrides and tax."""
+    org = await identity.get_org(session, org_id)
+    settings = await identity.org_settings(session, org.id)
+    vertical = catalog.vertical(org.vertical, settings)
+    if vertical.currency != org.currency:
+        vertical = vertical.model_copy(update={"currency": org.currency})
+    return estimate(vertical, request, tax_rate_bps=int(settings.get("tax.rate_bps", 0)))

@@ -1,0 +1,1 @@
+"""Vertical data files (one TOML per vertical), read by the catalog domain."""
