@@ -1,6 +1,7 @@
 """Every table's model, imported in one place for Alembic and the test harness."""
 
 from servio.domains.identity import models as identity_models
+from servio.domains.intake import models as intake_models
 from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
@@ -12,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "identity_models",
+    "intake_models",
     "metadata",
     "outbox_models",
     "platform_idempotency",

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.catalog.estimator import CleaningRequest, Estimate, estimate
 from servio.domains.catalog.pricing import InvalidPricing, Vertical, load_text, parse
+from servio.domains.catalog.schemas import EstimateIn, EstimateOut
 from servio.domains.identity import service as identity
 from servio.platform.errors import NotFound
 
@@ -84,3 +85,14 @@ async def estimate_for_org(
     if vertical.currency != org.currency:
         vertical = vertical.model_copy(update={"currency": org.currency})
     return estimate(vertical, request, tax_rate_bps=int(settings.get("tax.rate_bps", 0)))
+
+
+async def price_inputs(
+    session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, inputs: EstimateIn
+) -> dict[str, Any]:
+    """The JSON breakdown other domains store with a lead or a booking."""
+    request = CleaningRequest(**inputs.model_dump())
+    return EstimateOut.of(await estimate_for_org(session, catalog, org_id, request)).model_dump()
+
+
+__all__ = ["Catalog", "EstimateIn", "estimate_for_org", "price_inputs"]

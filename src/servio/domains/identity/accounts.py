@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from servio.domains.identity.trail import trail_apart
 from servio.platform.audit import record
 from servio.platform.db import Database
 from servio.platform.errors import Conflict, DomainError
+from servio.platform.http.context import Client
 from servio.platform.security.passwords import (
     burn_verify_time_async,
     check_password_policy,
@@ -58,12 +58,6 @@ class NoMembership(DomainError):
     status = 403
     type = "no-membership"
     title = "Not a member of that business"
-
-
-@dataclass(frozen=True)
-class Client:
-    ip: str | None
-    user_agent: str | None
 
 
 def normalize_email(email: str) -> str:

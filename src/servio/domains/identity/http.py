@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import sessions
-from servio.domains.identity.accounts import Client
 from servio.domains.identity.authn import ACCESS_COOKIE
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import OrgRef, TokenOut, UserRef
-from servio.domains.identity.trail import trail
 from servio.platform.db import Database
-from servio.platform.http.auth import CSRF_COOKIE, CurrentPrincipal, OrgSession, database
-from servio.platform.security.principal import Principal
+from servio.platform.http.auth import CSRF_COOKIE, database
+from servio.platform.http.context import ClientInfo, Trail
 
 REFRESH_COOKIE = "servio_refresh"
 
@@ -28,16 +24,8 @@ def auth_config(request: Request) -> AuthConfig:
     return config
 
 
-def client_of(request: Request) -> Client:
-    return Client(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
-
-
 Config = Annotated[AuthConfig, Depends(auth_config)]
 Db = Annotated[Database, Depends(database)]
-ClientInfo = Annotated[Client, Depends(client_of)]
 
 
 def set_session_cookies(response: Response, config: AuthConfig, pair: sessions.TokenPair) -> None:
@@ -91,22 +79,13 @@ def token_out(
     )
 
 
-@dataclass(frozen=True)
-class AuditTrail:
-    """The request's way to append to the audit log, in its own unit of work."""
-
-    s: AsyncSession
-    principal: Principal
-    ip: str | None
-
-    async def __call__(
-        self, action: str, target: str, *, before: Any = None, after: Any = None
-    ) -> None:
-        await trail(self.s, self.principal, action, target, ip=self.ip, before=before, after=after)
-
-
-def audit_trail(s: OrgSession, principal: CurrentPrincipal, client: ClientInfo) -> AuditTrail:
-    return AuditTrail(s=s, principal=principal, ip=client.ip)
-
-
-Trail = Annotated[AuditTrail, Depends(audit_trail)]
+__all__ = [
+    "ClientInfo",
+    "Config",
+    "Db",
+    "Trail",
+    "auth_config",
+    "clear_session_cookies",
+    "set_session_cookies",
+    "token_out",
+]

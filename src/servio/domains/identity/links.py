@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import sessions
-from servio.domains.identity.accounts import Client, InvalidCredentials, normalize_email
+from servio.domains.identity.accounts import InvalidCredentials, normalize_email
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Membership, OneTimeToken, Org, User
 from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import DomainError
+from servio.platform.http.context import Client
 from servio.platform.mailbox import write_mail
 from servio.platform.security.opaque import digest, new_secret
 from servio.platform.security.passwords import (

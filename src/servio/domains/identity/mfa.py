@@ -9,13 +9,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import lockout, sessions
-from servio.domains.identity.accounts import Client
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import RecoveryCode, User
 from servio.domains.identity.trail import trail_apart
 from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
 from servio.platform.errors import Conflict, DomainError
+from servio.platform.http.context import Client
 from servio.platform.security import totp
 
 

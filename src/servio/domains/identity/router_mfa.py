@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from servio.domains.identity import lockout, mfa
-from servio.domains.identity.accounts import Client
 from servio.domains.identity.http import ClientInfo, Config, Db, token_out
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import (
@@ -23,6 +22,7 @@ from servio.domains.identity.schemas import (
 from servio.domains.identity.trail import trail
 from servio.platform.db import Database
 from servio.platform.http.auth import Forbidden, require
+from servio.platform.http.context import Client
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
 from servio.platform.security.principal import Principal

@@ -1,0 +1,1 @@
+"""Leads: contact details, the server's estimate, referrals and the lead lifecycle."""

@@ -1,0 +1,188 @@
+"""Leads: taken from the public form with the server's own estimate, moved through
+NEW → CONTACTED → QUOTED → BOOKED | LOST by staff, credited for referrals once."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.intake.models import Lead
+from servio.platform.db import utcnow
+from servio.platform.errors import Conflict, DomainError, NotFound
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "NEW": frozenset({"CONTACTED", "QUOTED", "BOOKED", "LOST"}),
+    "CONTACTED": frozenset({"QUOTED", "BOOKED", "LOST"}),
+    "QUOTED": frozenset({"BOOKED", "LOST"}),
+    "LOST": frozenset({"CONTACTED"}),
+    "BOOKED": frozenset(),
+}
+REGION_BY_CURRENCY = {"CAD": "CA", "USD": "US", "GBP": "GB", "AUD": "AU", "NZD": "NZ"}
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class InvalidContact(DomainError):
+    status = 422
+    type = "invalid-contact"
+    title = "The contact details are not valid"
+
+
+class UnknownReferralCode(DomainError):
+    status = 422
+    type = "unknown-referral-code"
+    title = "No customer has that referral code"
+
+
+class LeadNotFound(NotFound):
+    type = "lead-not-found"
+    title = "No such lead"
+
+
+class IllegalTransition(Conflict):
+    type = "illegal-transition"
+    title = "The lead cannot move to that status"
+    description = (
+        "Leads move NEW → CONTACTED → QUOTED → BOOKED, or to LOST (reopened as CONTACTED)."
+    )
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    phone: str | None
+
+
+def normalize_contact(name: str, email: str, phone: str | None, region: str | None) -> Contact:
+    try:
+        clean_email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidContact(str(exc), extra={"field": "email"}) from exc
+    e164 = None
+    if phone and phone.strip():
+        try:
+            parsed = phonenumbers.parse(phone, region)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidContact(f"Phone number: {exc}.", extra={"field": "phone"}) from exc
+        if not phonenumbers.is_valid_number(parsed):
+            raise InvalidContact("That phone number does not exist.", extra={"field": "phone"})
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return Contact(name=" ".join(name.split()), email=clean_email, phone=e164)
+
+
+async def _free_code(s: AsyncSession, org_id: uuid.UUID) -> str:
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        taken = await s.scalar(
+            select(Lead.id).where(Lead.org_id == org_id, Lead.referral_code == code)
+        )
+        if taken is None:
+            return code
+
+
+async def referrer(s: AsyncSession, org_id: uuid.UUID, code: str | None) -> Lead | None:
+    if not code:
+        return None
+    found = await s.scalar(
+        select(Lead).where(Lead.org_id == org_id, Lead.referral_code == code.strip().upper())
+    )
+    if found is None:
+        raise UnknownReferralCode(
+            f"No customer has the referral code {code!r}.", extra={"field": "referred_by"}
+        )
+    return found
+
+
+async def create_lead(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    contact: Contact,
+    currency: str,
+    fields: dict[str, Any],
+    estimate: dict[str, Any] | None,
+    referred_by: str | None,
+) -> Lead:
+    """Store a lead with the server's estimate; the referral code is validated first so
+    a bad one leaves nothing written."""
+    ref = await referrer(s, org_id, referred_by)
+    lead = Lead(
+        org_id=org_id,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        currency=currency,
+        estimate=estimate,
+        estimate_total_cents=estimate.get("total_cents") if estimate else None,
+        referral_code=await _free_code(s, org_id),
+        referred_by=ref.id if ref else None,
+        **fields,
+    )
+    s.add(lead)
+    await s.flush()
+    return lead
+
+
+def readable(org_id: uuid.UUID) -> Select[Lead]:
+    """Every lead query starts here: scoped to one org."""
+    return select(Lead).where(Lead.org_id == org_id)
+
+
+async def get_lead(s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:
+    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id))
+    if lead is None:
+        raise LeadNotFound("No such lead in this business.")
+    return lead
+
+
+async def move(
+    s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, status: str
+) -> tuple[Lead, str]:
+    """Change a lead's status along the allowed transitions; returns (lead, old status)."""
+    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id).with_for_update())
+    if lead is None:
+        raise LeadNotFound("No such lead in this business.")
+    old = lead.status
+    if status not in TRANSITIONS.get(old, frozenset()):
+        raise IllegalTransition(
+            f"A {old} lead cannot become {status}.",
+            extra={"from": old, "to": status, "allowed": sorted(TRANSITIONS.get(old, ()))},
+        )
+    lead.status, lead.version, lead.updated_at = status, lead.version + 1, utcnow()
+    await s.flush()
+    return lead, old
+
+
+async def grant_referral_credit(
+    s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
+) -> Lead | None:
+    """On a referred customer's first confirmed booking: the referrer earns credit once.
+    Returns the referrer when credit was granted now, None when not due or already done."""
+    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id).with_for_update())
+    if lead is None or lead.referred_by is None or lead.referral_credit_granted_at is not None:
+        return None
+    lead.referral_credit_granted_at = utcnow()
+    return await s.get(Lead, lead.referred_by)
+
+
+def search(stmt: Select[Lead], q: str | None, status: str | None) -> Select[Lead]:
+    if status:
+        stmt = stmt.where(Lead.status == status)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(Lead.email.like(like), Lead.name.ilike(like), Lead.phone.like(like)))
+    return stmt
+
+
+def after(stmt: Select[Lead], cursor: tuple[Any, uuid.UUID] | None) -> Select[Lead]:
+    if cursor is not None:
+        at, last = cursor
+        stmt = stmt.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last)))
+    return stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
