@@ -70,11 +70,13 @@ def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> N
             text("SELECT slug, vertical, timezone, currency FROM orgs ORDER BY slug")
         ).all()
         settings = conn.execute(text("SELECT count(*) FROM org_settings")).scalar()
+        teams = conn.execute(text("SELECT count(*) FROM resources")).scalar()
     assert [tuple(o) for o in orgs] == [
         ("inkwell-tattoo", "tattoo", "America/Edmonton", "CAD"),
         ("sparkle-clean", "cleaning", "America/Edmonton", "CAD"),
     ]
-    assert settings == 3
+    assert settings == 4  # tax rate and name, travel buffer, WhatsApp number
+    assert teams == 2
 
     worked = run(["worker", "--once"], env, tmp_path)
     assert worked.returncode == 0, worked.stderr

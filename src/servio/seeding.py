@@ -9,6 +9,7 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.seed import seed_demo_logins, seed_demo_orgs
+from servio.domains.scheduling.seed import seed_demo_resources
 from servio.platform.config import Settings
 from servio.platform.db import Database
 
@@ -19,6 +20,7 @@ Seeder = Callable[[AsyncSession, Settings], Awaitable[Any]]
 DEMO_SEEDERS: list[tuple[str, Seeder]] = [
     ("demo businesses", seed_demo_orgs),
     ("demo logins", seed_demo_logins),
+    ("demo resources", seed_demo_resources),
 ]
 
 

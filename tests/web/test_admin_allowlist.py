@@ -27,7 +27,7 @@ async def _client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     overrides.setdefault("admin_ip_allowlist", ALLOWLIST)
     async with app_client(make_settings(sqlite_url, **overrides), client=client) as http:
-        for path in ("/admin/funnel", "/v1/admin/leads"):
+        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted"):
             app_of(http).add_api_route(path, _admin_page)
         yield http
 
@@ -37,7 +37,7 @@ async def _client(
 )
 async def test_admin_routes_answer_inside_the_allowlist(sqlite_url: str, address: str) -> None:
     async with _client(sqlite_url, (address, 4000)) as client:
-        for path in ("/admin/funnel", "/v1/admin/leads"):
+        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted"):
             response = await client.get(path)
             assert response.status_code == 200, path
             assert response.json() == {"admin": True}
@@ -46,7 +46,7 @@ async def test_admin_routes_answer_inside_the_allowlist(sqlite_url: str, address
 @pytest.mark.parametrize("address", ["203.0.113.9", "198.51.100.11", "2001:db9::1", "::1"])
 async def test_admin_routes_refuse_outside_the_allowlist(sqlite_url: str, address: str) -> None:
     async with _client(sqlite_url, (address, 4000)) as client:
-        for path in ("/admin/funnel", "/v1/admin/leads", "/admin", "/v1/admin/nothing"):
+        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted", "/admin", "/v1/admin/nothing"):
             body = assert_problem(await client.get(path), 403, "ip-not-allowed")
             assert body["title"] == "Address not allowed"
             assert body["detail"] == f"Admin routes are not open to your address ({address})."

@@ -17,6 +17,7 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
+from servio.domains.scheduling import router as scheduling_router
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
@@ -95,6 +96,7 @@ def create_app(
         admin_outbox.router,
         catalog_router.router,
         intake_router.router,
+        scheduling_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

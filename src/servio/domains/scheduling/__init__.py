@@ -1,0 +1,1 @@
+"""Resources (teams, artists), their hours, blackouts and reservations; free slots."""

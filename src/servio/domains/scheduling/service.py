@@ -1,0 +1,271 @@
+"""Scheduling rules applied to the database: calendars, free slots, reservations."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.identity import service as identity
+from servio.domains.scheduling.models import (
+    Blackout,
+    DateException,
+    Reservation,
+    Resource,
+    WeeklyHours,
+)
+from servio.domains.scheduling.slots import Calendar, Rules, Slot, Window, free_slots
+from servio.platform.db import utcnow
+from servio.platform.errors import Conflict, DomainError, NotFound
+
+DEFAULT_HOURS = (time(9), time(18))
+MAX_DAYS = 31
+
+
+class ResourceNotFound(NotFound):
+    type = "resource-not-found"
+    title = "No such resource"
+
+
+class InvalidSlotRequest(DomainError):
+    status = 422
+    type = "invalid-slot-request"
+    title = "The slot request cannot be answered"
+
+
+class SlotTaken(Conflict):
+    type = "slot-taken"
+    title = "That time is no longer free"
+    description = "Someone else holds that time; `alternatives` lists free starts nearby."
+
+
+def rules_from(settings: dict[str, Any]) -> Rules:
+    def minutes(key: str, default: int) -> timedelta:
+        return timedelta(minutes=int(settings.get(key, default)))
+
+    return Rules(
+        step=minutes("scheduling.slot_step_minutes", 30),
+        buffer_before=minutes("scheduling.buffer_before_minutes", 0),
+        buffer_after=minutes("scheduling.buffer_after_minutes", 30),
+        min_notice=minutes("scheduling.min_notice_minutes", 12 * 60),
+        horizon=timedelta(days=int(settings.get("scheduling.horizon_days", 60))),
+    )
+
+
+async def _resources(
+    s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None
+) -> list[Resource]:
+    stmt = select(Resource).where(Resource.org_id == org_id, Resource.active.is_(True))
+    if resource_id is not None:
+        stmt = stmt.where(Resource.id == resource_id)
+    rows = list(await s.scalars(stmt.order_by(Resource.name)))
+    if resource_id is not None and not rows:
+        raise ResourceNotFound("No such resource in this business.")
+    return rows
+
+
+async def list_resources(
+    s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None = None
+) -> list[Resource]:
+    """Active resources of the org (one, when ``resource_id`` is given; 404 if not its)."""
+    return await _resources(s, org_id, resource_id)
+
+
+async def _busy(
+    s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+) -> dict[uuid.UUID | None, list[tuple[datetime, datetime]]]:
+    taken: dict[uuid.UUID | None, list[tuple[datetime, datetime]]] = defaultdict(list)
+    reservations = await s.scalars(
+        select(Reservation).where(
+            Reservation.org_id == org_id,
+            Reservation.active.is_(True),
+            or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
+            Reservation.starts_at < end,
+            Reservation.ends_at > start,
+        )
+    )
+    for r in reservations:
+        taken[r.resource_id].append((r.starts_at, r.ends_at))
+    blackouts = await s.scalars(
+        select(Blackout).where(
+            Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
+        )
+    )
+    for b in blackouts:
+        taken[b.resource_id].append((b.starts_at, b.ends_at))
+    return taken
+
+
+async def calendars(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    days: list[date],
+    resource_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> list[Calendar]:
+    org = await identity.get_org(s, org_id)
+    resources = await _resources(s, org_id, resource_id)
+    ids = [r.id for r in resources]
+    weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
+    for h in await s.scalars(
+        select(WeeklyHours).where(WeeklyHours.org_id == org_id, WeeklyHours.resource_id.in_(ids))
+    ):
+        weekly[h.resource_id][h.weekday].append(Window(h.opens, h.closes))
+    exceptions: dict[uuid.UUID | None, dict[date, list[Window]]] = defaultdict(dict)
+    for e in await s.scalars(
+        select(DateException).where(DateException.org_id == org_id, DateException.day.in_(days))
+    ):
+        opened = [] if e.closed or not (e.opens and e.closes) else [Window(e.opens, e.closes)]
+        exceptions[e.resource_id][e.day] = opened
+    span_start = datetime.combine(min(days), time(0), tzinfo=UTC) - timedelta(days=1)
+    span_end = datetime.combine(max(days), time(0), tzinfo=UTC) + timedelta(days=2)
+    busy = await _busy(s, org_id, span_start, span_end, now or utcnow())
+    default_week = {d: [Window(*DEFAULT_HOURS)] for d in range(7)}
+    return [
+        Calendar(
+            resource_id=r.id,
+            name=r.name,
+            tz=ZoneInfo(r.timezone or org.timezone),
+            weekly=weekly.get(r.id, default_week),
+            exceptions={**exceptions[None], **exceptions[r.id]},
+            busy=[*busy[None], *busy[r.id]],
+        )
+        for r in resources
+    ]
+
+
+async def find_slots(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    first_day: date,
+    days: int,
+    duration: timedelta,
+    resource_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> list[Slot]:
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
+    now = now or utcnow()
+    settings = await identity.org_settings(s, org_id)
+    rules = rules_from(settings)
+    span = [first_day + timedelta(days=i) for i in range(days)]
+    found: list[Slot] = []
+    for cal in await calendars(s, org_id, span, resource_id, now):
+        longest = max(
+            (
+                datetime.combine(first_day, w.closes) - datetime.combine(first_day, w.opens)
+                for ws in [*cal.weekly.values(), *cal.exceptions.values()]
+                for w in ws
+            ),
+            default=timedelta(0),
+        )
+        if duration > longest:
+            raise InvalidSlotRequest(
+                "The job is longer than any working day.", extra={"field": "duration_minutes"}
+            )
+        found.extend(free_slots(cal, span, duration, rules, now))
+    return sorted(found, key=lambda x: (x.start, x.resource_name))
+
+
+async def reserve(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    resource_id: uuid.UUID,
+    start: datetime,
+    duration: timedelta,
+    kind: str,
+    ref_id: uuid.UUID | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Take the time for a hold or a booking, or raise ``SlotTaken`` with alternatives.
+    The caller's session must be an immediate one on SQLite; PostgreSQL's exclusion
+    constraint decides between concurrent callers."""
+    now = now or utcnow()
+    local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()
+    offered = await find_slots(
+        s, org_id, first_day=local_day, days=1, duration=duration, resource_id=resource_id, now=now
+    )
+    if not any(x.start == start.astimezone(UTC) for x in offered):
+        raise SlotTaken(
+            "That start is not free.", extra={"alternatives": _alternatives(offered, start)}
+        )
+    settings = await identity.org_settings(s, org_id)
+    rules = rules_from(settings)
+    await _release_expired(s, org_id, resource_id, now)
+    row = Reservation(
+        org_id=org_id,
+        resource_id=resource_id,
+        starts_at=start - rules.buffer_before,
+        ends_at=start + duration + rules.buffer_after,
+        kind=kind,
+        ref_id=ref_id,
+        expires_at=expires_at,
+    )
+    try:
+        async with s.begin_nested():
+            s.add(row)
+            await s.flush()
+    except IntegrityError as exc:
+        raise SlotTaken(
+            "Someone else took that time a moment ago.",
+            extra={"alternatives": _alternatives(offered, start)},
+        ) from exc
+    return row
+
+
+def _alternatives(offered: list[Slot], wanted: datetime) -> list[dict[str, str]]:
+    near = sorted((x for x in offered if x.start != wanted), key=lambda x: abs(x.start - wanted))[
+        :5
+    ]
+    return [{"start": x.start.isoformat(), "resource_id": str(x.resource_id)} for x in near]
+
+
+async def _release_expired(
+    s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID, now: datetime
+) -> None:
+    await s.execute(
+        update(Reservation)
+        .where(
+            Reservation.org_id == org_id,
+            Reservation.resource_id == resource_id,
+            Reservation.active.is_(True),
+            Reservation.expires_at.is_not(None),
+            Reservation.expires_at <= now,
+        )
+        .values(active=False),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def add_resource(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    name: str,
+    kind: str = "team",
+    hours: dict[int, list[tuple[time, time]]] | None = None,
+) -> Resource:
+    resource = Resource(org_id=org_id, name=name, kind=kind)
+    s.add(resource)
+    await s.flush()
+    for weekday, windows in (hours or {}).items():
+        for opens, closes in windows:
+            s.add(
+                WeeklyHours(
+                    org_id=org_id,
+                    resource_id=resource.id,
+                    weekday=weekday,
+                    opens=opens,
+                    closes=closes,
+                )
+            )
+    await s.flush()
+    return resource
