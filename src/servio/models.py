@@ -1,5 +1,6 @@
 """Every table's model, imported in one place for Alembic and the test harness."""
 
+from servio.domains.bookings import models as bookings_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.scheduling import models as scheduling_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "audit_models",
+    "bookings_models",
     "identity_models",
     "intake_models",
     "metadata",

@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
+from servio.domains.bookings import router as bookings_router
 from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
 from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
@@ -97,6 +98,7 @@ def create_app(
         catalog_router.router,
         intake_router.router,
         scheduling_router.router,
+        bookings_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

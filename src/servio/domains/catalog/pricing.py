@@ -92,11 +92,29 @@ class Pricing(_Strict):
         return self
 
 
+class DepositPolicy(_Strict):
+    percent_bps: int = Field(ge=0, le=10_000)
+    min_cents: int = Field(ge=0)
+    max_cents: int = Field(ge=0)
+    high_value_cents: int = Field(ge=0)
+    heavy_types: list[str] = Field(default_factory=list)
+    weekend_days: list[int] = Field(default_factory=list)
+    new_client: bool = True
+    short_notice_hours: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> DepositPolicy:
+        if self.max_cents < self.min_cents:
+            raise ValueError("max_cents is below min_cents")
+        return self
+
+
 class Vertical(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
     version: str = Field(min_length=1, max_length=60)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     pricing: Pricing
+    deposit: DepositPolicy
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -116,7 +134,7 @@ def parse(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> Verti
     """Validate vertical data, with ``pricing.<path>`` overrides applied first."""
     data = copy.deepcopy(raw)
     for key, value in sorted((overrides or {}).items()):
-        if key.startswith("pricing."):
+        if key.startswith(("pricing.", "deposit.")):
             _set_path(data, key, value)
     try:
         return Vertical.model_validate(data)

@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.catalog.estimator import CleaningRequest, Estimate, estimate
-from servio.domains.catalog.pricing import InvalidPricing, Vertical, load_text, parse
+from servio.domains.catalog.pricing import (
+    DepositPolicy,
+    InvalidPricing,
+    Vertical,
+    load_text,
+    parse,
+)
 from servio.domains.catalog.schemas import EstimateIn, EstimateOut
 from servio.domains.identity import service as identity
 from servio.platform.errors import NotFound
@@ -68,7 +74,7 @@ class Catalog:
         raw = self._raw.get(name)
         if raw is None:
             raise VerticalNotFound(f"No price list for the {name!r} vertical.")
-        pricing = {k: v for k, v in overrides.items() if k.startswith("pricing.")}
+        pricing = {k: v for k, v in overrides.items() if k.startswith(("pricing.", "deposit."))}
         key = (name, json.dumps(pricing, sort_keys=True, default=str))
         if key not in self._parsed:
             self._parsed[key] = parse(raw, pricing)
@@ -95,4 +101,19 @@ async def price_inputs(
     return EstimateOut.of(await estimate_for_org(session, catalog, org_id, request)).model_dump()
 
 
-__all__ = ["Catalog", "EstimateIn", "estimate_for_org", "price_inputs"]
+async def deposit_policy(
+    session: AsyncSession, catalog: Catalog, org_id: uuid.UUID
+) -> DepositPolicy:
+    org = await identity.get_org(session, org_id)
+    settings = await identity.org_settings(session, org.id)
+    return catalog.vertical(org.vertical, settings).deposit
+
+
+__all__ = [
+    "Catalog",
+    "DepositPolicy",
+    "EstimateIn",
+    "deposit_policy",
+    "estimate_for_org",
+    "price_inputs",
+]

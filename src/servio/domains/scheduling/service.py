@@ -269,3 +269,13 @@ async def add_resource(
             )
     await s.flush()
     return resource
+
+
+__all__ = [
+    "Reservation",
+    "SlotTaken",
+    "add_resource",
+    "find_slots",
+    "list_resources",
+    "reserve",
+]

@@ -1,0 +1,1 @@
+"""Bookings: holds that become confirmed jobs, the deposit policy, staff operations."""

@@ -1,0 +1,58 @@
+"""Bookings and their timelines."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servio.platform.db import TenantBase, UTCDateTime, utcnow
+
+STATUSES = ("PENDING", "CONFIRMED", "CANCELLED", "COMPLETED", "NO_SHOW", "EXPIRED")
+
+
+class Booking(TenantBase):
+    __tablename__ = "bookings"
+
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("leads.id", ondelete="SET NULL"), default=None
+    )
+    resource_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("resources.id", ondelete="RESTRICT"), index=True
+    )
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("reservations.id", ondelete="RESTRICT")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="PENDING", index=True)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    subtotal_cents: Mapped[int | None] = mapped_column(Integer, default=None)
+    currency: Mapped[str] = mapped_column(String(3))
+    deposit_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    deposit_cents: Mapped[int] = mapped_column(Integer, default=0)
+    deposit_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BookingEvent(TenantBase):
+    """One line of a booking's timeline."""
+
+    __tablename__ = "booking_events"
+
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

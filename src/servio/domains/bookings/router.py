@@ -1,0 +1,278 @@
+"""``POST /v1/bookings`` (public, ``?org=``) and the staff's booking operations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from servio.domains.bookings import service
+from servio.domains.bookings.models import Booking
+from servio.domains.catalog import service as catalog
+from servio.domains.identity import service as identity
+from servio.platform.errors import DomainError
+from servio.platform.http.auth import OrgSession, database, require
+from servio.platform.http.context import Trail
+from servio.platform.http.problems import problem_responses
+from servio.platform.http.routing import JsonRoute
+from servio.platform.security.principal import Principal
+
+router = APIRouter(tags=["bookings"], route_class=JsonRoute)
+Reader = Annotated[Principal, Depends(require("bookings:read"))]
+Writer = Annotated[Principal, Depends(require("bookings:write"))]
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jo Doe",
+                    "email": "jo@example.com",
+                    "start": "2027-06-02T09:00:00-06:00",
+                    "inputs": {"beds": 2, "baths": 1},
+                }
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    start: AwareDatetime
+    inputs: catalog.EstimateIn | None = None
+    duration_minutes: int | None = Field(default=None, ge=15, le=24 * 60)
+    resource_id: uuid.UUID | None = None
+    lead_id: uuid.UUID | None = None
+
+
+class BookingOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    resource_id: uuid.UUID
+    lead_id: uuid.UUID | None
+    name: str
+    email: str
+    phone: str | None
+    starts_at: datetime
+    ends_at: datetime
+    estimate: dict[str, Any] | None
+    subtotal_cents: int | None
+    currency: str
+    deposit_required: bool
+    deposit_cents: int
+    deposit_reasons: list[str]
+    hold_expires_at: datetime | None
+    cancel_reason: str | None
+    version: int
+
+
+def _out(b: Booking, response: Response | None = None) -> BookingOut:
+    if response is not None:
+        response.headers["ETag"] = f'W/"{b.version}"'
+    return BookingOut.model_validate(b, from_attributes=True)
+
+
+class BadIfMatch(DomainError):
+    status = 400
+    type = "bad-if-match"
+    title = "If-Match must be the booking's ETag"
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise BadIfMatch('Send the ETag you received, e.g. W/"3".')
+    return int(raw)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
+
+
+@router.post(
+    "/v1/bookings",
+    status_code=201,
+    summary="Book a free slot; the server prices it and applies the deposit policy",
+    responses=problem_responses(404, 409, 422),
+)
+async def create_booking(
+    body: BookingIn,
+    request: Request,
+    response: Response,
+    org: Annotated[str | None, Query(max_length=63)] = None,
+) -> BookingOut:
+    db = database(request)
+    async with db.unit_of_work() as s:
+        found = await identity.public_org(s, org, request.app.state.container.settings.default_org)
+    async with db.unit_of_work(found.id, immediate=True) as s:
+        booking = await service.create(
+            s,
+            request.app.state.catalog,
+            found.id,
+            service.BookingRequest(
+                name=body.name,
+                email=body.email,
+                phone=body.phone,
+                start=body.start,
+                inputs=body.inputs,
+                duration_minutes=body.duration_minutes,
+                resource_id=body.resource_id,
+                lead_id=body.lead_id,
+            ),
+        )
+        return _out(booking, response)
+
+
+@router.get(
+    "/v1/admin/bookings",
+    summary="Bookings by day range and status",
+    responses=problem_responses(401, 403),
+)
+async def list_bookings(
+    principal: Reader,
+    s: OrgSession,
+    since: Annotated[date | None, Query(alias="from")] = None,
+    until: Annotated[date | None, Query(alias="to")] = None,
+    status: Annotated[
+        str | None, Query(pattern=r"^(PENDING|CONFIRMED|CANCELLED|COMPLETED|NO_SHOW|EXPIRED)$")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[BookingOut]:
+    org = await identity.get_org(s, principal.org_id)
+    tz = ZoneInfo(org.timezone)
+    stmt = service.readable(principal.org_id)
+    if since:
+        stmt = stmt.where(Booking.starts_at >= datetime.combine(since, time(0), tzinfo=tz))
+    if until:
+        stmt = stmt.where(
+            Booking.starts_at < datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
+        )
+    if status:
+        stmt = stmt.where(Booking.status == status)
+    rows = await s.scalars(stmt.order_by(Booking.starts_at).limit(limit))
+    return [_out(b) for b in rows]
+
+
+@router.get(
+    "/v1/admin/bookings/{booking_id}",
+    summary="One booking (ETag = its version)",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_booking(
+    booking_id: uuid.UUID, principal: Reader, s: OrgSession, response: Response
+) -> BookingOut:
+    return _out(await service.get(s, principal.org_id, booking_id), response)
+
+
+class MoveIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Customer asked"}]}
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summary: str) -> None:
+    async def move_booking(
+        booking_id: uuid.UUID,
+        principal: Writer,
+        s: OrgSession,
+        trail: Trail,
+        response: Response,
+        if_match: IfMatch = None,
+        body: MoveIn | None = None,
+    ) -> BookingOut:
+        b = await service.apply(
+            s,
+            principal.org_id,
+            booking_id,
+            move,
+            actor=principal.actor,
+            if_match=_version(if_match),
+            reason=body.reason if body else None,
+        )
+        await trail(f"booking.{move}", f"booking:{booking_id}", after={"status": b.status})
+        return _out(b, response)
+
+    router.add_api_route(
+        f"/v1/admin/bookings/{{booking_id}}/{move.replace('_', '-')}",
+        move_booking,
+        methods=["POST"],
+        summary=f"{summary} (If-Match: the booking's ETag)",
+        name=f"booking_{move}",
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+    )
+
+
+_move_route("confirm", "Confirm a pending booking")
+_move_route("cancel", "Cancel a booking, with a reason")
+_move_route("complete", "Mark a booking done")
+_move_route("no_show", "Mark that the customer was not there")
+
+
+class RescheduleIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"start": "2027-06-03T09:00:00-06:00"}]}
+    )
+    start: AwareDatetime
+
+
+@router.post(
+    "/v1/admin/bookings/{booking_id}/reschedule",
+    summary="Move a booking to another free start, atomically (If-Match: the ETag)",
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+)
+async def reschedule_booking(
+    booking_id: uuid.UUID,
+    body: RescheduleIn,
+    principal: Writer,
+    s: OrgSession,
+    trail: Trail,
+    response: Response,
+    if_match: IfMatch = None,
+) -> BookingOut:
+    b = await service.reschedule(
+        s,
+        principal.org_id,
+        booking_id,
+        body.start,
+        actor=principal.actor,
+        if_match=_version(if_match),
+    )
+    await trail(
+        "booking.rescheduled", f"booking:{booking_id}", after={"start": b.starts_at.isoformat()}
+    )
+    return _out(b, response)
+
+
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+@router.get(
+    "/v1/admin/timeline/booking/{booking_id}",
+    summary="Everything that happened to a booking, oldest first",
+    responses=problem_responses(401, 403, 404),
+)
+async def booking_timeline(
+    booking_id: uuid.UUID, principal: Reader, s: OrgSession
+) -> list[EventOut]:
+    rows = await service.timeline(s, principal.org_id, booking_id)
+    return [EventOut(at=e.created_at, kind=e.kind, actor=e.actor, detail=e.detail) for e in rows]
+
+
+@router.post(
+    "/v1/admin/cleanup",
+    summary="Release unpaid holds that have expired",
+    responses=problem_responses(401, 403),
+)
+async def cleanup(principal: Writer, s: OrgSession) -> dict[str, int]:
+    return {"expired_holds": await service.expire_holds(s, principal.org_id)}

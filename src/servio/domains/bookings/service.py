@@ -1,0 +1,349 @@
+"""Bookings: a request takes a hold on a free slot (or a booking when no deposit is
+due), staff confirm, cancel, reschedule, complete; every change lands on the timeline
+and honours the row's version (If-Match)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.bookings.deposit import BookingFacts, decide
+from servio.domains.bookings.models import Booking, BookingEvent
+from servio.domains.catalog import service as catalog
+from servio.domains.identity import service as identity
+from servio.domains.intake import service as intake
+from servio.domains.scheduling import service as scheduling
+from servio.platform.db import utcnow
+from servio.platform.errors import Conflict, DomainError, NotFound
+
+MOVES: dict[str, frozenset[str]] = {
+    "confirm": frozenset({"PENDING"}),
+    "cancel": frozenset({"PENDING", "CONFIRMED"}),
+    "complete": frozenset({"CONFIRMED"}),
+    "no_show": frozenset({"CONFIRMED"}),
+    "reschedule": frozenset({"PENDING", "CONFIRMED"}),
+}
+RESULT = {
+    "confirm": "CONFIRMED",
+    "cancel": "CANCELLED",
+    "complete": "COMPLETED",
+    "no_show": "NO_SHOW",
+}
+
+
+class BookingNotFound(NotFound):
+    type = "booking-not-found"
+    title = "No such booking"
+
+
+class StaleVersion(DomainError):
+    status = 412
+    type = "stale-version"
+    title = "The booking changed since you read it"
+    description = "Reload the booking and retry with its current ETag in If-Match."
+
+
+class IllegalBookingMove(Conflict):
+    type = "illegal-booking-move"
+    title = "The booking cannot do that in its current status"
+
+
+class MissingDuration(DomainError):
+    status = 422
+    type = "missing-duration"
+    title = "Say how long the job takes"
+    description = "Send the job's `inputs` (the server prices and times it) or `duration_minutes`."
+
+
+class CustomQuoteRequired(DomainError):
+    status = 422
+    type = "custom-quote-required"
+    title = "This job needs a custom quote"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    name: str
+    email: str
+    phone: str | None
+    start: datetime
+    inputs: catalog.EstimateIn | None
+    duration_minutes: int | None
+    resource_id: uuid.UUID | None
+    lead_id: uuid.UUID | None
+    risk: bool = False
+
+
+def readable(org_id: uuid.UUID) -> Select[Booking]:
+    return select(Booking).where(Booking.org_id == org_id)
+
+
+async def _event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
+    s.add(BookingEvent(org_id=b.org_id, booking_id=b.id, kind=kind, actor=actor, detail=detail))
+
+
+async def _duration(
+    s: AsyncSession, cat: catalog.Catalog, org_id: uuid.UUID, req: BookingRequest
+) -> tuple[timedelta, dict[str, Any] | None]:
+    if req.inputs is None:
+        if not req.duration_minutes:
+            raise MissingDuration("Send inputs or duration_minutes.", extra={"field": "inputs"})
+        return timedelta(minutes=req.duration_minutes), None
+    estimate = await catalog.price_inputs(s, cat, org_id, req.inputs)
+    if estimate["needs_custom_quote"]:
+        raise CustomQuoteRequired(str(estimate["reason"]))
+    return timedelta(hours=estimate["time_on_site_hours"]), estimate
+
+
+async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
+    seen = await s.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.org_id == org_id,
+            Booking.email == email,
+            Booking.status.in_(("CONFIRMED", "COMPLETED")),
+        )
+    )
+    return not seen
+
+
+async def _pick_resource(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    req: BookingRequest,
+    duration: timedelta,
+    tz: ZoneInfo,
+    now: datetime,
+) -> uuid.UUID:
+    if req.resource_id is not None:
+        return req.resource_id
+    day = req.start.astimezone(tz).date()
+    free = await scheduling.find_slots(s, org_id, first_day=day, days=1, duration=duration, now=now)
+    match = [x for x in free if x.start == req.start.astimezone(UTC)]
+    if not match:
+        near = sorted(free, key=lambda x: abs(x.start - req.start))[:5]
+        raise scheduling.SlotTaken(
+            "That start is not free.",
+            extra={
+                "alternatives": [
+                    {"start": x.start.isoformat(), "resource_id": str(x.resource_id)} for x in near
+                ]
+            },
+        )
+    return match[0].resource_id
+
+
+async def create(
+    s: AsyncSession,
+    cat: catalog.Catalog,
+    org_id: uuid.UUID,
+    req: BookingRequest,
+    *,
+    now: datetime | None = None,
+) -> Booking:
+    """A PENDING booking holding its slot; a deposit-bound hold expires unpaid."""
+    now = now or utcnow()
+    org = await identity.get_org(s, org_id)
+    settings = await identity.org_settings(s, org_id)
+    region = (
+        str(settings.get("phone.region") or intake.REGION_BY_CURRENCY.get(org.currency) or "")
+        or None
+    )
+    contact = intake.normalize_contact(req.name, req.email, req.phone, region)
+    if req.lead_id is not None:
+        await intake.get_lead(s, org_id, req.lead_id)
+    duration, estimate = await _duration(s, cat, org_id, req)
+    tz = ZoneInfo(org.timezone)
+    resource_id = await _pick_resource(s, org_id, req, duration, tz, now)
+    policy = await catalog.deposit_policy(s, cat, org_id)
+    decision = decide(
+        policy,
+        BookingFacts(
+            subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+            cleaning_type=req.inputs.cleaning_type if req.inputs else None,
+            local_start=req.start.astimezone(tz),
+            now=now.astimezone(tz),
+            first_time_client=await _first_time(s, org_id, contact.email),
+            risk=req.risk,
+        ),
+    )
+    hold_until = (
+        now + timedelta(minutes=int(settings.get("bookings.hold_minutes", 30)))
+        if decision.required
+        else None
+    )
+    reservation = await scheduling.reserve(
+        s,
+        org_id,
+        resource_id=resource_id,
+        start=req.start,
+        duration=duration,
+        kind="hold" if decision.required else "booking",
+        expires_at=hold_until,
+        now=now,
+    )
+    booking = Booking(
+        org_id=org_id,
+        lead_id=req.lead_id,
+        resource_id=resource_id,
+        reservation_id=reservation.id,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        starts_at=req.start.astimezone(UTC),
+        ends_at=req.start.astimezone(UTC) + duration,
+        inputs=req.inputs.model_dump(mode="json") if req.inputs else {},
+        estimate=estimate,
+        subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+        currency=org.currency,
+        deposit_required=decision.required,
+        deposit_cents=decision.amount_cents,
+        deposit_reasons=list(decision.reasons),
+        hold_expires_at=hold_until,
+    )
+    s.add(booking)
+    await s.flush()
+    reservation.ref_id = booking.id
+    await _event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
+    return booking
+
+
+async def get(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, lock: bool = False
+) -> Booking:
+    stmt = readable(org_id).where(Booking.id == booking_id)
+    found = await s.scalar(stmt.with_for_update() if lock else stmt)
+    if found is None:
+        raise BookingNotFound("No such booking in this business.")
+    return found
+
+
+def _check(b: Booking, move: str, if_match: int | None) -> None:
+    if if_match is not None and if_match != b.version:
+        raise StaleVersion(
+            f"The booking is at version {b.version}, not {if_match}.", extra={"version": b.version}
+        )
+    if b.status not in MOVES[move]:
+        raise IllegalBookingMove(
+            f"A {b.status} booking cannot {move.replace('_', ' ')}.", extra={"status": b.status}
+        )
+
+
+async def _reservation_active(
+    s: AsyncSession, b: Booking, active: bool, kind: str | None = None
+) -> None:
+    values: dict[str, Any] = {"active": active}
+    if kind:
+        values |= {"kind": kind, "expires_at": None}
+    await s.execute(
+        update(scheduling.Reservation)
+        .where(scheduling.Reservation.id == b.reservation_id)
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def apply(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    booking_id: uuid.UUID,
+    move: str,
+    *,
+    actor: str,
+    if_match: int | None = None,
+    reason: str | None = None,
+) -> Booking:
+    """Confirm, cancel, complete or mark a no-show."""
+    b = await get(s, org_id, booking_id, lock=True)
+    _check(b, move, if_match)
+    old = b.status
+    b.status, b.version, b.updated_at = RESULT[move], b.version + 1, utcnow()
+    if move == "confirm":
+        b.hold_expires_at = None
+        await _reservation_active(s, b, True, kind="booking")
+        if b.lead_id is not None:
+            await intake.grant_referral_credit(s, org_id, b.lead_id)
+    elif move == "cancel":
+        b.cancel_reason = reason
+        await _reservation_active(s, b, False)
+    await _event(s, b, move, actor, old=old, new=b.status, reason=reason)
+    await s.flush()
+    return b
+
+
+async def reschedule(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    booking_id: uuid.UUID,
+    start: datetime,
+    *,
+    actor: str,
+    if_match: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Move a booking atomically: the new time is taken before the old one is freed,
+    in one transaction, under the same no-double-booking guarantee."""
+    b = await get(s, org_id, booking_id, lock=True)
+    _check(b, "reschedule", if_match)
+    duration = b.ends_at - b.starts_at
+    await _reservation_active(s, b, False)
+    fresh = await scheduling.reserve(
+        s,
+        org_id,
+        resource_id=b.resource_id,
+        start=start,
+        duration=duration,
+        kind="hold" if b.hold_expires_at else "booking",
+        expires_at=b.hold_expires_at,
+        now=now,
+    )
+    fresh.ref_id = b.id
+    old = b.starts_at
+    b.reservation_id, b.starts_at, b.ends_at = (
+        fresh.id,
+        start.astimezone(UTC),
+        start.astimezone(UTC) + duration,
+    )
+    b.version, b.updated_at = b.version + 1, utcnow()
+    await _event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
+    await s.flush()
+    return b
+
+
+async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None = None) -> int:
+    """Unpaid holds past their time are released; returns how many."""
+    now = now or utcnow()
+    stale = list(
+        await s.scalars(
+            readable(org_id)
+            .where(
+                Booking.status == "PENDING",
+                Booking.hold_expires_at.is_not(None),
+                Booking.hold_expires_at <= now,
+            )
+            .with_for_update()
+        )
+    )
+    for b in stale:
+        b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+        await _reservation_active(s, b, False)
+        await _event(s, b, "expired", "system")
+    await s.flush()
+    return len(stale)
+
+
+async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> list[BookingEvent]:
+    await get(s, org_id, booking_id)
+    rows = await s.scalars(
+        select(BookingEvent)
+        .where(BookingEvent.org_id == org_id, BookingEvent.booking_id == booking_id)
+        .order_by(BookingEvent.created_at, BookingEvent.id)
+    )
+    return list(rows)

@@ -1,0 +1,187 @@
+"""Bookings through the app: holds with the deposit decision, no double booking,
+staff moves with If-Match, reschedule, timeline, expiry of unpaid holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from servio.domains.bookings.models import Booking
+from servio.domains.identity import service as identity
+from servio.domains.scheduling import service as scheduling
+from servio.domains.scheduling.models import Reservation
+from servio.platform.db import Database
+from tests.conftest import make_settings
+from tests.support.app import app_client
+from tests.support.identity import Account, problem, register
+
+TZ = ZoneInfo("America/Edmonton")
+
+
+async def _business(api: httpx.AsyncClient, db: Database) -> tuple[Account, datetime]:
+    owner = await register(api, "ada@example.com", "Bright Homes")
+    async with db.unit_of_work(system=True) as s:
+        org = await identity.get_org(s, owner.org_id)
+        org.timezone, org.currency = "America/Edmonton", "CAD"
+        await scheduling.add_resource(
+            s, owner.org_id, "Team A", "team", {d: [(time(9), time(18))] for d in range(7)}
+        )
+    day = (datetime.now(TZ) + timedelta(days=5)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return owner, datetime.combine(day, time(9), tzinfo=TZ)
+
+
+def _booking(start: datetime, **extra: object) -> dict[str, object]:
+    return {
+        "name": "Jo Doe",
+        "email": "jo@example.com",
+        "start": start.isoformat(),
+        "inputs": {"beds": 2, "baths": 1},
+    } | extra
+
+
+async def test_a_first_booking_holds_the_slot_with_a_deposit(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner, start = await _business(api, db)
+    r = await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start, total_cents=1))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "PENDING"
+    assert body["subtotal_cents"] == 105_00
+    assert (body["deposit_required"], body["deposit_cents"], body["deposit_reasons"]) == (
+        True,
+        50_00,
+        ["new_client"],
+    )
+    assert body["hold_expires_at"] is not None
+    assert r.headers["etag"] == 'W/"1"'
+    assert datetime.fromisoformat(body["ends_at"]) - datetime.fromisoformat(
+        body["starts_at"]
+    ) == timedelta(hours=3)
+    again = problem(
+        await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start)),
+        409,
+        "slot-taken",
+    )
+    assert again["alternatives"]
+    async with db.unit_of_work(system=True) as s:
+        assert await s.scalar(select(func.count()).select_from(Booking)) == 1
+        hold = await s.scalar(select(Reservation))
+        assert hold is not None
+        assert (hold.kind, hold.ends_at - hold.starts_at) == (
+            "hold",
+            timedelta(hours=3, minutes=30),
+        )
+
+
+async def test_staff_moves_with_if_match_and_the_timeline(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner, start = await _business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    url = f"/v1/admin/bookings/{b['id']}"
+    problem(
+        await api.post(f"{url}/confirm", headers=owner.auth | {"If-Match": 'W/"7"'}),
+        412,
+        "stale-version",
+    )
+    confirmed = await api.post(f"{url}/confirm", headers=owner.auth | {"If-Match": 'W/"1"'})
+    assert confirmed.json()["status"] == "CONFIRMED"
+    assert confirmed.headers["etag"] == 'W/"2"'
+    problem(await api.post(f"{url}/confirm", headers=owner.auth), 409, "illegal-booking-move")
+    later = start + timedelta(days=1, hours=2)
+    moved = await api.post(
+        f"{url}/reschedule", json={"start": later.isoformat()}, headers=owner.auth
+    )
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json()["starts_at"]) == later
+    # The old time is free again and the new one is taken.
+    slots = (
+        await api.get(
+            "/v1/slots",
+            params={
+                "org": owner.org_slug,
+                "date": start.date().isoformat(),
+                "duration_minutes": 180,
+            },
+        )
+    ).json()
+    assert slots["slots"][0]["local_start"][11:16] == "09:00"
+    cancelled = await api.post(
+        f"{url}/cancel", json={"reason": "Customer moved away"}, headers=owner.auth
+    )
+    assert cancelled.json()["cancel_reason"] == "Customer moved away"
+    timeline = (await api.get(f"/v1/admin/timeline/booking/{b['id']}", headers=owner.auth)).json()
+    assert [e["kind"] for e in timeline] == ["created", "confirm", "rescheduled", "cancel"]
+    listed = (
+        await api.get("/v1/admin/bookings", params={"status": "CANCELLED"}, headers=owner.auth)
+    ).json()
+    assert [x["id"] for x in listed] == [b["id"]]
+
+
+async def test_unpaid_holds_expire_and_free_the_slot(api: httpx.AsyncClient, db: Database) -> None:
+    owner, start = await _business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    async with db.unit_of_work(system=True) as s:
+        await s.execute(
+            update(Booking).values(hold_expires_at=datetime.now(TZ) - timedelta(minutes=1))
+        )
+        await s.execute(
+            update(Reservation).values(expires_at=datetime.now(TZ) - timedelta(minutes=1))
+        )
+    r = await api.post("/v1/admin/cleanup", headers=owner.auth)
+    assert r.json() == {"expired_holds": 1}
+    got = (await api.get(f"/v1/admin/bookings/{b['id']}", headers=owner.auth)).json()
+    assert got["status"] == "EXPIRED"
+    rebooked = await api.post(
+        f"/v1/bookings?org={owner.org_slug}", json=_booking(start, email="sam@example.com")
+    )
+    assert rebooked.status_code == 201, rebooked.text
+
+
+async def test_bad_bookings_write_nothing(api: httpx.AsyncClient, db: Database) -> None:
+    owner, start = await _business(api, db)
+    url = f"/v1/bookings?org={owner.org_slug}"
+    problem(await api.post(url, json=_booking(start - timedelta(days=30))), 409, "slot-taken")
+    problem(
+        await api.post(url, json=_booking(start, inputs={"beds": 9, "baths": 6})),
+        422,
+        "custom-quote-required",
+    )
+    problem(await api.post(url, json=_booking(start, inputs=None)), 422, "missing-duration")
+    problem(await api.post(url, json=_booking(start.replace(tzinfo=None))), 422, "validation-error")
+    problem(await api.post(url, json=_booking(start, email="nope")), 422, "invalid-contact")
+    async with db.unit_of_work(system=True) as s:
+        assert await s.scalar(select(func.count()).select_from(Booking)) == 0
+        assert await s.scalar(select(func.count()).select_from(Reservation)) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_hundred_clients_one_slot_one_booking(
+    db_url: str, db: Database, tmp_path: Path
+) -> None:
+    settings = make_settings(db_url, var_dir=tmp_path, rate_limit_enabled=False)
+    async with app_client(settings, raise_errors=False) as api:
+        owner, start = await _business(api, db)
+
+        async def attempt(i: int) -> tuple[int, str]:
+            r = await api.post(
+                f"/v1/bookings?org={owner.org_slug}",
+                json=_booking(start, email=f"c{i}@example.com"),
+            )
+            return r.status_code, str(r.json().get("type", "")).rsplit("/", 1)[-1]
+
+        codes = await asyncio.gather(*(attempt(i) for i in range(200)))
+    assert Counter(codes) == {(201, ""): 1, (409, "slot-taken"): 199}
+    async with db.unit_of_work(system=True) as s:
+        assert await s.scalar(select(func.count()).select_from(Booking)) == 1
