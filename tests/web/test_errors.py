@@ -7,7 +7,10 @@ import sys
 
 import httpx
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from servio.platform.config import Settings
+from tests.support.app import app_client, app_of
 from tests.support.problems import assert_problem
 from tests.support.routes import install_probe_routes
 
@@ -145,3 +148,16 @@ asyncio.run(main())
     )
     printed = [line for line in result.stdout.splitlines() if line.startswith("TYPE=")]
     assert printed == ["TYPE=/problems/not-found"]
+
+
+async def test_an_exhausted_connection_pool_is_503_not_500(settings: Settings) -> None:
+    async def busy() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+
+    async with app_client(settings, raise_errors=False) as client:
+        app_of(client).add_api_route("/_t/pool", busy)
+        r = await client.get("/_t/pool")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["type"].endswith("/service-busy")
+    assert "QueuePool" not in r.text

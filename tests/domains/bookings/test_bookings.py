@@ -170,7 +170,13 @@ async def test_bad_bookings_write_nothing(api: httpx.AsyncClient, db: Database) 
 async def test_two_hundred_clients_one_slot_one_booking(
     db_url: str, db: Database, tmp_path: Path
 ) -> None:
-    settings = make_settings(db_url, var_dir=tmp_path, rate_limit_enabled=False)
+    settings = make_settings(
+        db_url,
+        var_dir=tmp_path,
+        rate_limit_enabled=False,
+        database_pool_size=25,
+        database_timeout_seconds=60,
+    )
     async with app_client(settings, raise_errors=False) as api:
         owner, start = await _business(api, db)
 

@@ -6,7 +6,7 @@ registered; a route whose body has no example fails here until it gets one."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
@@ -27,6 +27,8 @@ def _example_body(route: APIRoute) -> dict[str, Any] | None:
     if route.body_field is None:
         return None
     model = route.body_field.field_info.annotation
+    if not isinstance(model, type):  # Model | None: the optional body's model
+        model = next(a for a in get_args(model) if isinstance(a, type) and a is not type(None))
     assert isinstance(model, type)
     assert issubclass(model, BaseModel)
     extra = model.model_config.get("json_schema_extra")

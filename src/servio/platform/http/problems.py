@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servio.platform.errors import (
@@ -17,6 +18,7 @@ from servio.platform.errors import (
     DomainError,
     problem_body,
 )
+from servio.platform.logging import get_logger
 
 
 class ProblemResponse(JSONResponse):
@@ -49,6 +51,9 @@ def problem_response(
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
+
+
+log = get_logger("servio.http")
 
 
 async def on_domain_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -101,8 +106,23 @@ async def on_http_exception(request: Request, exc: Exception) -> ProblemResponse
     )
 
 
+class ServiceBusy(DomainError):
+    status = 503
+    type = "service-busy"
+    title = "Too busy right now"
+    description = "Every database connection was in use for too long; retry after Retry-After."
+
+
+async def on_pool_timeout(request: Request, exc: Exception) -> ProblemResponse:
+    """A full connection pool is load, not a bug: 503 with Retry-After, never a 500."""
+    log.warning("database_pool_exhausted", path=request.url.path)
+    busy = ServiceBusy("The service is at capacity; retry in a moment.", retry_after=1)
+    return await on_domain_error(request, busy)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
 
