@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,8 @@ from servio.platform.security.passwords import (
 )
 
 SENDER = "Servio <no-reply@servio.local>"
+EMAIL_TEMPLATES = Path(__file__).parent / "templates"
+"""Identity's email templates (``auth/password_reset``, ``auth/invite``)."""
 
 
 class InvalidLink(DomainError):

@@ -1,4 +1,4 @@
-"""Org lookup and creation."""
+"""Org lookup and creation, org settings, and how an org's emails look."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import Org, OrgSetting
+from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -90,3 +91,19 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
 async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
     rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
     return {row.key: row.value for row in rows}
+
+
+async def email_look(session: AsyncSession, org_id: uuid.UUID | None) -> Look:
+    """How an org's emails look: its name and the ``email.branding`` setting
+    (accent_color, logo_url, footer), its vertical and the ``email.wording`` setting
+    (words for generic terms). Deployment mail (no org) looks like Servio."""
+    org = await session.get(Org, org_id) if org_id else None
+    if org is None:
+        return Branding(), Vertical()
+    settings = await org_settings(session, org.id)
+    branding, wording = settings.get("email.branding"), settings.get("email.wording")
+    words = {str(k): str(v) for k, v in wording.items()} if isinstance(wording, dict) else {}
+    return (
+        Branding.of(org.name, branding if isinstance(branding, dict) else None),
+        Vertical(key=org.vertical, words=words),
+    )
