@@ -8,6 +8,7 @@ from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
+from servio.platform.email import suppressions as email_models
 from servio.platform.outbox import models as outbox_models
 
 metadata = Base.metadata
@@ -15,6 +16,7 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "bookings_models",
+    "email_models",
     "identity_models",
     "intake_models",
     "metadata",

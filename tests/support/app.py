@@ -1,4 +1,5 @@
-"""Serve a real app over ASGI for one test, closing its container afterwards."""
+"""Serve a real app over ASGI for one test, closing its container afterwards; run its
+outbox the way a worker would."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ async def app_client(
 def app_of(client: httpx.AsyncClient) -> FastAPI:
     app: FastAPI = client.app  # type: ignore[attr-defined]
     return app
+
+
+async def deliver_outbox(client: httpx.AsyncClient) -> int:
+    """Run the app's outbox once, as a worker would; returns how many messages it
+    handled. Mail the app sent is then in the sink."""
+    return await app_of(client).state.container.dispatcher("tests").drain()  # type: ignore[no-any-return]

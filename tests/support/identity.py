@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from servio.domains.identity.models import ApiKey, Membership
 from servio.platform.db import Database
+from tests.support.app import deliver_outbox
 from tests.support.problems import PROBLEM
 
 PASSWORD = "plum-orchard-skylight-42"
@@ -80,6 +81,7 @@ async def invite(
     """Invite ``email_`` as ``role`` through the API, then accept the emailed link."""
     r = await api.post("/v1/iam/users", json={"email": email_, "role": role}, headers=by.auth)
     assert r.status_code == 202, r.text
+    await deliver_outbox(api)
     token = link_token([m for m in mails(var_dir) if m["To"] == email_][-1])
     r = await api.post("/v1/auth/invites/accept", json={"token": token, "password": PASSWORD})
     api.cookies.clear()
@@ -111,11 +113,19 @@ def mails(var_dir: Path) -> list[Message]:
     return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
 
 
+def text_part(message: Message) -> str:
+    """The text/plain body of a message, single-part or multipart/alternative."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            body = part.get_payload(decode=True)
+            assert isinstance(body, bytes)
+            return body.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError(f"no text/plain part in {message['Subject']!r}")
+
+
 def link_token(message: Message) -> str:
-    body = message.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    found = re.search(r"token=([A-Za-z0-9_\-]+)", body.decode())
-    assert found, body
+    found = re.search(r"token=([A-Za-z0-9_\-]+)", text_part(message))
+    assert found, text_part(message)
     return found.group(1)
 
 

@@ -7,9 +7,11 @@ setting that is wrong is named with the reason, so an operator fixes them in one
 from __future__ import annotations
 
 import ipaddress
+from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
     smtp_url: str | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = "Servio <no-reply@servio.local>"
     webhooks_allow_private: bool = False
 
     rate_limit_enabled: bool = True
@@ -121,6 +125,26 @@ class Settings(BaseSettings):
             kid, _, secret = item.partition(":")
             if not kid or len(secret) < 32:
                 raise ValueError("each entry must be kid:secret with a secret of 32+ chars")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465"
+            )
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        address = parseaddr(value)[1]
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError("must be an address such as 'Servio <no-reply@example.com>'")
         return value
 
     @field_validator("database_url")

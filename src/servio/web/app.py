@@ -35,7 +35,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_outbox, probes, problem_docs
+from servio.web import admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 
@@ -89,6 +89,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(probes.router)
     app.include_router(problem_docs.router)
+    app.include_router(unsubscribe.router)
     for router in (
         router_auth.router,
         router_mfa.router,

@@ -6,8 +6,18 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from servio.domains.identity import links as identity_links
+from servio.domains.identity import service as identity_service
 from servio.platform.config import Settings
 from servio.platform.db import Database
+from servio.platform.email import (
+    EmailDelivery,
+    EmailTemplates,
+    UnsubscribeLinks,
+    mailer_from_settings,
+    register_email,
+)
+from servio.platform.email.composing import sender_domain
 from servio.platform.metrics import Metrics
 from servio.platform.outbox import Dispatcher, OutboxRegistry
 from servio.platform.outbox.breaker import Breakers
@@ -24,6 +34,16 @@ class Container:
     work: WorkRegistry = field(default_factory=WorkRegistry)
     outbox: OutboxRegistry = field(default_factory=OutboxRegistry)
     redis: Redis | None = None
+    email: EmailDelivery | None = None
+
+    @property
+    def unsubscribe_links(self) -> UnsubscribeLinks:
+        s = self.settings
+        return UnsubscribeLinks(
+            s.secret_key.get_secret_value(),
+            s.public_url,
+            mailto=f"unsubscribe@{sender_domain(s.mail_from)}",
+        )
 
     def dispatcher(self, worker_id: str) -> Dispatcher:
         """The outbox dispatcher a worker process runs, configured from settings."""
@@ -59,7 +79,22 @@ class Container:
         limiter = RateLimiter.from_settings(settings, on_store_error=metrics.ratelimit_errors.inc)
         container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
+        container.wire_email()
         return container
+
+    def wire_email(self) -> None:
+        """Deliver ``email.send`` outbox messages: SMTP when configured, else files."""
+        s = self.settings
+        self.email = EmailDelivery(
+            db=self.db,
+            mailer=mailer_from_settings(s.smtp_url, s.var_dir, s.smtp_timeout_seconds),
+            templates=EmailTemplates([identity_links.EMAIL_TEMPLATES]),
+            sender=s.mail_from,
+            links=self.unsubscribe_links,
+            look_of=identity_service.email_look,
+        )
+        # A send is several SMTP round trips, each bounded by the SMTP timeout.
+        register_email(self.outbox, self.email, timeout_seconds=4 * s.smtp_timeout_seconds)
 
     def worker(self, db: Database | None = None) -> Worker:
         """A worker process's loop: heartbeats, the outbox drain, every registered item."""

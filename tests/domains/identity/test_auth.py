@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from servio.domains.identity.models import AuthSession, Membership, RefreshToken, User
 from servio.platform.config import Settings
 from servio.platform.db import Database
+from tests.support.app import deliver_outbox
 from tests.support.identity import PASSWORD, link_token, login, mails, problem, register
 
 
@@ -221,6 +222,7 @@ async def test_password_reset_link_works_once(api: httpx.AsyncClient, settings: 
     for address in ("ada@example.com", "nobody@example.com"):
         r = await api.post("/v1/auth/password/reset-request", json={"email": address})
         assert r.status_code == 202
+    await deliver_outbox(api)
     sent = mails(settings.var_dir)
     assert [m["To"] for m in sent] == ["ada@example.com"]
     token = link_token(sent[0])

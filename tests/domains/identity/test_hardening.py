@@ -21,6 +21,7 @@ from servio.domains.identity.models import (
 from servio.domains.identity.permissions import Role, permissions_of
 from servio.platform.config import Settings
 from servio.platform.db import Database
+from tests.support.app import deliver_outbox
 from tests.support.identity import (
     PASSWORD,
     Account,
@@ -292,6 +293,7 @@ async def test_invite_answers_with_the_normalized_address(
         "role": "DISPATCHER",
         "expires_in_hours": settings.invite_ttl_hours,
     }
+    await deliver_outbox(api)
     sent = mails(settings.var_dir)
     assert [m["To"] for m in sent] == ["disp@example.com"]
     assert sent[0]["To"] == r.json()["email"]

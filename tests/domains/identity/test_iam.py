@@ -10,6 +10,7 @@ from servio.domains.identity.models import AuthSession, OneTimeToken
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.security.opaque import digest
+from tests.support.app import deliver_outbox
 from tests.support.identity import (
     PASSWORD,
     Account,
@@ -40,6 +41,7 @@ async def test_invite_by_email_and_accept_once(
     assert r.status_code == 202, r.text
     assert r.json()["role"] == "DISPATCHER"
     assert r.json()["expires_in_hours"] > 0
+    await deliver_outbox(api)
     sent = mails(settings.var_dir)
     assert len(sent) == 1
     assert sent[0]["To"] == "disp@example.com"
@@ -148,6 +150,7 @@ async def test_admin_cannot_grant_or_change_owner(
         "/v1/iam/users", json={"email": "x@example.com", "role": "OWNER"}, headers=admin.auth
     )
     problem(r, 403, "owner-only")
+    await deliver_outbox(api)
     assert len(mails(settings.var_dir)) == sent
     assert (await api.get("/v1/auth/me", headers=owner.auth)).status_code == 200
 
@@ -255,6 +258,7 @@ async def test_a_dispatcher_cannot_manage_the_team(
     problem(r, 403, "forbidden")
     r = await api.patch(f"/v1/iam/users/{disp.user_id}", json={"role": "ADMIN"}, headers=disp.auth)
     problem(r, 403, "forbidden")
+    await deliver_outbox(api)
     assert len(mails(settings.var_dir)) == sent
     row = await membership(db, disp, owner.org_id)
     assert row is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from servio.platform.config import Settings
 from servio.platform.security.tokens import KeyRing
@@ -19,7 +18,6 @@ class AuthConfig:
     invite_ttl: timedelta
     reset_ttl: timedelta
     public_url: str
-    mail_dir: Path
     secure_cookies: bool
 
     @classmethod
@@ -32,6 +30,5 @@ class AuthConfig:
             invite_ttl=timedelta(hours=settings.invite_ttl_hours),
             reset_ttl=timedelta(minutes=settings.password_reset_ttl_minutes),
             public_url=settings.public_url.rstrip("/"),
-            mail_dir=settings.var_dir / "mail",
             secure_cookies=settings.env == "prod",
         )

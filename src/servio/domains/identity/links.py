@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +14,9 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Membership, OneTimeToken, Org, User
 from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
+from servio.platform.email import send_email
 from servio.platform.errors import DomainError
 from servio.platform.http.context import Client
-from servio.platform.mailbox import write_mail
 from servio.platform.security.opaque import digest, new_secret
 from servio.platform.security.passwords import (
     check_password_policy,
@@ -23,7 +24,8 @@ from servio.platform.security.passwords import (
     verify_password_async,
 )
 
-SENDER = "Servio <no-reply@servio.local>"
+EMAIL_TEMPLATES = Path(__file__).parent / "templates"
+"""Identity's email templates (``auth/password_reset``, ``auth/invite``)."""
 
 
 class InvalidLink(DomainError):
@@ -35,20 +37,20 @@ class InvalidLink(DomainError):
 
 async def _issue(
     s: AsyncSession, config: AuthConfig, *, purpose: str, email: str, **fields: object
-) -> str:
+) -> tuple[str, uuid.UUID]:
+    """A new link's secret and the id of its row."""
     token = new_secret("", 32)
     ttl = config.reset_ttl if purpose == "reset" else config.invite_ttl
-    s.add(
-        OneTimeToken(
-            purpose=purpose,
-            token_hash=digest(token),
-            email=email,
-            expires_at=utcnow() + ttl,
-            **fields,
-        )
+    row = OneTimeToken(
+        purpose=purpose,
+        token_hash=digest(token),
+        email=email,
+        expires_at=utcnow() + ttl,
+        **fields,
     )
+    s.add(row)
     await s.flush()
-    return token
+    return token, row.id
 
 
 async def _spend(s: AsyncSession, purpose: str, token: str) -> OneTimeToken:
@@ -73,19 +75,17 @@ async def request_reset(db: Database, config: AuthConfig, email: str) -> None:
         user = await s.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
         if user is None:
             return
-        token = await _issue(s, config, purpose="reset", email=email, user_id=user.id)
-    write_mail(
-        config.mail_dir,
-        to=email,
-        sender=SENDER,
-        subject="Reset your Servio password",
-        text=(
-            "Someone asked to reset the password of this account.\n\n"
-            f"Reset it here (valid {int(config.reset_ttl.total_seconds() // 60)} minutes, once):\n"
-            f"{config.public_url}/reset-password?token={token}\n\n"
-            "If it was not you, ignore this email.\n"
-        ),
-    )
+        token, link_id = await _issue(s, config, purpose="reset", email=email, user_id=user.id)
+        await send_email(
+            s,
+            to=email,
+            template="auth/password_reset",
+            context={
+                "link": f"{config.public_url}/reset-password?token={token}",
+                "valid_minutes": int(config.reset_ttl.total_seconds() // 60),
+            },
+            dedupe_key=f"identity.password_reset:{link_id}",
+        )
 
 
 async def reset_password(db: Database, token: str, new_password: str) -> uuid.UUID:
@@ -123,17 +123,21 @@ async def invite(
 ) -> str:
     """Email an invitation; returns the normalized address it went to."""
     email = normalize_email(email)
-    token = await _issue(s, config, purpose="invite", email=email, org_id=org.id, role=role)
-    write_mail(
-        config.mail_dir,
+    token, link_id = await _issue(
+        s, config, purpose="invite", email=email, org_id=org.id, role=role
+    )
+    await send_email(
+        s,
         to=email,
-        sender=SENDER,
-        subject=f"You are invited to {org.name} on Servio",
-        text=(
-            f"You are invited to join {org.name} as {role.lower()}.\n\n"
-            f"Accept here (valid {int(config.invite_ttl.total_seconds() // 3600)} hours, once):\n"
-            f"{config.public_url}/accept-invite?token={token}\n"
-        ),
+        template="auth/invite",
+        context={
+            "org_name": org.name,
+            "role": role.lower(),
+            "link": f"{config.public_url}/accept-invite?token={token}",
+            "valid_hours": int(config.invite_ttl.total_seconds() // 3600),
+        },
+        dedupe_key=f"identity.invite:{link_id}",
+        org_id=org.id,
     )
     return email
 

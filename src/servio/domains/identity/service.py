@@ -1,4 +1,4 @@
-"""Org lookup and creation."""
+"""Org lookup and creation, org settings, and how an org's emails look."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import Org, OrgSetting
+from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -105,3 +106,19 @@ async def public_org(session: AsyncSession, slug: str | None, default: str | Non
     if not chosen:
         raise OrgRequired("Add ?org=<slug> to the request.", extra={"field": "org"})
     return await get_org_by_slug(session, chosen)
+
+
+async def email_look(session: AsyncSession, org_id: uuid.UUID | None) -> Look:
+    """How an org's emails look: its name and the ``email.branding`` setting
+    (accent_color, logo_url, footer), its vertical and the ``email.wording`` setting
+    (words for generic terms). Deployment mail (no org) looks like Servio."""
+    org = await session.get(Org, org_id) if org_id else None
+    if org is None:
+        return Branding(), Vertical()
+    settings = await org_settings(session, org.id)
+    branding, wording = settings.get("email.branding"), settings.get("email.wording")
+    words = {str(k): str(v) for k, v in wording.items()} if isinstance(wording, dict) else {}
+    return (
+        Branding.of(org.name, branding if isinstance(branding, dict) else None),
+        Vertical(key=org.vertical, words=words),
+    )

@@ -9,6 +9,7 @@ from servio.platform.outbox.registry import (
     OutboxRegistry,
     PermanentFailure,
     RetryLater,
+    Skipped,
 )
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "PermanentFailure",
     "ProviderCircuit",
     "RetryLater",
+    "Skipped",
     "add",
     "open_circuits",
 ]

@@ -41,6 +41,11 @@ class Breaker:
         self.failures, self.opened_at, self.probing = 0, None, False
         return was_open
 
+    def released(self) -> None:
+        """The call ended without telling whether the provider works (the message was
+        skipped or could never succeed): a probe's slot frees, the state stays."""
+        self.probing = False
+
     def failed(self) -> bool:
         """Record a failure; True when this opened (or re-opened) the circuit."""
         self.failures += 1

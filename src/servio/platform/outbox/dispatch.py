@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from servio.platform.db import Database, utcnow
 from servio.platform.logging import get_logger
@@ -26,10 +28,17 @@ from servio.platform.outbox.models import (
     DONE,
     IN_FLIGHT,
     PENDING,
+    SKIPPED,
     OutboxMessage,
     ProviderCircuit,
 )
-from servio.platform.outbox.registry import Delivery, OutboxRegistry, PermanentFailure, RetryLater
+from servio.platform.outbox.registry import (
+    Delivery,
+    OutboxRegistry,
+    PermanentFailure,
+    RetryLater,
+    Skipped,
+)
 
 log = get_logger("servio.outbox")
 HISTORY_KEPT = 20
@@ -101,7 +110,9 @@ class Dispatcher:
         try:
             await asyncio.wait_for(route.handler(delivery), route.timeout_seconds)
         except Exception as exc:  # a handler's failure is the message's, never the worker's
-            if breaker is not None and not isinstance(exc, PermanentFailure) and breaker.failed():
+            if breaker is not None and isinstance(exc, PermanentFailure | Skipped):
+                breaker.released()
+            elif breaker is not None and breaker.failed():
                 await self._save_circuit(route.provider or "", breaker.failures, str(exc))
             return self._outcome(row, started, exc)
         if breaker is not None and breaker.succeeded():
@@ -112,6 +123,8 @@ class Dispatcher:
         took = round((time.perf_counter() - started) * 1000, 2)
         if exc is None:
             return Outcome(DONE, None, None, took)
+        if isinstance(exc, Skipped):
+            return Outcome(SKIPPED, f"skipped: {exc}"[:2000], None, took)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if isinstance(exc, TimeoutError):
             error = "TimeoutError: the handler took too long"
@@ -148,7 +161,7 @@ class Dispatcher:
         }
         if outcome.next_attempt_at is not None:
             values["next_attempt_at"] = outcome.next_attempt_at
-        if outcome.status == DONE:
+        if outcome.status in (DONE, SKIPPED):
             values["done_at"] = now
         if outcome.status == PENDING and outcome.error == "provider circuit open":
             values["attempts"] = max(row.attempts - 1, 0)  # waiting is not an attempt
@@ -167,22 +180,24 @@ class Dispatcher:
             log.warning("outbox_dead_letter", id=str(row.id), kind=row.kind, error=outcome.error)
 
     async def _save_circuit(self, provider: str, failures: int, error: str | None) -> None:
+        # An upsert: several deliveries of one batch may fail at once and each report it.
         state = self.breakers.of(provider).state
+        now = utcnow()
+        values: dict[str, Any] = {
+            "state": state,
+            "failures": failures,
+            "last_error": error,
+            "updated_at": now,
+            "opened_until": (
+                now + timedelta(seconds=self.breakers.cooldown_seconds) if state == OPEN else None
+            ),
+        }
+        insert = pg_insert if self.db.is_postgres else sqlite_insert
         async with self.db.unit_of_work(system=True, immediate=True) as s:
-            row = await s.get(ProviderCircuit, provider)
-            if row is None:
-                row = ProviderCircuit(provider=provider)
-                s.add(row)
-            row.state, row.failures, row.last_error, row.updated_at = (
-                state,
-                failures,
-                error,
-                utcnow(),
-            )
-            row.opened_until = (
-                utcnow() + timedelta(seconds=self.breakers.cooldown_seconds)
-                if state == OPEN
-                else None
+            await s.execute(
+                insert(ProviderCircuit)
+                .values(provider=provider, **values)
+                .on_conflict_do_update(index_elements=["provider"], set_=values)
             )
         log.warning("provider_circuit", provider=provider, state=state, error=error)
 

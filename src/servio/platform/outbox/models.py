@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from servio.platform.db import Base, UTCDateTime, row_level_secured, utcnow
 
 PENDING, IN_FLIGHT, DONE, DEAD, DISCARDED = "pending", "in_flight", "done", "dead", "discarded"
-STATUSES = (PENDING, IN_FLIGHT, DONE, DEAD, DISCARDED)
+SKIPPED = "skipped"  # final: the handler chose not to deliver (e.g. a suppressed address)
+STATUSES = (PENDING, IN_FLIGHT, DONE, SKIPPED, DEAD, DISCARDED)
 
 
 @row_level_secured

@@ -12,6 +12,10 @@ class PermanentFailure(Exception):
     """The message can never succeed (bad address, rejected payload): dead-letter now."""
 
 
+class Skipped(Exception):
+    """Deliberately not delivered (the recipient opted out): final, and not a failure."""
+
+
 class RetryLater(Exception):
     """Not now, and not the handler's fault (the provider asked to slow down)."""
 
