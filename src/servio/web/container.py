@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from servio.domains.bookings import service as booking_emails
 from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
 from servio.platform.config import Settings
@@ -88,7 +89,9 @@ class Container:
         self.email = EmailDelivery(
             db=self.db,
             mailer=mailer_from_settings(s.smtp_url, s.var_dir, s.smtp_timeout_seconds),
-            templates=EmailTemplates([identity_links.EMAIL_TEMPLATES]),
+            templates=EmailTemplates(
+                [identity_links.EMAIL_TEMPLATES, booking_emails.EMAIL_TEMPLATES]
+            ),
             sender=s.mail_from,
             links=self.unsubscribe_links,
             look_of=identity_service.email_look,

@@ -17,10 +17,11 @@ from servio.domains.bookings.models import Booking
 from servio.domains.identity import service as identity
 from servio.domains.scheduling import service as scheduling
 from servio.domains.scheduling.models import Reservation
+from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.conftest import make_settings
-from tests.support.app import app_client
-from tests.support.identity import Account, problem, register
+from tests.support.app import app_client, deliver_outbox
+from tests.support.identity import Account, mails, problem, register, text_part
 
 TZ = ZoneInfo("America/Edmonton")
 
@@ -191,3 +192,19 @@ async def test_two_hundred_clients_one_slot_one_booking(
     assert Counter(codes) == {(201, ""): 1, (409, "slot-taken"): 199}
     async with db.unit_of_work(system=True) as s:
         assert await s.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+async def test_customer_emails_follow_the_booking(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    owner, start = await _business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    await api.post(f"/v1/admin/bookings/{b['id']}/confirm", headers=owner.auth)
+    await deliver_outbox(api)
+    sent = [m for m in mails(settings.var_dir) if m["To"] == "jo@example.com"]
+    subjects = [str(m["Subject"]) for m in sent]
+    assert len(subjects) == 2
+    assert subjects[0].startswith("We have your booking request for")
+    assert subjects[1].startswith("Your booking on")
+    assert subjects[1].endswith("is confirmed")
+    assert "A deposit of 50.00 CAD secures it" in text_part(sent[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
+from servio.platform.email import send_email
 from servio.platform.errors import Conflict, DomainError, NotFound
 
 MOVES: dict[str, frozenset[str]] = {
@@ -84,8 +86,36 @@ def readable(org_id: uuid.UUID) -> Select[Booking]:
     return select(Booking).where(Booking.org_id == org_id)
 
 
+EMAIL_TEMPLATES = Path(__file__).parent / "templates"
+
+
 async def _event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
     s.add(BookingEvent(org_id=b.org_id, booking_id=b.id, kind=kind, actor=actor, detail=detail))
+
+
+async def _email(s: AsyncSession, b: Booking, template: str, **extra: Any) -> None:
+    """Tell the customer, after commit, through the outbox (once per booking version)."""
+    org = await identity.get_org(s, b.org_id)
+    tz = ZoneInfo(org.timezone)
+    context = {
+        "name": b.name,
+        "when": b.starts_at.astimezone(tz).strftime("%A %d %B %Y at %H:%M"),
+        "reference": str(b.id)[:8].upper(),
+        "deposit_cents": b.deposit_cents,
+        "deposit": f"{b.deposit_cents // 100}.{b.deposit_cents % 100:02d} {b.currency}",
+        "hold_until": b.hold_expires_at.astimezone(tz).strftime("%H:%M")
+        if b.hold_expires_at
+        else "",
+        **extra,
+    }
+    await send_email(
+        s,
+        to=b.email,
+        template=f"bookings/{template}",
+        context=context,
+        dedupe_key=f"booking:{b.id}:{template}:{b.version}",
+        org_id=b.org_id,
+    )
 
 
 async def _duration(
@@ -212,6 +242,7 @@ async def create(
     await s.flush()
     reservation.ref_id = booking.id
     await _event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
+    await _email(s, booking, "pending")
     return booking
 
 
@@ -274,6 +305,8 @@ async def apply(
         b.cancel_reason = reason
         await _reservation_active(s, b, False)
     await _event(s, b, move, actor, old=old, new=b.status, reason=reason)
+    if move in ("confirm", "cancel"):
+        await _email(s, b, "confirmed" if move == "confirm" else "cancelled", reason=reason or "")
     await s.flush()
     return b
 
@@ -313,6 +346,8 @@ async def reschedule(
     )
     b.version, b.updated_at = b.version + 1, utcnow()
     await _event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
+    tz = ZoneInfo((await identity.get_org(s, org_id)).timezone)
+    await _email(s, b, "rescheduled", previous=old.astimezone(tz).strftime("%A %d %B %Y at %H:%M"))
     await s.flush()
     return b
 
