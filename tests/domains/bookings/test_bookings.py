@@ -208,3 +208,39 @@ async def test_customer_emails_follow_the_booking(
     assert subjects[1].startswith("Your booking on")
     assert subjects[1].endswith("is confirmed")
     assert "A deposit of 50.00 CAD secures it" in text_part(sent[0])
+
+
+async def test_admin_metrics_over_a_range(api: httpx.AsyncClient, db: Database) -> None:
+    owner, start = await _business(api, db)
+    for i in range(4):
+        r = await api.post(
+            f"/v1/leads?org={owner.org_slug}",
+            json={"name": f"Lead {i}", "email": f"l{i}@example.com"},
+        )
+        assert r.status_code == 201
+    first = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    later = start + timedelta(hours=4)
+    await api.post(
+        f"/v1/bookings?org={owner.org_slug}", json=_booking(later, email="b@example.com")
+    )
+    await api.post(f"/v1/admin/bookings/{first['id']}/confirm", headers=owner.auth)
+    today = datetime.now(TZ).date()
+    params = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    body = (await api.get("/v1/admin/metrics", params=params, headers=owner.auth)).json()
+    assert (body["leads"], body["bookings"], body["confirmed"]) == (4, 2, 1)
+    assert body["conversion_bps"] == 2500
+    assert body["revenue_cents"] == 105_00
+    assert (body["deposit_rate_bps"], body["deposits_cents"]) == (10_000, 100_00)
+    csv_text = (
+        await api.get("/v1/admin/metrics", params=params | {"format": "csv"}, headers=owner.auth)
+    ).text
+    assert csv_text.splitlines()[0].startswith("leads,bookings,confirmed")
+    problem(
+        await api.get(
+            "/v1/admin/metrics",
+            params={"from": "2027-01-02", "to": "2027-01-01"},
+            headers=owner.auth,
+        ),
+        422,
+        "bad-date-range",
+    )

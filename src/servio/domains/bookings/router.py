@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from servio.domains.bookings import service
+from servio.domains.bookings import metrics, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
@@ -276,3 +276,34 @@ async def booking_timeline(
 )
 async def cleanup(principal: Writer, s: OrgSession) -> dict[str, int]:
     return {"expired_holds": await service.expire_holds(s, principal.org_id)}
+
+
+@router.get(
+    "/v1/admin/metrics",
+    summary="Leads, bookings, conversion, revenue and deposit rate over a date range; ?format=csv",
+    responses=problem_responses(401, 403, 422),
+)
+async def admin_metrics(
+    principal: Annotated[Principal, Depends(require("finance:read"))],
+    s: OrgSession,
+    since: Annotated[date, Query(alias="from")],
+    until: Annotated[date, Query(alias="to")],
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    if until < since:
+        raise BadRange("`to` is before `from`.")
+    org = await identity.get_org(s, principal.org_id)
+    tz = ZoneInfo(org.timezone)
+    start = datetime.combine(since, time(0), tzinfo=tz)
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
+    result = (await metrics.compute(s, principal.org_id, start, end, org.currency)).as_dict()
+    if format == "csv":
+        header, values = ",".join(result), ",".join(str(v) for v in result.values())
+        return Response(f"{header}\n{values}\n", media_type="text/csv; charset=utf-8")
+    return {"from": since.isoformat(), "to": until.isoformat(), **result}
+
+
+class BadRange(DomainError):
+    status = 422
+    type = "bad-date-range"
+    title = "The date range is empty"

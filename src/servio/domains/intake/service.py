@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead
@@ -186,3 +187,13 @@ def after(stmt: Select[Lead], cursor: tuple[Any, uuid.UUID] | None) -> Select[Le
         at, last = cursor
         stmt = stmt.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last)))
     return stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
+
+
+async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime) -> int:
+    """Leads of the org created in [start, end)."""
+    found = await s.scalar(
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.org_id == org_id, Lead.created_at >= start, Lead.created_at < end)
+    )
+    return int(found or 0)
