@@ -3,6 +3,7 @@
 from servio.domains.bookings import models as bookings_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
+from servio.domains.payments import models as payments_models
 from servio.domains.scheduling import models as scheduling_models
 from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
@@ -21,6 +22,7 @@ __all__ = [
     "intake_models",
     "metadata",
     "outbox_models",
+    "payments_models",
     "platform_idempotency",
     "platform_worker",
     "scheduling_models",

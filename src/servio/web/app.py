@@ -18,7 +18,9 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
+from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
+from servio.integrations.stripe_gateway import StripeGateway
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
@@ -82,6 +84,7 @@ def create_app(
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
+    app.state.payment_gateway = payment_gateway(settings)
     app.state.principal_rate = settings.rate_limit_authenticated
     if is_operator is None:
         token = settings.operator_token
@@ -100,12 +103,25 @@ def create_app(
         intake_router.router,
         scheduling_router.router,
         bookings_router.router,
+        payments_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
     _install_middleware(app, settings, container, is_operator, scope_of)
     return app
+
+
+def payment_gateway(settings: Settings) -> StripeGateway | None:
+    """Stripe when an API key is set; without one, deposits are taken by staff."""
+    if settings.stripe_api_key is None:
+        return None
+    secret = settings.stripe_webhook_secret
+    return StripeGateway(
+        settings.stripe_api_key.get_secret_value(),
+        secret.get_secret_value() if secret else None,
+        settings.stripe_api_base,
+    )
 
 
 def _install_middleware(

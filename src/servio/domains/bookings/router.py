@@ -14,6 +14,7 @@ from servio.domains.bookings import metrics, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
+from servio.domains.payments import service as payments
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -69,6 +70,7 @@ class BookingOut(BaseModel):
     hold_expires_at: datetime | None
     cancel_reason: str | None
     version: int
+    checkout_url: str | None = None
 
 
 def _out(b: Booking, response: Response | None = None) -> BookingOut:
@@ -126,7 +128,21 @@ async def create_booking(
                 lead_id=body.lead_id,
             ),
         )
-        return _out(booking, response)
+        out = _out(booking, response)
+        gateway = request.app.state.payment_gateway
+        if booking.deposit_required and gateway is not None:
+            payment = await payments.start_deposit(
+                s,
+                gateway,
+                org_id=found.id,
+                booking_id=booking.id,
+                amount_cents=booking.deposit_cents,
+                currency=booking.currency,
+                email=booking.email,
+                public_url=request.app.state.container.settings.public_url,
+            )
+            out.checkout_url = payment.checkout_url
+        return out
 
 
 @router.get(

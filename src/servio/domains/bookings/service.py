@@ -382,3 +382,55 @@ async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) ->
         .order_by(BookingEvent.created_at, BookingEvent.id)
     )
     return list(rows)
+
+
+async def deposit_paid(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, now: datetime | None = None
+) -> str:
+    """The deposit arrived: confirm the booking. A hold that lapsed meanwhile is taken
+    again when its time is still free ("rebooked"), else the payment must be refunded
+    ("needs_refund"). A booking already past PENDING is left as it is."""
+    now = now or utcnow()
+    b = await get(s, org_id, booking_id, lock=True)
+    if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW"):
+        return "already"
+    if b.status == "CANCELLED":
+        return "needs_refund"
+    if b.status == "EXPIRED" or (b.hold_expires_at is not None and b.hold_expires_at <= now):
+        await _reservation_active(s, b, False)
+        try:
+            fresh = await scheduling.reserve(
+                s,
+                org_id,
+                resource_id=b.resource_id,
+                start=b.starts_at,
+                duration=b.ends_at - b.starts_at,
+                kind="booking",
+                now=now - timedelta(days=3650),
+            )
+        except scheduling.SlotTaken:
+            b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+            await _event(s, b, "payment_after_expiry", "provider", outcome="needs_refund")
+            return "needs_refund"
+        fresh.ref_id, b.reservation_id = b.id, fresh.id
+        outcome = "rebooked"
+    else:
+        await _reservation_active(s, b, True, kind="booking")
+        outcome = "confirmed"
+    b.status, b.hold_expires_at, b.version, b.updated_at = "CONFIRMED", None, b.version + 1, now
+    await _event(s, b, "deposit_paid", "provider", outcome=outcome)
+    await _email(s, b, "confirmed", reason="")
+    if b.lead_id is not None:
+        await intake.grant_referral_credit(s, org_id, b.lead_id)
+    return outcome
+
+
+async def deposit_lapsed(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> str:
+    """The checkout expired or failed: release a still-pending hold; never go backwards."""
+    b = await get(s, org_id, booking_id, lock=True)
+    if b.status != "PENDING":
+        return "ignored"
+    b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, utcnow()
+    await _reservation_active(s, b, False)
+    await _event(s, b, "deposit_lapsed", "provider")
+    return "released"

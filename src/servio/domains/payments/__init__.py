@@ -1,0 +1,1 @@
+"""Deposits and payments: checkout with the provider, its webhooks, the payment ledger."""

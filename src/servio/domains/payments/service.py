@@ -1,0 +1,134 @@
+"""Deposits: a checkout with the provider per booking, and the provider's events
+applied once each, in any order, never moving a booking backwards."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.bookings import service as bookings
+from servio.domains.payments.gateway import PaymentGateway
+from servio.domains.payments.models import LedgerEntry, Payment
+from servio.platform.db import utcnow
+
+
+async def start_deposit(
+    s: AsyncSession,
+    gateway: PaymentGateway,
+    *,
+    org_id: uuid.UUID,
+    booking_id: uuid.UUID,
+    amount_cents: int,
+    currency: str,
+    email: str,
+    public_url: str,
+) -> Payment:
+    """A Checkout Session for the booking's deposit; the booking id is its idempotency key."""
+    checkout = await gateway.create_checkout(
+        amount_cents=amount_cents,
+        currency=currency,
+        description="Booking deposit",
+        success_url=f"{public_url}/booking/{booking_id}/paid",
+        cancel_url=f"{public_url}/booking/{booking_id}/cancelled",
+        idempotency_key=f"deposit:{booking_id}",
+        metadata={"org_id": str(org_id), "booking_id": str(booking_id)},
+        customer_email=email,
+    )
+    payment = Payment(
+        org_id=org_id,
+        booking_id=booking_id,
+        amount_cents=amount_cents,
+        currency=currency,
+        checkout_session_id=checkout.session_id,
+        checkout_url=checkout.url,
+    )
+    s.add(payment)
+    await s.flush()
+    return payment
+
+
+async def _payment(s: AsyncSession, **where: Any) -> Payment | None:
+    stmt = select(Payment).with_for_update()
+    for column, value in where.items():
+        stmt = stmt.where(getattr(Payment, column) == value)
+    return await s.scalar(stmt)
+
+
+async def _ledger(s: AsyncSession, p: Payment, kind: str, amount: int, ref: str) -> None:
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await s.execute(
+        insert(LedgerEntry)
+        .values(
+            id=uuid.uuid4(),
+            org_id=p.org_id,
+            payment_id=p.id,
+            kind=kind,
+            amount_cents=amount,
+            currency=p.currency,
+            provider_ref=ref,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["provider_ref"])
+    )
+
+
+async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
+    p = await _payment(s, checkout_session_id=obj.get("id"))
+    if p is None:
+        return "unknown-session"
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if obj.get("payment_status") not in ("paid", "no_payment_required"):
+            return "awaiting-payment"
+        if p.status == "paid":
+            return "duplicate"
+        p.status, p.payment_intent_id, p.updated_at = "paid", obj.get("payment_intent"), utcnow()
+        await _ledger(s, p, "charge", p.amount_cents, f"charge:{obj.get('id')}")
+        outcome = await bookings.deposit_paid(s, p.org_id, p.booking_id)
+        p.needs_refund = outcome == "needs_refund"
+        return outcome
+    if p.status != "pending":
+        return "ignored"  # a late expiry never undoes a payment
+    p.status, p.updated_at = "expired" if kind.endswith("expired") else "failed", utcnow()
+    return await bookings.deposit_lapsed(s, p.org_id, p.booking_id)
+
+
+async def _charge_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
+    intent = obj.get("payment_intent")
+    p = await _payment(s, payment_intent_id=intent)
+    if p is None:
+        return "unknown-payment"
+    if kind == "charge.refunded":
+        refunded = int(obj.get("amount_refunded", 0))
+        await _ledger(s, p, "refund", refunded, f"refund:{obj.get('id')}:{refunded}")
+        p.refunded_cents = max(p.refunded_cents, refunded)
+        p.status = "refunded" if p.refunded_cents >= p.amount_cents else p.status
+        return "refund-recorded"
+    await _ledger(s, p, "dispute", int(obj.get("amount", 0)), f"dispute:{obj.get('id')}")
+    p.disputed = True
+    return "dispute-recorded"
+
+
+HANDLED = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.expired",
+    "checkout.session.async_payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+)
+
+
+async def apply_event(s: AsyncSession, event: dict[str, Any]) -> str:
+    """Apply one verified provider event; returns what it did."""
+    kind = str(event.get("type", ""))
+    obj = event.get("data", {}).get("object", {})
+    if kind.startswith("checkout.session.") and kind in HANDLED:
+        return await _session_event(s, kind, obj)
+    if kind in ("charge.refunded", "charge.dispute.created"):
+        return await _charge_event(s, kind, obj)
+    return "ignored"

@@ -1,0 +1,76 @@
+"""Stripe through its official SDK: Checkout Sessions for deposits and verified webhook
+events. ``api_base`` points the SDK at another host (tests run a local fake)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from servio.domains.payments.gateway import Checkout, GatewayUnavailable, InvalidSignature
+
+
+class StripeGateway:
+    def __init__(
+        self, api_key: str, webhook_secret: str | None, api_base: str | None = None
+    ) -> None:
+        addresses: dict[str, str] = {"api": api_base} if api_base else {}
+        self.client = stripe.StripeClient(
+            api_key,
+            base_addresses=addresses,  # type: ignore[arg-type]
+            http_client=stripe.HTTPXClient(timeout=10),
+            max_network_retries=2,
+        )
+        self.webhook_secret = webhook_secret
+
+    async def create_checkout(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        customer_email: str,
+    ) -> Checkout:
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "customer_email": customer_email,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount_cents,
+                        "product_data": {"name": description},
+                    },
+                }
+            ],
+        }
+        try:
+            session = await self.client.v1.checkout.sessions.create_async(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(
+                f"Stripe refused the checkout: {exc.user_message or exc}"
+            ) from exc
+        return Checkout(session_id=str(session.id), url=str(session.url))
+
+    def parse_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        if not self.webhook_secret:
+            raise InvalidSignature(
+                "Stripe webhooks are not configured (SERVIO_STRIPE_WEBHOOK_SECRET)."
+            )
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+        except (ValueError, stripe.SignatureVerificationError) as exc:
+            raise InvalidSignature("The Stripe-Signature does not match the body.") from exc
+        return event.to_dict()  # type: ignore[no-any-return]
