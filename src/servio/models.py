@@ -5,12 +5,14 @@ from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
+from servio.platform.jobs import models as jobs_models
 
 metadata = Base.metadata
 
 __all__ = [
     "audit_models",
     "identity_models",
+    "jobs_models",
     "metadata",
     "platform_idempotency",
     "platform_worker",
