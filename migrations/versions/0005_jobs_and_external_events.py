@@ -1,4 +1,4 @@
-"""scheduled jobs: schedules with leases, and run history
+"""scheduled jobs (schedules with leases, run history) and inbound external events
 
 Revision ID: 0005
 Create Date: 2026-11-26
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls_sql, enable_rls_sql
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -54,11 +56,47 @@ def _create_job_tables() -> None:
     op.create_index("ix_job_runs_job_started_at", "job_runs", ["job", "started_at"], unique=False)
 
 
+def _create_external_events() -> None:
+    op.create_table(
+        "external_events",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("org_id", sa.Uuid(), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.String(length=40), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["orgs.id"],
+            name=op.f("fk_external_events_org_id_orgs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_external_events")),
+        sa.UniqueConstraint("provider", "event_id", name="uq_external_events_provider_event_id"),
+    )
+    op.create_index(op.f("ix_external_events_org_id"), "external_events", ["org_id"])
+    op.create_index(op.f("ix_external_events_processed_at"), "external_events", ["processed_at"])
+    # An event not yet matched to an org (NULL org_id) is the deployment's: system scope only.
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in enable_rls_sql("external_events", NULLABLE_ORG_PREDICATE):
+            op.execute(statement)
+
+
 def upgrade() -> None:
     _create_job_tables()
+    _create_external_events()
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in disable_rls_sql("external_events"):
+            op.execute(statement)
+    op.drop_index(op.f("ix_external_events_processed_at"), table_name="external_events")
+    op.drop_index(op.f("ix_external_events_org_id"), table_name="external_events")
+    op.drop_table("external_events")
     op.drop_index("ix_job_runs_job_started_at", table_name="job_runs")
     op.drop_table("job_runs")
     op.drop_table("job_schedules")

@@ -2,6 +2,7 @@
 
 from servio.domains.identity import models as identity_models
 from servio.platform import idempotency as platform_idempotency
+from servio.platform import inbox as platform_inbox
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
@@ -15,5 +16,6 @@ __all__ = [
     "jobs_models",
     "metadata",
     "platform_idempotency",
+    "platform_inbox",
     "platform_worker",
 ]
