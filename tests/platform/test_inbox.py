@@ -18,6 +18,9 @@ from servio.platform.inbox import (
     prune_processed,
     record_event,
 )
+from servio.platform.jobs import JobRegistry
+from servio.web.jobs import register_platform_jobs
+from tests.conftest import make_settings
 from tests.support.orgs import add_org
 
 PAYLOAD = {"id": "evt_1", "type": "checkout.session.completed", "data": {"amount": 5000}}
@@ -127,6 +130,25 @@ async def test_prune_deletes_only_processed_events_past_retention(db: Database) 
         "recent-processed",
     ]
     assert await prune_processed(db, older_than=timedelta(days=30)) == 0
+
+
+async def test_the_inbox_prune_job_is_first_and_follows_the_retention_setting(
+    db: Database, db_url: str
+) -> None:
+    jobs = JobRegistry()
+    register_platform_jobs(jobs, make_settings(db_url, inbox_retention_days=3))
+    assert [(job.name, job.schedule) for job in jobs] == [
+        ("inbox.prune", "0 3 * * *"),
+        ("idempotency.prune", "0 * * * *"),
+    ]
+    await add_event(db, "five-days", received_days_ago=5, processed_days_ago=5)
+    await add_event(db, "two-days", received_days_ago=2, processed_days_ago=2)
+    with pytest.raises(ValueError, match="inbox_retention_days"):
+        make_settings(db_url, inbox_retention_days=0)
+    prune = jobs.get("inbox.prune")
+    assert prune is not None
+    assert await prune.run(db) == 1
+    assert [e.event_id for e in await stored(db)] == ["two-days"]
 
 
 @pytest.mark.postgres

@@ -5,12 +5,17 @@ the worker, one catch-up run after downtime, schedules synced when a worker star
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from servio.platform.db import Database, utcnow
-from servio.platform.jobs import JobRunner
+from servio.platform.idempotency import IdempotencyKey
+from servio.platform.jobs import JobRunner, JobSchedule
 from servio.platform.worker import Worker, WorkRegistry
 from tests.support.jobs import (
     EVERY_MINUTE,
@@ -151,3 +156,46 @@ async def test_a_changed_schedule_is_synced_and_an_unchanged_one_kept(db: Databa
     assert row.next_run_at.minute % 5 == 0
     assert row.runs == 3  # history kept
     assert calls == {}
+
+
+async def test_servio_worker_once_runs_due_jobs_and_exits(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    now = utcnow()
+    async with db.system_session() as session, session.begin():
+        session.add(
+            JobSchedule(
+                name="idempotency.prune",
+                schedule="0 * * * *",
+                next_run_at=now - timedelta(hours=2),
+                runs=0,
+                failures=0,
+            )
+        )
+        session.add(
+            IdempotencyKey(
+                scope="s",
+                key="k",
+                fingerprint="f" * 64,
+                created_at=now - timedelta(days=2),
+                expires_at=now - timedelta(days=1),
+            )
+        )
+    env = {**os.environ, "SERVIO_ENV": "test", "SERVIO_DATABASE_URL": db_url}
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "servio.cli", "worker", "--once"],
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    [run] = await runs_of(db, "idempotency.prune")
+    assert (run.outcome, run.count) == ("ok", 1)
+    async with db.system_session() as session:
+        assert await session.scalar(select(IdempotencyKey)) is None
+        names = set(await session.scalars(select(JobSchedule.name)))
+    assert names == {"inbox.prune", "idempotency.prune"}  # synced at start
+    assert await runs_of(db, "inbox.prune") == []  # not due yet
+    assert (await schedule_row(db, "idempotency.prune")).next_run_at > now

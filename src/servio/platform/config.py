@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
+    inbox_retention_days: int = Field(default=30, ge=1, le=3650)
 
     demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
 

@@ -8,9 +8,11 @@ from redis.asyncio import Redis
 
 from servio.platform.config import Settings
 from servio.platform.db import Database
+from servio.platform.jobs import JobRegistry, JobRunner
 from servio.platform.metrics import Metrics
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import WorkRegistry
+from servio.web.jobs import register_platform_jobs
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Container:
     metrics: Metrics
     limiter: RateLimiter
     work: WorkRegistry = field(default_factory=WorkRegistry)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
     redis: Redis | None = None
 
     @classmethod
@@ -42,6 +45,9 @@ class Container:
         limiter = RateLimiter.from_settings(settings, on_store_error=metrics.ratelimit_errors.inc)
         container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
+        register_platform_jobs(container.jobs, settings)
+        # One work item runs every due job of the registry, domains' jobs included.
+        container.work.register("jobs", JobRunner(container.jobs))
         return container
 
     async def close(self) -> None:
