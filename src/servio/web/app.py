@@ -30,7 +30,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import probes, problem_docs
+from servio.web import admin_jobs, probes, problem_docs
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 
@@ -85,6 +85,7 @@ def create_app(
     app.include_router(problem_docs.router)
     for router in (router_auth.router, router_mfa.router, router_team.router, router_admin.router):
         app.include_router(router)
+    app.include_router(admin_jobs.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
     _install_middleware(app, settings, container, is_operator, scope_of)
