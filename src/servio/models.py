@@ -6,10 +6,12 @@ from servio.domains.intake import models as intake_models
 from servio.domains.payments import models as payments_models
 from servio.domains.scheduling import models as scheduling_models
 from servio.platform import idempotency as platform_idempotency
+from servio.platform import inbox as platform_inbox
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
 from servio.platform.db import Base
 from servio.platform.email import suppressions as email_models
+from servio.platform.jobs import models as jobs_models
 from servio.platform.outbox import models as outbox_models
 
 metadata = Base.metadata
@@ -20,10 +22,12 @@ __all__ = [
     "email_models",
     "identity_models",
     "intake_models",
+    "jobs_models",
     "metadata",
     "outbox_models",
     "payments_models",
     "platform_idempotency",
+    "platform_inbox",
     "platform_worker",
     "scheduling_models",
 ]

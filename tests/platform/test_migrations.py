@@ -70,7 +70,11 @@ def test_check_fails_when_models_and_migrations_differ(sqlite_url: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("table", "predicate"),
-    [("org_settings", TENANT_PREDICATE), ("audit_events", NULLABLE_ORG_PREDICATE)],
+    [
+        ("org_settings", TENANT_PREDICATE),
+        ("audit_events", NULLABLE_ORG_PREDICATE),
+        ("external_events", NULLABLE_ORG_PREDICATE),
+    ],
 )
 def test_check_fails_when_a_tenant_table_lacks_rls(pg_url: str, table: str, predicate: str) -> None:
     url, _admin = databases.create_postgres_database("rlscheck")

@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,10 @@ log = get_logger("servio.worker")
 
 WorkItem = Callable[[Database], Awaitable[int]]
 """One unit of work; returns how many things it did (0 = idle)."""
+
+current_worker_id: ContextVar[str | None] = ContextVar("servio_worker_id", default=None)
+"""The id of the worker whose pass is running, for items that record who did the work
+(the job runner names it as lease holder)."""
 
 
 class WorkerHeartbeat(Base):
@@ -74,11 +79,15 @@ class Worker:
     async def run_pass(self) -> int:
         """Run every registered item once; an item's failure is logged, not fatal."""
         done = 0
-        for name, item in self.registry.items.items():
-            try:
-                done += await item(self.db)
-            except Exception:
-                log.exception("work_item_failed", item=name, worker_id=self.worker_id)
+        token = current_worker_id.set(self.worker_id)
+        try:
+            for name, item in self.registry.items.items():
+                try:
+                    done += await item(self.db)
+                except Exception:
+                    log.exception("work_item_failed", item=name, worker_id=self.worker_id)
+        finally:
+            current_worker_id.reset(token)
         return done
 
     async def run(self, *, once: bool = False) -> None:
@@ -102,6 +111,15 @@ class Worker:
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+async def recent_heartbeats(db: Database, limit: int = 100) -> list[WorkerHeartbeat]:
+    """The ``limit`` workers seen most recently, newest first, fresh or not."""
+    async with db.unit_of_work(system=True) as session:
+        rows = await session.scalars(
+            select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen_at.desc()).limit(limit)
+        )
+        return list(rows)
 
 
 async def fresh_heartbeats(db: Database, within_seconds: float) -> list[WorkerHeartbeat]:

@@ -37,7 +37,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_outbox, probes, problem_docs, unsubscribe
+from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 
@@ -106,6 +106,7 @@ def create_app(
         payments_router.router,
     ):
         app.include_router(router)
+    app.include_router(admin_jobs.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
     _install_middleware(app, settings, container, is_operator, scope_of)

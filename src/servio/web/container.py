@@ -19,11 +19,13 @@ from servio.platform.email import (
     register_email,
 )
 from servio.platform.email.composing import sender_domain
+from servio.platform.jobs import JobRegistry, JobRunner
 from servio.platform.metrics import Metrics
 from servio.platform.outbox import Dispatcher, OutboxRegistry
 from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import Worker, WorkRegistry
+from servio.web.jobs import register_platform_jobs
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Container:
     limiter: RateLimiter
     work: WorkRegistry = field(default_factory=WorkRegistry)
     outbox: OutboxRegistry = field(default_factory=OutboxRegistry)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
     redis: Redis | None = None
     email: EmailDelivery | None = None
 
@@ -81,6 +84,9 @@ class Container:
         container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         container.wire_email()
+        register_platform_jobs(container.jobs, settings)
+        # One work item runs every due job of the registry, domains' jobs included.
+        container.work.register("jobs", JobRunner(container.jobs))
         return container
 
     def wire_email(self) -> None:
