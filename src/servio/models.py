@@ -4,6 +4,7 @@ from servio.domains.bookings import models as bookings_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.scheduling import models as scheduling_models
+from servio.domains.webhooks import models as webhook_models
 from servio.platform import idempotency as platform_idempotency
 from servio.platform import worker as platform_worker
 from servio.platform.audit import models as audit_models
@@ -24,4 +25,5 @@ __all__ = [
     "platform_idempotency",
     "platform_worker",
     "scheduling_models",
+    "webhook_models",
 ]

@@ -19,6 +19,8 @@ from servio.domains.identity.authn import idempotency_scope as identity_idempote
 from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
 from servio.domains.scheduling import router as scheduling_router
+from servio.domains.webhooks import router as webhooks_router
+from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
@@ -79,6 +81,7 @@ def create_app(
     app.state.container = container
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
+    app.state.webhooks_config = WebhooksConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
@@ -100,6 +103,7 @@ def create_app(
         intake_router.router,
         scheduling_router.router,
         bookings_router.router,
+        webhooks_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ from servio.platform.outbox import Dispatcher, OutboxRegistry
 from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import Worker, WorkRegistry
+from servio.web.outbox_handlers import register_outbox_handlers
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Container:
         container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         container.wire_email()
+        register_outbox_handlers(container)
         return container
 
     def wire_email(self) -> None:
