@@ -20,6 +20,7 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
 from servio.domains.scheduling import router as scheduling_router
 from servio.domains.webhooks import router as webhooks_router
+from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
@@ -104,6 +105,7 @@ def create_app(
         scheduling_router.router,
         bookings_router.router,
         webhooks_router.router,
+        webhooks_admin_router.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -89,3 +89,35 @@ class DeliveryOut(BaseModel):
 class DeliveryPageOut(BaseModel):
     items: list[DeliveryOut]
     next_cursor: str | None
+
+
+class LeadExportIn(BaseModel):
+    model_config = _example(url="https://crm.example.com/servio/leads")
+    url: Url
+
+
+class LeadExportOut(BaseModel):
+    url: str
+    secret: str = Field(description="whsec_…; the CRM verifies lead exports with it")
+
+
+class DeadLetterOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    lead_id: str | None
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    created_at: datetime
+    failed_at: datetime
+
+
+class DeadLetterPageOut(BaseModel):
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class ReplayedOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    next_attempt_at: datetime

@@ -25,6 +25,7 @@ from servio.platform.pagination import encode_cursor
 from servio.platform.webhooks_out import TargetRefused, TargetUnresolvable, check_url, new_secret
 
 WEBHOOK_KIND = "webhook.deliver"
+LEAD_EXPORT_KIND = "lead.export"
 PING = "ping"
 
 
@@ -233,3 +234,18 @@ async def list_deliveries(
     more = len(rows) > limit
     last = items[-1] if more else None
     return DeliveryPage(items, encode_cursor(last.created_at, last.id) if last else None)
+
+
+async def queue_lead_export(
+    session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, lead: dict[str, Any]
+) -> outbox.OutboxMessage:
+    """Queue the export of one lead to the org's CRM in the caller's transaction (once
+    per lead); a worker sends it signed to the URL configured when it runs."""
+    payload = {"lead_id": str(lead_id), "timestamp": utcnow().isoformat(), "lead": lead}
+    return await outbox.add(
+        session,
+        kind=LEAD_EXPORT_KIND,
+        payload=payload,
+        dedupe_key=f"lead-export:{lead_id}",
+        org_id=org_id,
+    )

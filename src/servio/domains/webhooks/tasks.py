@@ -1,6 +1,6 @@
-"""Outbox handlers: deliver a webhook event to one subscription. Each attempt is logged
-(status, latency, the start of the answer) in its own transaction, then the outcome
-goes back to the outbox: retry, or dead letter."""
+"""Outbox handlers: deliver a webhook event to one subscription, export one lead to the
+org's CRM. Each attempt is logged (status, latency, the start of the answer) in its own
+transaction, then the outcome goes back to the outbox: retry, or dead letter."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import update
 
 from servio.domains.webhooks.config import WebhooksConfig
+from servio.domains.webhooks.lead_export import lead_export_target
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
-from servio.domains.webhooks.service import WEBHOOK_KIND
+from servio.domains.webhooks.service import LEAD_EXPORT_KIND, WEBHOOK_KIND
 from servio.platform.db import Database, utcnow
 from servio.platform.logging import get_logger
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
@@ -64,6 +65,24 @@ class Deliverer:
                 )
         settle(attempt)
 
+    async def export_lead(self, delivery: Delivery) -> None:
+        """Sign and send one lead to the org's CRM URL; without a configured URL the
+        export waits in the dead letter until an admin configures one and replays it."""
+        org_id, payload = _org_of(delivery), delivery.payload
+        async with self.db.unit_of_work(org_id) as s:
+            url, secret = await lead_export_target(s, org_id)
+        if not url or not secret:
+            raise PermanentFailure("no CRM webhook URL is configured for lead exports")
+        body = _body(
+            {"type": LEAD_EXPORT_KIND, "timestamp": payload["timestamp"], "data": payload["lead"]}
+        )
+        attempt = await post(
+            url, body, signed_headers([secret], delivery.dedupe_key, body), self.config.policy
+        )
+        async with self.db.unit_of_work(org_id) as s:
+            s.add(self._log(delivery, org_id, url, attempt, None))
+        settle(attempt)
+
     @staticmethod
     def _log(
         delivery: Delivery,
@@ -74,7 +93,7 @@ class Deliverer:
     ) -> WebhookDelivery:
         payload = delivery.payload
         event_type = payload.get("event_type", delivery.kind)
-        event_id = payload.get("event_id") or str(delivery.id)
+        event_id = payload.get("event_id") or payload.get("lead_id") or str(delivery.id)
         return WebhookDelivery(
             org_id=org_id,
             subscription_id=subscription_id,
@@ -92,9 +111,10 @@ class Deliverer:
 
 
 def register_handlers(registry: OutboxRegistry, db: Database, config: WebhooksConfig) -> None:
-    """Give the outbox the webhook kind. No circuit breaker: each endpoint is a
+    """Give the outbox the webhook kinds. No circuit breaker: each endpoint is a
     different customer's system, and one failing must not hold back the others."""
     deliverer = Deliverer(db, config)
     policy = config.policy
     budget = 2 * policy.connect_timeout + policy.read_timeout + 5  # resolve, connect, read
     registry.register(WEBHOOK_KIND, deliverer.deliver_event, timeout_seconds=budget)
+    registry.register(LEAD_EXPORT_KIND, deliverer.export_lead, timeout_seconds=budget)
