@@ -5,6 +5,7 @@ from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.payments import models as payments_models
 from servio.domains.scheduling import models as scheduling_models
+from servio.domains.webhooks import models as webhook_models
 from servio.platform import idempotency as platform_idempotency
 from servio.platform import inbox as platform_inbox
 from servio.platform import worker as platform_worker
@@ -30,4 +31,5 @@ __all__ = [
     "platform_inbox",
     "platform_worker",
     "scheduling_models",
+    "webhook_models",
 ]

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     mail_from: str = "Servio <no-reply@servio.local>"
     webhooks_allow_private: bool = False
+    # Outbound webhooks: after a rotation the old secret still signs for this long.
+    webhook_secret_grace_hours: int = Field(default=24, ge=0, le=720)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     rate_limit_enabled: bool = True
     rate_limit_default: str = "120/minute"

@@ -20,6 +20,9 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
 from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
+from servio.domains.webhooks import router as webhooks_router
+from servio.domains.webhooks import router_admin as webhooks_admin_router
+from servio.domains.webhooks.config import WebhooksConfig
 from servio.integrations.stripe_gateway import StripeGateway
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
@@ -81,6 +84,7 @@ def create_app(
     app.state.container = container
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
+    app.state.webhooks_config = WebhooksConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
@@ -104,6 +108,8 @@ def create_app(
         scheduling_router.router,
         bookings_router.router,
         payments_router.router,
+        webhooks_router.router,
+        webhooks_admin_router.router,
     ):
         app.include_router(router)
     app.include_router(admin_jobs.router)

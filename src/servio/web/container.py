@@ -26,6 +26,7 @@ from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import Worker, WorkRegistry
 from servio.web.jobs import register_platform_jobs
+from servio.web.outbox_handlers import register_outbox_handlers
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Container:
         register_platform_jobs(container.jobs, settings)
         # One work item runs every due job of the registry, domains' jobs included.
         container.work.register("jobs", JobRunner(container.jobs))
+        register_outbox_handlers(container)
         return container
 
     def wire_email(self) -> None:

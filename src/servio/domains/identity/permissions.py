@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, str] = {
     "settings:manage": "Change the business's settings, hours and pricing",
     "iam:manage": "Invite members, change roles, end sessions",
     "api_keys:manage": "Create and revoke API keys",
+    "webhooks:manage": "Subscribe URLs to events, rotate their secrets, read deliveries",
     "admin:operate": "Operate queues, jobs and the dead-letter queue",
     "audit:read": "Read the audit log",
     "break_glass:use": "Write during read-only mode through a break-glass grant",

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import utcnow
-from servio.platform.errors import Conflict, DomainError, NotFound
+from servio.platform.errors import Conflict, NotFound
 from servio.platform.outbox.models import DEAD, DISCARDED, PENDING, OutboxMessage
+from servio.platform.pagination import after_cursor, encode_cursor
 
 
 class MessageNotFound(NotFound):
@@ -28,29 +26,10 @@ class NotDead(Conflict):
     title = "Only dead-lettered messages can be replayed or discarded"
 
 
-class InvalidCursor(DomainError):
-    status = 400
-    type = "invalid-cursor"
-    title = "The pagination cursor is not valid"
-
-
 @dataclass(frozen=True)
 class Page:
     items: list[OutboxMessage]
     next_cursor: str | None
-
-
-def _encode(row: OutboxMessage) -> str:
-    raw = json.dumps({"t": row.updated_at.isoformat(), "id": str(row.id)})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidCursor("Use the next_cursor of a previous page.") from exc
 
 
 async def dead_letters(
@@ -69,13 +48,7 @@ async def dead_letters(
     if since:
         stmt = stmt.where(OutboxMessage.updated_at >= since)
     if cursor:
-        at, last = _decode(cursor)
-        stmt = stmt.where(
-            or_(
-                OutboxMessage.updated_at < at,
-                and_(OutboxMessage.updated_at == at, OutboxMessage.id < last),
-            )
-        )
+        stmt = stmt.where(after_cursor(OutboxMessage.updated_at, OutboxMessage.id, cursor))  # type: ignore[arg-type]
     rows = list(
         await s.scalars(
             stmt.order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
@@ -83,7 +56,7 @@ async def dead_letters(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, _encode(rows[-1]) if more and rows else None)
+    return Page(rows, encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
 
 
 async def _dead_row(s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:

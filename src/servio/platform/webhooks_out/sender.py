@@ -1,0 +1,191 @@
+"""One signed POST to a receiver, and what its answer means for the message.
+
+The URL is vetted by the guard immediately before the send and the connection goes to
+the address just vetted (the host name still travels in ``Host`` and, for https, in
+SNI and certificate checks). Redirects are not followed, proxies from the environment
+are ignored, connect and read have their own timeouts and the whole attempt a deadline.
+The answer is kept as the start of its body (``snippet_chars``), never more.
+
+Verdicts: 2xx delivered; 410 gone (the receiver asks us to stop); 408, 425, 429 and 5xx,
+timeouts and network errors are retried; other 3xx/4xx are rejected for good, as is a
+refused address. A host that does not resolve right now is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from servio.platform.outbox import PermanentFailure, RetryLater
+from servio.platform.webhooks_out.guard import (
+    IPAddress,
+    Resolver,
+    Target,
+    TargetRefused,
+    TargetUnresolvable,
+    parse_target,
+    system_resolve,
+    vet,
+)
+
+USER_AGENT = "Servio-Webhooks/1.0"
+RETRY_STATUSES = frozenset({408, 425, 429})
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+class Verdict(StrEnum):
+    DELIVERED = "delivered"
+    GONE = "gone"
+    REJECTED = "rejected"
+    REFUSED = "refused"
+    RETRY = "retry"
+
+
+class DeliveryFailed(Exception):
+    """The receiver could not take the message now; the outbox retries with backoff."""
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """Where and how outbound requests may go; built once from settings."""
+
+    allow_private: bool = False
+    allow_http: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    snippet_chars: int = 500
+    resolve: Resolver = field(default=system_resolve)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one send did: the answer's status and start, how long it took, or the error."""
+
+    verdict: Verdict
+    status_code: int | None = None
+    latency_ms: int | None = None
+    response_snippet: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == Verdict.DELIVERED
+
+
+async def check_url(url: str, policy: SendPolicy) -> Target:
+    """``url`` if the guard lets it through now; ``TargetRefused`` or
+    ``TargetUnresolvable`` otherwise."""
+    target = parse_target(url, allow_http=policy.allow_http)
+    await vet(
+        target,
+        allow_private=policy.allow_private,
+        resolve=policy.resolve,
+        resolve_seconds=policy.connect_timeout,
+    )
+    return target
+
+
+def verdict_of(status: int) -> Verdict:
+    if 200 <= status < 300:
+        return Verdict.DELIVERED
+    if status == 410:
+        return Verdict.GONE
+    if status in RETRY_STATUSES or status >= 500:
+        return Verdict.RETRY
+    return Verdict.REJECTED
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    if not value.strip().isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER_SECONDS)
+
+
+def pinned_request(
+    target: Target, ip: IPAddress
+) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL rewritten to connect to ``ip``, the Host header, and the SNI extension."""
+    url = target.url.copy_with(host=str(ip))
+    headers = {"host": target.url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+    return url, headers, extensions
+
+
+async def _exchange(
+    target: Target, ip: IPAddress, body: bytes, headers: dict[str, str], policy: SendPolicy
+) -> tuple[httpx.Response, str]:
+    url, host, extensions = pinned_request(target, ip)
+    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    async with (
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+        client.stream(
+            "POST",
+            url,
+            content=body,
+            headers={**headers, **host, "user-agent": USER_AGENT},
+            extensions=extensions,
+        ) as response,
+    ):
+        start = bytearray()
+        async for chunk in response.aiter_bytes():
+            start += chunk
+            if len(start) >= policy.snippet_chars * 4:  # enough for the chars, in UTF-8
+                break
+        return response, start.decode("utf-8", "replace")[: policy.snippet_chars]
+
+
+async def post(url: str, body: str, headers: dict[str, str], policy: SendPolicy) -> Attempt:
+    """POST ``body`` to ``url`` once, after vetting it again; never raises for the
+    receiver's or the network's failures (they are in the ``Attempt``)."""
+    started = time.perf_counter()
+
+    def took() -> int:
+        return round((time.perf_counter() - started) * 1000)
+
+    try:
+        target = parse_target(url, allow_http=policy.allow_http)
+        addresses = await vet(
+            target,
+            allow_private=policy.allow_private,
+            resolve=policy.resolve,
+            resolve_seconds=policy.connect_timeout,
+        )
+        deadline = policy.connect_timeout + policy.read_timeout
+        response, snippet = await asyncio.wait_for(
+            _exchange(target, addresses[0], body.encode(), headers, policy), deadline
+        )
+    except TargetRefused as exc:
+        return Attempt(Verdict.REFUSED, error=f"refused: {exc}", latency_ms=took())
+    except TargetUnresolvable as exc:
+        return Attempt(Verdict.RETRY, error=str(exc), latency_ms=took())
+    except (TimeoutError, httpx.TimeoutException):
+        return Attempt(Verdict.RETRY, error="timeout: the receiver did not answer in time")
+    except httpx.HTTPError as exc:
+        return Attempt(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:500], latency_ms=took())
+    return Attempt(
+        verdict_of(response.status_code),
+        status_code=response.status_code,
+        latency_ms=took(),
+        response_snippet=snippet,
+        retry_after=_retry_after(response),
+    )
+
+
+def settle(attempt: Attempt) -> None:
+    """Return when delivered; otherwise raise what the outbox needs: a permanent failure
+    (dead letter) or a retry, after the receiver's Retry-After when it sent one."""
+    if attempt.ok:
+        return
+    what = attempt.error or f"the receiver answered {attempt.status_code}"
+    if attempt.verdict in (Verdict.GONE, Verdict.REJECTED, Verdict.REFUSED):
+        raise PermanentFailure(what)
+    if attempt.retry_after is not None:
+        raise RetryLater(what, after_seconds=attempt.retry_after)
+    raise DeliveryFailed(what)

@@ -1,0 +1,17 @@
+"""Every outbox kind's handler, registered in one place when the container is built."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from servio.domains.webhooks import tasks as webhook_tasks
+from servio.domains.webhooks.config import WebhooksConfig
+
+if TYPE_CHECKING:
+    from servio.web.container import Container
+
+
+def register_outbox_handlers(container: Container) -> None:
+    """Give the container's outbox registry the handler of each kind domains queue."""
+    webhooks = WebhooksConfig.from_settings(container.settings)
+    webhook_tasks.register_handlers(container.outbox, container.db, webhooks)

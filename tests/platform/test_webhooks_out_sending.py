@@ -1,0 +1,175 @@
+"""Signing and sending: a real receiver on 127.0.0.1 verifies what we send with the
+``standardwebhooks`` library, with the new and the old secret during a rotation; each
+answer maps to the right verdict; the guard runs again right before the send."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from servio.platform.outbox import PermanentFailure, RetryLater
+from servio.platform.webhooks_out import (
+    DeliveryFailed,
+    SecretRing,
+    SendPolicy,
+    Verdict,
+    new_secret,
+    parse_target,
+    post,
+    settle,
+    signed_headers,
+    vet,
+)
+from servio.platform.webhooks_out.sender import pinned_request
+from tests.support.receiver import running_receiver
+
+LOCAL = SendPolicy(allow_private=True, allow_http=True, connect_timeout=2, read_timeout=2)
+BODY = json.dumps({"type": "ping", "data": {"hello": "world"}})
+
+
+def test_secrets_have_the_standard_form_and_enough_randomness() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) >= 24
+    assert new_secret() != secret
+
+
+def test_the_old_secret_signs_only_during_its_grace() -> None:
+    now = datetime.now(UTC)
+    ring = SecretRing("whsec_new", "whsec_old", now + timedelta(hours=1))
+    assert ring.signing_secrets(now) == ["whsec_new", "whsec_old"]
+    assert ring.signing_secrets(now + timedelta(hours=2)) == ["whsec_new"]
+    assert SecretRing("whsec_new").signing_secrets(now) == ["whsec_new"]
+
+
+async def test_receiver_verifies_with_either_secret_during_rotation() -> None:
+    old, new = new_secret(), new_secret()
+    ring = SecretRing(new, old, datetime.now(UTC) + timedelta(hours=24))
+    headers = signed_headers(ring.signing_secrets(datetime.now(UTC)), "msg_1", BODY)
+    async with running_receiver() as receiver:
+        attempt = await post(receiver.url(), BODY, headers, LOCAL)
+    assert attempt.ok, attempt
+    got = receiver.requests[0]
+    assert got.headers["webhook-id"] == "msg_1"
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(got.body, got.headers) == json.loads(BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(got.body, got.headers)
+
+
+async def test_after_the_grace_only_the_new_secret_verifies() -> None:
+    old, new = new_secret(), new_secret()
+    ring = SecretRing(new, old, datetime.now(UTC) - timedelta(seconds=1))
+    headers = signed_headers(ring.signing_secrets(datetime.now(UTC)), "msg_2", BODY)
+    async with running_receiver() as receiver:
+        await post(receiver.url(), BODY, headers, LOCAL)
+    got = receiver.requests[0]
+    Webhook(new).verify(got.body, got.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(got.body, got.headers)
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict", "raised"),
+    [
+        (200, Verdict.DELIVERED, None),
+        (204, Verdict.DELIVERED, None),
+        (410, Verdict.GONE, PermanentFailure),
+        (400, Verdict.REJECTED, PermanentFailure),
+        (401, Verdict.REJECTED, PermanentFailure),
+        (302, Verdict.REJECTED, PermanentFailure),
+        (408, Verdict.RETRY, DeliveryFailed),
+        (429, Verdict.RETRY, DeliveryFailed),
+        (500, Verdict.RETRY, DeliveryFailed),
+        (503, Verdict.RETRY, DeliveryFailed),
+    ],
+)
+async def test_answers_map_to_verdicts(
+    status: int, verdict: Verdict, raised: type[Exception] | None
+) -> None:
+    headers = signed_headers([new_secret()], "msg_3", BODY)
+    async with running_receiver() as receiver:
+        receiver.answer(status, "x" * 2000, {"location": "http://169.254.169.254/"})
+        attempt = await post(receiver.url(), BODY, headers, LOCAL)
+    assert attempt.verdict == verdict
+    assert attempt.status_code == status
+    assert attempt.latency_ms is not None
+    assert len(receiver.requests) == 1  # a redirect is never followed
+    if status != 204:
+        assert attempt.response_snippet == "x" * 500
+    if raised is None:
+        settle(attempt)
+    else:
+        with pytest.raises(raised):
+            settle(attempt)
+
+
+async def test_retry_after_is_honoured() -> None:
+    async with running_receiver() as receiver:
+        receiver.answer(429, "slow down", {"retry-after": "120"})
+        attempt = await post(receiver.url(), BODY, signed_headers(["whsec_AA=="], "m", BODY), LOCAL)
+    with pytest.raises(RetryLater) as caught:
+        settle(attempt)
+    assert caught.value.after_seconds == 120
+
+
+async def test_a_slow_receiver_times_out_and_is_retried() -> None:
+    policy = SendPolicy(allow_private=True, allow_http=True, connect_timeout=1, read_timeout=0.2)
+    async with running_receiver() as receiver:
+        receiver.delay = 1.0
+        headers = signed_headers(["whsec_AA=="], "m", BODY)
+        attempt = await post(receiver.url(), BODY, headers, policy)
+        await asyncio.sleep(1.0)  # let the receiver finish before it shuts down
+    assert attempt.verdict == Verdict.RETRY
+    assert attempt.error is not None
+    assert "timeout" in attempt.error
+
+
+async def test_without_the_allowlist_a_loopback_receiver_is_refused_before_connecting() -> None:
+    policy = SendPolicy(allow_private=False, allow_http=True)
+    async with running_receiver() as receiver:
+        attempt = await post(receiver.url(), BODY, {}, policy)
+    assert attempt.verdict == Verdict.REFUSED
+    assert attempt.error is not None
+    assert "loopback" in attempt.error
+    assert receiver.requests == []
+    with pytest.raises(PermanentFailure):
+        settle(attempt)
+
+
+async def test_the_send_connects_to_the_address_vetted_just_before() -> None:
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # a DNS answer that rebinds
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    policy = SendPolicy(allow_private=False, allow_http=True, resolve=rebinding)
+    target = parse_target("http://rebind.example.com:8080/hook", allow_http=True)
+    assert await vet(target, allow_private=False, resolve=rebinding)
+    attempt = await post("http://rebind.example.com:8080/hook", BODY, {}, policy)
+    assert attempt.verdict == Verdict.REFUSED  # the second answer is checked, not trusted
+
+
+def test_a_pinned_request_keeps_the_host_name_for_host_and_sni() -> None:
+    target = parse_target("https://hooks.example.com:8443/in?x=1", allow_http=False)
+    url, headers, extensions = pinned_request(target, ipaddress.ip_address("2606:4700::1"))
+    assert str(url) == "https://[2606:4700::1]:8443/in?x=1"
+    assert headers == {"host": "hooks.example.com:8443"}
+    assert extensions == {"sni_hostname": "hooks.example.com"}
+    url, headers, extensions = pinned_request(
+        parse_target("http://hooks.example.com/in", allow_http=True),
+        ipaddress.ip_address("93.184.216.34"),
+    )
+    assert str(url) == "http://93.184.216.34/in"
+    assert headers == {"host": "hooks.example.com"}
+    assert extensions == {}
+    assert isinstance(url, httpx.URL)
