@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
-    outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    outbox_batch_size: int = Field(default=50, ge=1, le=500)
+    outbox_concurrency: int = Field(default=25, ge=1, le=200)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=30.0, gt=0, le=3600)
     outbox_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=86_400)

@@ -33,9 +33,11 @@ class Container:
             self.outbox,
             worker_id=worker_id,
             batch_size=s.outbox_batch_size,
+            concurrency=s.outbox_concurrency,
             claim_seconds=s.outbox_claim_seconds,
             backoff_base_seconds=s.outbox_backoff_base_seconds,
             backoff_cap_seconds=s.outbox_backoff_cap_seconds,
+            max_attempts=s.outbox_max_attempts,
             breakers=Breakers(s.circuit_failure_threshold, s.circuit_cooldown_seconds),
         )
 
