@@ -23,6 +23,6 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -qtA -c "SELECT 1 FROM pg_databas
 fi
 
 cd bench
-for bench in http_baseline auth; do
+for bench in http_baseline auth outbox; do
   ../.venv/bin/python "$bench.py"
 done

@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
-    outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    worker_plugins: CommaList = Field(default_factory=list)
+    outbox_batch_size: int = Field(default=50, ge=1, le=500)
+    outbox_concurrency: int = Field(default=25, ge=1, le=200)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=30.0, gt=0, le=3600)
     outbox_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=86_400)
@@ -121,7 +123,9 @@ class Settings(BaseSettings):
     _split = field_validator(
         "cors_origins", "trusted_proxies", "whatsapp_pilot_numbers", "jwt_keys", mode="before"
     )(_split_commas)
-    _split_allowlist = field_validator("admin_ip_allowlist", mode="before")(_split_commas)
+    _split_allowlist = field_validator("admin_ip_allowlist", "worker_plugins", mode="before")(
+        _split_commas
+    )
 
     @field_validator("jwt_keys")
     @classmethod

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from servio.platform.db import Database
 from servio.platform.db.migrations import head_revision
-from servio.platform.outbox.dispatch import open_circuits
+from servio.platform.outbox.circuits import open_circuits
 from servio.platform.worker import fresh_heartbeats
 
 CheckState = Literal["ok", "failed", "degraded", "skipped"]

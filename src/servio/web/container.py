@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -40,6 +42,9 @@ class Container:
     jobs: JobRegistry = field(default_factory=JobRegistry)
     redis: Redis | None = None
     email: EmailDelivery | None = None
+    on_close: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    """What plugins opened (an HTTP client, say), closed with the container."""
+    _plugins_loaded: bool = field(default=False, init=False, repr=False)
 
     @property
     def unsubscribe_links(self) -> UnsubscribeLinks:
@@ -58,9 +63,11 @@ class Container:
             self.outbox,
             worker_id=worker_id,
             batch_size=s.outbox_batch_size,
+            concurrency=s.outbox_concurrency,
             claim_seconds=s.outbox_claim_seconds,
             backoff_base_seconds=s.outbox_backoff_base_seconds,
             backoff_cap_seconds=s.outbox_backoff_cap_seconds,
+            max_attempts=s.outbox_max_attempts,
             breakers=Breakers(s.circuit_failure_threshold, s.circuit_cooldown_seconds),
         )
 
@@ -108,7 +115,9 @@ class Container:
         register_email(self.outbox, self.email, timeout_seconds=4 * s.smtp_timeout_seconds)
 
     def worker(self, db: Database | None = None) -> Worker:
-        """A worker process's loop: heartbeats, the outbox drain, every registered item."""
+        """A worker process's loop: heartbeats, the outbox drain, every registered item
+        (including those of ``SERVIO_WORKER_PLUGINS``)."""
+        self.load_worker_plugins()
         runner = Worker(db or self.db, self.work, self.settings.worker_heartbeat_seconds)
         dispatcher = self.dispatcher(runner.worker_id)
         if db is not None:
@@ -117,7 +126,21 @@ class Container:
         runner.registry = registry
         return runner
 
+    def load_worker_plugins(self) -> None:
+        """Call ``register(container)`` of each module named in ``SERVIO_WORKER_PLUGINS``
+        (once), so it can add outbox kinds and work items to this process."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for name in self.settings.worker_plugins:
+            register = getattr(importlib.import_module(name), "register", None)
+            if not callable(register):
+                raise TypeError(f"SERVIO_WORKER_PLUGINS: {name} has no register(container)")
+            register(self)
+
     async def close(self) -> None:
+        for close in reversed(self.on_close):
+            await close()
         await self.limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()

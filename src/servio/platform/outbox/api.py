@@ -12,7 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import utcnow
-from servio.platform.outbox.models import OutboxMessage
+from servio.platform.outbox.models import DEPLOYMENT_LIMIT, OutboxMessage
+
+
+class DedupeKeyTaken(ValueError):
+    """The key is already used by a message of another org (keys must name their org)."""
 
 
 async def add(
@@ -23,10 +27,14 @@ async def add(
     dedupe_key: str,
     org_id: uuid.UUID | None = None,
     delay: timedelta | None = None,
-    max_attempts: int = 8,
+    max_attempts: int | None = None,
 ) -> OutboxMessage:
     """Record a side effect to deliver after commit. A second add with the same
-    ``dedupe_key`` changes nothing and returns the first message."""
+    ``dedupe_key`` changes nothing and returns the first message. Without
+    ``max_attempts`` the deployment's limit (``SERVIO_OUTBOX_MAX_ATTEMPTS``) applies,
+    as the worker delivering it reads it."""
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
     now = utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
@@ -39,7 +47,7 @@ async def add(
             dedupe_key=dedupe_key,
             status="pending",
             attempts=0,
-            max_attempts=max_attempts,
+            max_attempts=DEPLOYMENT_LIMIT if max_attempts is None else max_attempts,
             next_attempt_at=now + (delay or timedelta(0)),
             history=[],
             created_at=now,
@@ -48,5 +56,6 @@ async def add(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     row = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-    assert row is not None
+    if row is None or row.org_id != org_id:  # hidden by RLS, or seen on SQLite
+        raise DedupeKeyTaken(f"dedupe key {dedupe_key!r} belongs to another org's message")
     return row

@@ -25,6 +25,12 @@ class Breaker:
             return HALF_OPEN
         return OPEN
 
+    def remaining_seconds(self) -> float:
+        """How long until an open circuit lets a probe through (0 when it would now)."""
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.opened_at + self.cooldown_seconds - time.monotonic())
+
     def allows(self) -> bool:
         """Closed: yes. Open: no. Half-open: one probe at a time."""
         state = self.state
@@ -54,6 +60,20 @@ class Breaker:
             self.opened_at = time.monotonic()
             return True
         return False
+
+    def inconclusive(self) -> None:
+        """The call proved nothing about the provider (the message itself was refused):
+        a running probe ends, so the next message may probe."""
+        self.probing = False
+
+    def adopt_open(self, remaining_seconds: float) -> None:
+        """Open this circuit as another worker (or this one before a restart) reported it,
+        for the cooldown it has left; a closed local circuit would never report closing."""
+        if self.opened_at is not None:
+            return
+        elapsed = max(0.0, self.cooldown_seconds - remaining_seconds)
+        self.opened_at = time.monotonic() - elapsed
+        self.failures = max(self.failures, self.threshold)
 
 
 @dataclass

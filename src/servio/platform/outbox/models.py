@@ -17,6 +17,10 @@ PENDING, IN_FLIGHT, DONE, DEAD, DISCARDED = "pending", "in_flight", "done", "dea
 SKIPPED = "skipped"  # final: the handler chose not to deliver (e.g. a suppressed address)
 STATUSES = (PENDING, IN_FLIGHT, DONE, SKIPPED, DEAD, DISCARDED)
 
+# ``max_attempts`` of a message added without a limit of its own: the worker applies
+# the deployment's SERVIO_OUTBOX_MAX_ATTEMPTS when it delivers.
+DEPLOYMENT_LIMIT = 0
+
 
 @row_level_secured
 class OutboxMessage(Base):
@@ -31,7 +35,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(12), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=DEPLOYMENT_LIMIT)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(120), default=None)
