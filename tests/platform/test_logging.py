@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 import structlog
 
-from servio.platform.logging import MASK, configure_logging, redact_text, redact_value
+from servio.platform.logging import (
+    ACCESS_LOG,
+    MASK,
+    configure_logging,
+    redact_text,
+    redact_value,
+)
 from tests.conftest import make_settings
 from tests.support.app import app_client
 
@@ -86,3 +94,80 @@ async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
     assert login["email"] == MASK
     assert login["headers"] == {"cookie": MASK}
     assert "eyJx.eyJy.z" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "client_ip", "user_agent"),
+    [
+        ("/healthz", "127.0.0.1", None),
+        ("/v1/bookings/42?ref=a%22b", None, 'curl/8.5 "quoted" \\ back'),
+        (
+            "/caf\u00e9/\u2603?q=\u00fc\u00f1\u00ee",
+            "::1",
+            "Mozilla/5.0 (X11; Linux x86_64) \u00e9t\u00e9",
+        ),
+        ("/reset?token=s3cr3t&email=ann@example.com", "203.0.113.9", "bot ann@example.com"),
+        ("/line\nbreak\ttab", "10.0.0.5", ""),
+    ],
+)
+def test_access_line_is_what_the_json_renderer_writes(
+    path: str, client_ip: str | None, user_agent: str | None
+) -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write(
+            "req-12345678", "GET", "/v1/x/{id}", path, 201, 12.5, client_ip, user_agent
+        )
+    finally:
+        configure_logging()
+    line = stream.getvalue()
+    assert line.endswith("}\n")
+    access = json.loads(line)
+    timestamp = access["timestamp"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", timestamp)
+    stamped = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - stamped).total_seconds()) < 5
+    expected = {
+        "event": "request",
+        "request_id": "req-12345678",
+        "method": "GET",
+        "route": "/v1/x/{id}",
+        "path": redact_text(path),
+        "status": 201,
+        "duration_ms": 12.5,
+        "client_ip": client_ip,
+        "user_agent": redact_text(user_agent) if user_agent else user_agent,
+        "level": "info",
+        "logger": "servio.access",
+        "timestamp": timestamp,
+    }
+    assert line == structlog.processors.JSONRenderer()(None, "info", expected) + "\n"
+    assert "ann@example.com" not in line
+    assert "s3cr3t" not in line
+
+
+def test_access_line_in_console_format_has_the_same_fields() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "console", stream=stream)
+        ACCESS_LOG.write(
+            "req-12345678", "GET", "/healthz", "/healthz?email=ann@example.com", 200, 1.5, None, "x"
+        )
+    finally:
+        configure_logging()
+    line = stream.getvalue()
+    assert "request" in line
+    assert "servio.access" in line
+    assert "route=/healthz" in line
+    assert "ann@example.com" not in line
+
+
+def test_access_log_off_writes_nothing() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream, access_log=False)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.5, None, None)
+    finally:
+        configure_logging()
+    assert stream.getvalue() == ""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
+import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import structlog
 
 MASK = "[redacted]"
+
+_encode_json_str = encode_basestring_ascii
 
 _SENSITIVE_KEYS = re.compile(
     r"(authorization|cookie|set-cookie|password|passwd|secret|token|api[-_]?key|"
@@ -113,46 +117,107 @@ class _Sink:
 _SINK = _Sink()
 
 
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _encode_json_str(value)
+
+
+class _UtcClock:
+    """ISO-8601 UTC timestamps with microseconds (``2026-11-24T09:30:00.123456Z``), as
+    the structlog stamp writes them, with the date and time formatted once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+
+
+_CLOCK = _UtcClock()
+
+# The line JSONRenderer would write for the access event (same keys, same order, same
+# json.dumps escaping), filled in with already-encoded values.
+_ACCESS_JSON = (
+    '{{"event": "request", "request_id": {}, "method": {}, "route": {}, "path": {}, '
+    '"status": {}, "duration_ms": {}, "client_ip": {}, "user_agent": {}, '
+    '"level": "info", "logger": "servio.access", "timestamp": "{}"}}\n'
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _redact_user_agent(user_agent: str) -> str:
+    # A handful of user agents make most of the traffic; each is checked once.
+    return redact_text(user_agent)
+
+
 class _AccessLog:
-    """The per-request access line: the same JSON shape, redaction and renderer as every
-    other log line, but the processors are called directly instead of through a bound
-    logger, because this runs on every request."""
+    """The per-request access line: the same JSON shape and redaction as every other log
+    line. It runs on every request, so with the JSON format the line is filled into a
+    template (what ``JSONRenderer`` would print, byte for byte) and only the fields that
+    can carry personal data (path with query, user agent) go through redaction; other
+    formats call the processors and renderer directly."""
 
     def __init__(self) -> None:
         self.enabled = True
+        self._json = True
         self._render: Any = structlog.processors.JSONRenderer()
 
-    def configure(self, *, enabled: bool, renderer: Any) -> None:
+    def configure(self, *, enabled: bool, renderer: Any, json_format: bool) -> None:
         self.enabled = enabled
+        self._json = json_format
         self._render = renderer
 
-    def write(self, **fields: Any) -> None:
+    def write(
+        self,
+        request_id: str,
+        method: str,
+        route: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        client_ip: str | None,
+        user_agent: str | None,
+    ) -> None:
         if not self.enabled:
             return
-        event: MutableMapping[str, Any] = {"event": "request", **fields}
-        for processor in (_stamp_access, _redact_access):
-            event = processor(None, "info", event)
-        _SINK.write(self._render(None, "info", event) + "\n")
+        path = redact_text(path)
+        if user_agent:
+            user_agent = _redact_user_agent(user_agent)
+        if self._json:
+            line = _ACCESS_JSON.format(
+                _encode_json_str(request_id),
+                _encode_json_str(method),
+                _encode_json_str(route),
+                _encode_json_str(path),
+                int(status),
+                float(duration_ms).__repr__(),
+                _json_str(client_ip),
+                _json_str(user_agent),
+                _CLOCK.now(),
+            )
+        else:
+            event: dict[str, Any] = {
+                "event": "request",
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "client_ip": client_ip,
+                "user_agent": user_agent,
+                "level": "info",
+                "logger": "servio.access",
+                "timestamp": _CLOCK.now(),
+            }
+            line = self._render(None, "info", event) + "\n"
+        _SINK.write(line)
         _SINK.flush()
-
-
-def _stamp_access(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    event_dict["level"] = "info"
-    event_dict["logger"] = "servio.access"
-    event_dict["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    return event_dict
-
-
-def _redact_access(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    for key in ("path", "user_agent"):
-        value = event_dict.get(key)
-        if value:
-            event_dict[key] = redact_text(value)
-    return event_dict
 
 
 ACCESS_LOG = _AccessLog()
@@ -179,6 +244,7 @@ def configure_logging(
     ACCESS_LOG.configure(
         enabled=access_log and logging.getLevelNamesMapping()[level.upper()] <= logging.INFO,
         renderer=renderer,
+        json_format=fmt == "json",
     )
     structlog.configure(
         processors=[*shared, renderer],
