@@ -7,14 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
 from servio.platform.config import Settings
-from servio.platform.http.middleware import (
-    ObservabilityMiddleware,
-    ResponseGuardMiddleware,
-)
+from servio.platform.http.middleware import EdgeMiddleware, ResponseGuardMiddleware
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.logging import configure_logging
 from servio.web import probes, problem_docs
@@ -55,11 +51,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 
 def _install_middleware(app: FastAPI, settings: Settings, container: Container) -> None:
-    # Added innermost first: the last one added wraps all the others.
-    app.add_middleware(
-        ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
-    )
-    if settings.cors_origins:
+    # Added innermost first: the last one added wraps all the others. Without CORS the
+    # edge is the one layer; with CORS, the guard (hardening headers, body limit, 500
+    # boundary) sits inside it so that its answers carry CORS headers too.
+    hsts = settings.env == "prod"
+    cors = bool(settings.cors_origins)
+    if cors:
+        app.add_middleware(
+            ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=hsts
+        )
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -76,5 +76,11 @@ def _install_middleware(app: FastAPI, settings: Settings, container: Container) 
             expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
             max_age=600,
         )
-    app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=container.metrics,
+        trusted_proxies=settings.trusted_proxies,
+        max_body_bytes=settings.max_body_bytes,
+        hsts=hsts,
+        guard=not cors,
+    )
