@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     install_problem_handlers(app)
-    app.include_router(probes.router)
+    probes.install(app)
     app.include_router(problem_docs.router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     _install_middleware(app, settings, container)
