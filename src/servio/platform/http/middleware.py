@@ -246,8 +246,8 @@ class EdgeMiddleware:
             await send(message)
 
         token = REQUEST_ID.set(rid)
-        metrics = self.metrics
-        metrics.in_flight.inc()
+        metrics = self.metrics.http
+        metrics.in_flight += 1
         try:
             if not self.guard:
                 await self.app(scope, receive, send_edge)
@@ -264,7 +264,7 @@ class EdgeMiddleware:
                         raise
                     await _guard_problem(scope, send_edge, 500, self.max_bytes)
         finally:
-            metrics.in_flight.dec()
+            metrics.in_flight -= 1
             elapsed = time.perf_counter() - started_at
             route = route_template(scope)
             metrics.observe(scope["method"], route, status, elapsed)
