@@ -216,3 +216,18 @@ async def test_a_response_cannot_set_its_own_request_id(sqlite_url: str) -> None
 
         response = await client.get("/_t/own-id", headers={"X-Request-ID": "given-12345678"})
     assert response.headers.get_list("x-request-id") == ["given-12345678"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_response_may_set_its_own_hardening_header(sqlite_url: str) -> None:
+    async with _client_for(make_settings(sqlite_url)) as client:
+        app = app_of(client)
+
+        @app.get("/_t/framable", summary="Allows framing by its own origin", tags=["test"])
+        async def framable() -> Response:
+            return Response(b"", headers={"X-Frame-Options": "SAMEORIGIN"})
+
+        response = await client.get("/_t/framable")
+    assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert len(response.headers["x-request-id"]) == 32

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,6 +125,26 @@ def _harden(
     return [*headers, *(h for h in hardening if h[0] not in present)]
 
 
+class _ResponseHeaders:
+    """What the edge does to a response's headers: any ``X-Request-ID`` of its own is
+    dropped, each hardening header it does not set itself is added, then the request id.
+    The common case (the response sets none of them) is one set and one list."""
+
+    def __init__(self, hardening: list[tuple[bytes, bytes]]) -> None:
+        self.hardening = hardening
+        self.taken = frozenset({REQUEST_ID_HEADER, *(name for name, _ in hardening)})
+
+    def __call__(
+        self, headers: Iterable[tuple[bytes, bytes]], request_id: tuple[bytes, bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        own = headers if isinstance(headers, list | tuple) else list(headers)
+        names = {h[0].lower() for h in own}
+        if names.isdisjoint(self.taken):
+            return [*own, *self.hardening, request_id]
+        kept = [h for h in own if h[0].lower() != REQUEST_ID_HEADER]
+        return [*kept, *(h for h in self.hardening if h[0] not in names), request_id]
+
+
 async def _guard_problem(scope: Scope, send: Send, status: int, max_bytes: int) -> None:
     if status == 413:
         await send_problem(
@@ -192,7 +213,8 @@ class EdgeMiddleware:
         self.proxies = TrustedProxies(trusted_proxies)
         self.max_bytes = max_body_bytes
         self.guard = guard
-        self.hardening = [*SECURITY_HEADERS, HSTS] if hsts else list(SECURITY_HEADERS)
+        hardening = [*SECURITY_HEADERS, HSTS] if hsts else list(SECURITY_HEADERS)
+        self.response_headers = _ResponseHeaders(hardening if guard else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -229,7 +251,7 @@ class EdgeMiddleware:
         else:
             state["request_id"] = rid
         id_header = (REQUEST_ID_HEADER, rid.encode())
-        hardening = self.hardening if self.guard else None
+        response_headers = self.response_headers
         status = 500
         started = False
 
@@ -238,11 +260,7 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
-                if hardening is not None:
-                    headers = _harden(headers, hardening)
-                headers.append(id_header)
-                message["headers"] = headers
+                message["headers"] = response_headers(message.get("headers", ()), id_header)
             await send(message)
 
         token = REQUEST_ID.set(rid)
