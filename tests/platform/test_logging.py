@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -171,3 +172,38 @@ def test_access_log_off_writes_nothing() -> None:
     finally:
         configure_logging()
     assert stream.getvalue() == ""
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+async def test_access_lines_of_one_loop_turn_are_flushed_together() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        for n in range(3):
+            ACCESS_LOG.write(f"req-1234567{n}", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+        assert stream.flushes == 0
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert stream.flushes == 1
+        assert len(stream.getvalue().splitlines()) == 3
+    finally:
+        configure_logging()
+
+
+def test_access_line_outside_a_loop_is_flushed_at_once() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+        assert stream.flushes == 1
+    finally:
+        configure_logging()

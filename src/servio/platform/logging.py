@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -106,12 +108,37 @@ class _Sink:
 
     def __init__(self) -> None:
         self.stream: Any = sys.stdout
+        self._flush_on: asyncio.AbstractEventLoop | None = None
 
     def write(self, text: str) -> int:
         return int(self.stream.write(text))
 
     def flush(self) -> None:
         self.stream.flush()
+
+    def flush_soon(self) -> None:
+        """Flush once the event loop finishes its current turn, so that the lines of
+        every request answered in that turn leave in one write; outside a running loop,
+        flush now. Any line logged meanwhile through structlog flushes them all too."""
+        pending = self._flush_on
+        if pending is not None and pending.is_running():
+            return  # a flush is already due at the end of this turn
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.stream.flush()
+            return
+        self._flush_on = loop
+        loop.call_soon(self._flush_turn)
+
+    def _flush_turn(self) -> None:
+        self._flush_on = None
+        self.stream.flush()
+
+    def swap(self, stream: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):  # a closed stream has nothing left
+            self.stream.flush()
+        self.stream = stream
 
 
 _SINK = _Sink()
@@ -217,7 +244,7 @@ class _AccessLog:
             }
             line = self._render(None, "info", event) + "\n"
         _SINK.write(line)
-        _SINK.flush()
+        _SINK.flush_soon()
 
 
 ACCESS_LOG = _AccessLog()
@@ -227,7 +254,7 @@ def configure_logging(
     level: str = "info", fmt: str = "json", stream: Any = None, *, access_log: bool = True
 ) -> None:
     """Route structlog and the standard library through one redacting JSON pipeline."""
-    _SINK.stream = stream or sys.stdout
+    _SINK.swap(stream or sys.stdout)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
