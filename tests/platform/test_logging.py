@@ -190,11 +190,27 @@ async def test_access_lines_of_one_loop_turn_are_flushed_together() -> None:
         configure_logging("info", "json", stream=stream)
         for n in range(3):
             ACCESS_LOG.write(f"req-1234567{n}", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
-        assert stream.flushes == 0
+        assert stream.getvalue() == ""
         await asyncio.sleep(0)
         await asyncio.sleep(0)
         assert stream.flushes == 1
-        assert len(stream.getvalue().splitlines()) == 3
+        assert [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()] == [
+            "req-12345670",
+            "req-12345671",
+            "req-12345672",
+        ]
+    finally:
+        configure_logging()
+
+
+async def test_a_log_line_never_overtakes_queued_access_lines() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+        structlog.get_logger("servio.test").info("after_request")
+        events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+        assert events == ["request", "after_request"]
     finally:
         configure_logging()
 

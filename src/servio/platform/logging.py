@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
@@ -104,44 +106,66 @@ def redact_processor(
 
 class _Sink:
     """Where log lines go. Loggers are cached on first use for speed, so reconfiguring
-    swaps the stream behind this one object instead of the loggers."""
+    swaps the stream behind this one object instead of the loggers.
+
+    Access lines are queued and written together once the event loop finishes its
+    current turn: one write for every request answered in that turn, whether or not the
+    stream buffers (``PYTHONUNBUFFERED`` makes stdout write through). Any other line,
+    a flush, a swap of stream or the process exiting writes the queue first, so lines
+    keep their order."""
 
     def __init__(self) -> None:
         self.stream: Any = sys.stdout
-        self._flush_on: asyncio.AbstractEventLoop | None = None
+        self._queued: list[str] = []
+        self._lock = threading.Lock()
+        self._due_on: asyncio.AbstractEventLoop | None = None
 
     def write(self, text: str) -> int:
+        if self._queued:
+            self._write_queued()
         return int(self.stream.write(text))
 
     def flush(self) -> None:
+        if self._queued:
+            self._write_queued()
         self.stream.flush()
 
-    def flush_soon(self) -> None:
-        """Flush once the event loop finishes its current turn, so that the lines of
-        every request answered in that turn leave in one write; outside a running loop,
-        flush now. Any line logged meanwhile through structlog flushes them all too."""
-        pending = self._flush_on
-        if pending is not None and pending.is_running():
-            return  # a flush is already due at the end of this turn
+    def write_soon(self, line: str) -> None:
+        with self._lock:
+            self._queued.append(line)
+        due = self._due_on
+        if due is not None and due.is_running():
+            return  # this turn's write is already scheduled
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.stream.flush()
+            self.flush()
             return
-        self._flush_on = loop
-        loop.call_soon(self._flush_turn)
+        self._due_on = loop
+        loop.call_soon(self._end_of_turn)
 
-    def _flush_turn(self) -> None:
-        self._flush_on = None
-        self.stream.flush()
+    def _end_of_turn(self) -> None:
+        self._due_on = None
+        self.flush()
+
+    def _write_queued(self) -> None:
+        with self._lock:
+            lines, self._queued = self._queued, []
+        if lines:
+            self.stream.write("".join(lines))
+
+    def settle(self) -> None:
+        """Write what is queued and flush; a closed stream takes nothing."""
+        with contextlib.suppress(ValueError, OSError):
+            self.flush()
 
     def swap(self, stream: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):  # a closed stream has nothing left
-            self.stream.flush()
+        self.settle()
         self.stream = stream
 
 
 _SINK = _Sink()
+atexit.register(_SINK.settle)
 
 
 def _json_str(value: str | None) -> str:
@@ -243,8 +267,7 @@ class _AccessLog:
                 "timestamp": _CLOCK.now(),
             }
             line = self._render(None, "info", event) + "\n"
-        _SINK.write(line)
-        _SINK.flush_soon()
+        _SINK.write_soon(line)
 
 
 ACCESS_LOG = _AccessLog()
