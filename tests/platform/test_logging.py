@@ -98,30 +98,28 @@ async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "client_ip", "user_agent"),
+    ("path", "query", "client_ip", "user_agent"),
     [
-        ("/healthz", "127.0.0.1", None),
-        ("/v1/bookings/42?ref=a%22b", None, 'curl/8.5 "quoted" \\ back'),
-        (
-            "/caf\u00e9/\u2603?q=\u00fc\u00f1\u00ee",
-            "::1",
-            "Mozilla/5.0 (X11; Linux x86_64) \u00e9t\u00e9",
-        ),
-        ("/reset?token=s3cr3t&email=ann@example.com", "203.0.113.9", "bot ann@example.com"),
-        ("/line\nbreak\ttab", "10.0.0.5", ""),
+        ("/healthz", b"", "127.0.0.1", None),
+        ("/v1/bookings/42", b"ref=a%22b", None, b'curl/8.5 "quoted" \\ back'),
+        ("/caf\u00e9/\u2603", b"q=\xfc\xf1", "::1", b"Mozilla/5.0 (X11; Linux) \xe9t\xe9"),
+        ("/reset", b"token=s3cr3t&email=ann@example.com", "203.0.113.9", b"bot ann@example.com"),
+        ("/line\nbreak\ttab", b"", "10.0.0.5", b""),
     ],
 )
 def test_access_line_is_what_the_json_renderer_writes(
-    path: str, client_ip: str | None, user_agent: str | None
+    path: str, query: bytes, client_ip: str | None, user_agent: bytes | None
 ) -> None:
     stream = io.StringIO()
     try:
         configure_logging("info", "json", stream=stream)
         ACCESS_LOG.write(
-            "req-12345678", "GET", "/v1/x/{id}", path, 201, 12.5, client_ip, user_agent
+            "req-12345678", "GET", "/v1/x/{id}", path, query, 201, 0.0125, client_ip, user_agent
         )
     finally:
         configure_logging()
+    full_path = f"{path}?{query.decode('latin-1')}" if query else path
+    agent = None if user_agent is None else user_agent.decode("latin-1")
     line = stream.getvalue()
     assert line.endswith("}\n")
     access = json.loads(line)
@@ -134,11 +132,11 @@ def test_access_line_is_what_the_json_renderer_writes(
         "request_id": "req-12345678",
         "method": "GET",
         "route": "/v1/x/{id}",
-        "path": redact_text(path),
+        "path": redact_text(full_path),
         "status": 201,
         "duration_ms": 12.5,
         "client_ip": client_ip,
-        "user_agent": redact_text(user_agent) if user_agent else user_agent,
+        "user_agent": redact_text(agent) if agent else agent,
         "level": "info",
         "logger": "servio.access",
         "timestamp": timestamp,
@@ -153,7 +151,15 @@ def test_access_line_in_console_format_has_the_same_fields() -> None:
     try:
         configure_logging("info", "console", stream=stream)
         ACCESS_LOG.write(
-            "req-12345678", "GET", "/healthz", "/healthz?email=ann@example.com", 200, 1.5, None, "x"
+            "req-12345678",
+            "GET",
+            "/healthz",
+            "/healthz",
+            b"email=ann@example.com",
+            200,
+            0.0015,
+            None,
+            b"x",
         )
     finally:
         configure_logging()
@@ -168,7 +174,9 @@ def test_access_log_off_writes_nothing() -> None:
     stream = io.StringIO()
     try:
         configure_logging("info", "json", stream=stream, access_log=False)
-        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.5, None, None)
+        ACCESS_LOG.write(
+            "req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.0015, None, None
+        )
     finally:
         configure_logging()
     assert stream.getvalue() == ""
@@ -189,7 +197,9 @@ async def test_access_lines_of_one_loop_turn_are_flushed_together() -> None:
     try:
         configure_logging("info", "json", stream=stream)
         for n in range(3):
-            ACCESS_LOG.write(f"req-1234567{n}", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+            ACCESS_LOG.write(
+                f"req-1234567{n}", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None
+            )
         assert stream.getvalue() == ""
         await asyncio.sleep(0)
         await asyncio.sleep(0)
@@ -207,7 +217,7 @@ async def test_a_log_line_never_overtakes_queued_access_lines() -> None:
     stream = _CountingStream()
     try:
         configure_logging("info", "json", stream=stream)
-        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None)
         structlog.get_logger("servio.test").info("after_request")
         events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
         assert events == ["request", "after_request"]
@@ -219,7 +229,22 @@ def test_access_line_outside_a_loop_is_flushed_at_once() -> None:
     stream = _CountingStream()
     try:
         configure_logging("info", "json", stream=stream)
-        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", 200, 1.0, None, None)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None)
         assert stream.flushes == 1
     finally:
         configure_logging()
+
+
+def test_only_a_path_that_is_not_its_route_template_is_redacted() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream)
+        for path in ("/v1/callbacks/4035550199", "/v1/users/4035550199"):
+            ACCESS_LOG.write(
+                "req-12345678", "GET", "/v1/callbacks/4035550199", path, b"", 200, 0.001, None, None
+            )
+    finally:
+        configure_logging()
+    static, concrete = (json.loads(line)["path"] for line in stream.getvalue().splitlines())
+    assert static == "/v1/callbacks/4035550199"  # the route itself: code, not personal data
+    assert concrete == f"/v1/users/{MASK}"

@@ -11,7 +11,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -104,19 +104,25 @@ def redact_processor(
     return event_dict
 
 
+# One access line to be written: request id, method, route template, path, query string,
+# status, seconds taken, client address, user agent, and when it was answered.
+_AccessEntry = tuple[str, str, str, str, bytes, int, float, str | None, bytes | None, float]
+
+
 class _Sink:
     """Where log lines go. Loggers are cached on first use for speed, so reconfiguring
     swaps the stream behind this one object instead of the loggers.
 
-    Access lines are queued and written together once the event loop finishes its
-    current turn: one write for every request answered in that turn, whether or not the
-    stream buffers (``PYTHONUNBUFFERED`` makes stdout write through). Any other line,
-    a flush, a swap of stream or the process exiting writes the queue first, so lines
-    keep their order."""
+    Access lines are queued as their raw fields and rendered and written together once
+    the event loop finishes its current turn: one write for every request answered in
+    that turn, whether or not the stream buffers (``PYTHONUNBUFFERED`` makes stdout
+    write through). Any other line, a flush, a swap of stream or the process exiting
+    writes the queue first, so lines keep their order."""
 
-    def __init__(self) -> None:
+    def __init__(self, render: Callable[[list[_AccessEntry]], str]) -> None:
         self.stream: Any = sys.stdout
-        self._queued: list[str] = []
+        self._render = render
+        self._queued: list[_AccessEntry] = []
         self._lock = threading.Lock()
         self._due_on: asyncio.AbstractEventLoop | None = None
 
@@ -130,9 +136,9 @@ class _Sink:
             self._write_queued()
         self.stream.flush()
 
-    def write_soon(self, line: str) -> None:
+    def queue(self, entry: _AccessEntry) -> None:
         with self._lock:
-            self._queued.append(line)
+            self._queued.append(entry)
         due = self._due_on
         if due is not None and due.is_running():
             return  # this turn's write is already scheduled
@@ -150,9 +156,9 @@ class _Sink:
 
     def _write_queued(self) -> None:
         with self._lock:
-            lines, self._queued = self._queued, []
-        if lines:
-            self.stream.write("".join(lines))
+            entries, self._queued = self._queued, []
+        if entries:
+            self.stream.write(self._render(entries))
 
     def settle(self) -> None:
         """Write what is queued and flush; a closed stream takes nothing."""
@@ -162,10 +168,6 @@ class _Sink:
     def swap(self, stream: Any) -> None:
         self.settle()
         self.stream = stream
-
-
-_SINK = _Sink()
-atexit.register(_SINK.settle)
 
 
 def _json_str(value: str | None) -> str:
@@ -180,13 +182,12 @@ class _UtcClock:
         self._second = -1
         self._prefix = ""
 
-    def now(self) -> str:
-        now = time.time()
-        second = int(now)
+    def iso(self, at: float) -> str:
+        second = int(at)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return f"{self._prefix}.{int((at - second) * 1_000_000):06d}Z"
 
 
 _CLOCK = _UtcClock()
@@ -208,20 +209,21 @@ def _redact_user_agent(user_agent: str) -> str:
 
 class _AccessLog:
     """The per-request access line: the same JSON shape and redaction as every other log
-    line. It runs on every request, so with the JSON format the line is filled into a
-    template (what ``JSONRenderer`` would print, byte for byte) and only the fields that
-    can carry personal data (path with query, user agent) go through redaction; other
-    formats call the processors and renderer directly."""
+    line. It runs on every request, so a request only queues its raw fields (see
+    ``_Sink``); at the end of the loop turn each line is filled into a template (what
+    ``JSONRenderer`` would print, byte for byte) and only the fields that can carry
+    personal data go through redaction: the user agent, and the path with its query
+    unless it is the route template itself. Other formats call the renderer."""
 
     def __init__(self) -> None:
         self.enabled = True
         self._json = True
-        self._render: Any = structlog.processors.JSONRenderer()
+        self._renderer: Any = structlog.processors.JSONRenderer()
 
     def configure(self, *, enabled: bool, renderer: Any, json_format: bool) -> None:
         self.enabled = enabled
         self._json = json_format
-        self._render = renderer
+        self._renderer = renderer
 
     def write(
         self,
@@ -229,48 +231,75 @@ class _AccessLog:
         method: str,
         route: str,
         path: str,
+        query: bytes,
         status: int,
-        duration_ms: float,
+        seconds: float,
         client_ip: str | None,
-        user_agent: str | None,
+        user_agent: bytes | None,
     ) -> None:
-        if not self.enabled:
-            return
-        path = redact_text(path)
-        if user_agent:
-            user_agent = _redact_user_agent(user_agent)
-        if self._json:
-            line = _ACCESS_JSON.format(
-                _encode_json_str(request_id),
-                _encode_json_str(method),
-                _encode_json_str(route),
-                _encode_json_str(path),
-                int(status),
-                float(duration_ms).__repr__(),
-                _json_str(client_ip),
-                _json_str(user_agent),
-                _CLOCK.now(),
+        if self.enabled:
+            _SINK.queue(
+                (
+                    request_id,
+                    method,
+                    route,
+                    path,
+                    query,
+                    status,
+                    seconds,
+                    client_ip,
+                    user_agent,
+                    time.time(),
+                )
             )
-        else:
-            event: dict[str, Any] = {
-                "event": "request",
-                "request_id": request_id,
-                "method": method,
-                "route": route,
-                "path": path,
-                "status": status,
-                "duration_ms": duration_ms,
-                "client_ip": client_ip,
-                "user_agent": user_agent,
-                "level": "info",
-                "logger": "servio.access",
-                "timestamp": _CLOCK.now(),
-            }
-            line = self._render(None, "info", event) + "\n"
-        _SINK.write_soon(line)
+
+    def render(self, entries: list[_AccessEntry]) -> str:
+        lines = []
+        for rid, method, route, path, query, status, seconds, client_ip, agent, at in entries:
+            if query:
+                path = f"{path}?{query.decode('latin-1')}"
+            if path != route:
+                path = redact_text(path)
+            user_agent = None if agent is None else agent.decode("latin-1")
+            if user_agent:
+                user_agent = _redact_user_agent(user_agent)
+            duration_ms = round(seconds * 1000, 2)
+            if self._json:
+                lines.append(
+                    _ACCESS_JSON.format(
+                        _encode_json_str(rid),
+                        _encode_json_str(method),
+                        _encode_json_str(route),
+                        _encode_json_str(path),
+                        int(status),
+                        float(duration_ms).__repr__(),
+                        _json_str(client_ip),
+                        _json_str(user_agent),
+                        _CLOCK.iso(at),
+                    )
+                )
+            else:
+                event: dict[str, Any] = {
+                    "event": "request",
+                    "request_id": rid,
+                    "method": method,
+                    "route": route,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "client_ip": client_ip,
+                    "user_agent": user_agent,
+                    "level": "info",
+                    "logger": "servio.access",
+                    "timestamp": _CLOCK.iso(at),
+                }
+                lines.append(self._renderer(None, "info", event) + "\n")
+        return "".join(lines)
 
 
 ACCESS_LOG = _AccessLog()
+_SINK = _Sink(ACCESS_LOG.render)
+atexit.register(_SINK.settle)
 
 
 def configure_logging(

@@ -287,17 +287,17 @@ class EdgeMiddleware:
             route = route_template(scope)
             metrics.observe(scope["method"], route, status, elapsed)
             if ACCESS_LOG.enabled:
-                query = scope.get("query_string", b"")
                 client = scope.get("client")
                 ACCESS_LOG.write(
                     rid,
                     scope["method"],
                     route,
-                    scope["path"] + (f"?{query.decode('latin-1')}" if query else ""),
+                    scope["path"],
+                    scope.get("query_string", b""),
                     status,
-                    round(elapsed * 1000, 2),
+                    elapsed,
                     client[0] if client else None,
-                    None if user_agent is None else user_agent.decode("latin-1"),
+                    user_agent,
                 )
             REQUEST_ID.reset(token)
 
