@@ -187,24 +187,17 @@ class _UtcClock:
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{int((at - second) * 1_000_000):06d}Z"
+        micros = 1_000_000 + int((at - second) * 1_000_000)  # 7 digits: zero-padded 6
+        return f"{self._prefix}.{str(micros)[1:]}Z"
 
 
 _CLOCK = _UtcClock()
 
-# The line JSONRenderer would write for the access event (same keys, same order, same
-# json.dumps escaping), filled in with already-encoded values.
-_ACCESS_JSON = (
-    '{{"event": "request", "request_id": {}, "method": {}, "route": {}, "path": {}, '
-    '"status": {}, "duration_ms": {}, "client_ip": {}, "user_agent": {}, '
-    '"level": "info", "logger": "servio.access", "timestamp": "{}"}}\n'
-)
-
 
 @functools.lru_cache(maxsize=512)
-def _redact_user_agent(user_agent: str) -> str:
-    # A handful of user agents make most of the traffic; each is checked once.
-    return redact_text(user_agent)
+def _user_agent(raw: bytes) -> str:
+    # A handful of user agents make most of the traffic; each is decoded and checked once.
+    return redact_text(raw.decode("latin-1"))
 
 
 class _AccessLog:
@@ -254,47 +247,57 @@ class _AccessLog:
             )
 
     def render(self, entries: list[_AccessEntry]) -> str:
+        if not self._json:
+            return "".join(self._render_event(*entry) for entry in entries)
+        # The line JSONRenderer writes for this event (same keys, same order, same
+        # json.dumps escaping and number formatting), built from already-encoded values.
         lines = []
         for rid, method, route, path, query, status, seconds, client_ip, agent, at in entries:
             if query:
                 path = f"{path}?{query.decode('latin-1')}"
             if path != route:
                 path = redact_text(path)
-            user_agent = None if agent is None else agent.decode("latin-1")
-            if user_agent:
-                user_agent = _redact_user_agent(user_agent)
-            duration_ms = round(seconds * 1000, 2)
-            if self._json:
-                lines.append(
-                    _ACCESS_JSON.format(
-                        _encode_json_str(rid),
-                        _encode_json_str(method),
-                        _encode_json_str(route),
-                        _encode_json_str(path),
-                        int(status),
-                        float(duration_ms).__repr__(),
-                        _json_str(client_ip),
-                        _json_str(user_agent),
-                        _CLOCK.iso(at),
-                    )
-                )
-            else:
-                event: dict[str, Any] = {
-                    "event": "request",
-                    "request_id": rid,
-                    "method": method,
-                    "route": route,
-                    "path": path,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                    "client_ip": client_ip,
-                    "user_agent": user_agent,
-                    "level": "info",
-                    "logger": "servio.access",
-                    "timestamp": _CLOCK.iso(at),
-                }
-                lines.append(self._renderer(None, "info", event) + "\n")
+            user_agent = "null" if agent is None else _encode_json_str(_user_agent(agent))
+            lines.append(
+                f'{{"event": "request", "request_id": {_encode_json_str(rid)}, '
+                f'"method": {_encode_json_str(method)}, "route": {_encode_json_str(route)}, '
+                f'"path": {_encode_json_str(path)}, "status": {int(status)}, '
+                f'"duration_ms": {float(round(seconds * 1000, 2))!r}, '
+                f'"client_ip": {_json_str(client_ip)}, "user_agent": {user_agent}, '
+                f'"level": "info", "logger": "servio.access", "timestamp": "{_CLOCK.iso(at)}"}}\n'
+            )
         return "".join(lines)
+
+    def _render_event(
+        self,
+        rid: str,
+        method: str,
+        route: str,
+        path: str,
+        query: bytes,
+        status: int,
+        seconds: float,
+        client_ip: str | None,
+        agent: bytes | None,
+        at: float,
+    ) -> str:
+        if query:
+            path = f"{path}?{query.decode('latin-1')}"
+        event: dict[str, Any] = {
+            "event": "request",
+            "request_id": rid,
+            "method": method,
+            "route": route,
+            "path": path if path == route else redact_text(path),
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "client_ip": client_ip,
+            "user_agent": None if agent is None else _user_agent(agent),
+            "level": "info",
+            "logger": "servio.access",
+            "timestamp": _CLOCK.iso(at),
+        }
+        return f"{self._renderer(None, 'info', event)}\n"
 
 
 ACCESS_LOG = _AccessLog()
