@@ -31,10 +31,13 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 def route_template(scope: Scope) -> str:
     """The matched route's path template, never the raw path (ids would explode labels)."""
     route = scope.get("route")
+    if route is None:
+        return "<unmatched>"
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if path:
-        return str(scope.get("root_path", "")) + str(path)
-    return "<unmatched>"
+    if not path:
+        return "<unmatched>"
+    root = scope.get("root_path")
+    return f"{root}{path}" if root else str(path)
 
 
 class _Series:

@@ -242,9 +242,12 @@ class EdgeMiddleware:
                 proto = value
         if (forwarded_for or proto) and self.proxies.trusts(_host(scope)):
             self._apply_forwarded(scope, forwarded_for, proto)
-        rid = given.decode("latin-1") if given else ""
-        if not _VALID_REQUEST_ID.match(rid):
+        if given is None:
             rid = new_request_id()
+        else:
+            rid = given.decode("latin-1")
+            if not _VALID_REQUEST_ID.match(rid):
+                rid = new_request_id()
         state = scope.get("state")
         if state is None:
             scope["state"] = {"request_id": rid}
