@@ -122,6 +122,9 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.machine(),
+        # The run itself keeps about two cores busy; well above that, other work
+        # competed for the CPUs and the figures are noise.
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 

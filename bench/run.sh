@@ -18,8 +18,13 @@ DO $$ BEGIN
   END IF;
 END $$;
 SQL
-if ! psql -h 127.0.0.1 -U postgres -d postgres -qtA -c "SELECT 1 FROM pg_database WHERE datname = 'servio_bench'" | grep -q 1; then
-  psql -h 127.0.0.1 -U postgres -d postgres -q -c "CREATE DATABASE servio_bench OWNER servio_app"
+# SERVIO_BENCH_DATABASE_URL (read by the benches) may name another database on this
+# server, e.g. for a branch whose migrations differ from those servio_bench is at.
+bench_db="${SERVIO_BENCH_DATABASE_URL:-/servio_bench}"
+bench_db="${bench_db##*/}"
+bench_db="${bench_db%%\?*}"
+if ! psql -h 127.0.0.1 -U postgres -d postgres -qtA -c "SELECT 1 FROM pg_database WHERE datname = '$bench_db'" | grep -q 1; then
+  psql -h 127.0.0.1 -U postgres -d postgres -q -c "CREATE DATABASE \"$bench_db\" OWNER servio_app"
 fi
 
 cd bench

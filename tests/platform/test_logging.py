@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 import structlog
 
-from servio.platform.logging import MASK, configure_logging, redact_text, redact_value
+from servio.platform.logging import (
+    ACCESS_LOG,
+    MASK,
+    configure_logging,
+    redact_text,
+    redact_value,
+)
 from tests.conftest import make_settings
 from tests.support.app import app_client
 
@@ -86,3 +95,156 @@ async def test_access_log_line_is_json_and_redacted(sqlite_url: str) -> None:
     assert login["email"] == MASK
     assert login["headers"] == {"cookie": MASK}
     assert "eyJx.eyJy.z" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "client_ip", "user_agent"),
+    [
+        ("/healthz", b"", "127.0.0.1", None),
+        ("/v1/bookings/42", b"ref=a%22b", None, b'curl/8.5 "quoted" \\ back'),
+        ("/caf\u00e9/\u2603", b"q=\xfc\xf1", "::1", b"Mozilla/5.0 (X11; Linux) \xe9t\xe9"),
+        ("/reset", b"token=s3cr3t&email=ann@example.com", "203.0.113.9", b"bot ann@example.com"),
+        ("/line\nbreak\ttab", b"", "10.0.0.5", b""),
+    ],
+)
+def test_access_line_is_what_the_json_renderer_writes(
+    path: str, query: bytes, client_ip: str | None, user_agent: bytes | None
+) -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write(
+            "req-12345678", "GET", "/v1/x/{id}", path, query, 201, 0.0125, client_ip, user_agent
+        )
+    finally:
+        configure_logging()
+    full_path = f"{path}?{query.decode('latin-1')}" if query else path
+    agent = None if user_agent is None else user_agent.decode("latin-1")
+    line = stream.getvalue()
+    assert line.endswith("}\n")
+    access = json.loads(line)
+    timestamp = access["timestamp"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", timestamp)
+    stamped = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - stamped).total_seconds()) < 5
+    expected = {
+        "event": "request",
+        "request_id": "req-12345678",
+        "method": "GET",
+        "route": "/v1/x/{id}",
+        "path": redact_text(full_path),
+        "status": 201,
+        "duration_ms": 12.5,
+        "client_ip": client_ip,
+        "user_agent": redact_text(agent) if agent else agent,
+        "level": "info",
+        "logger": "servio.access",
+        "timestamp": timestamp,
+    }
+    assert line == structlog.processors.JSONRenderer()(None, "info", expected) + "\n"
+    assert "ann@example.com" not in line
+    assert "s3cr3t" not in line
+
+
+def test_access_line_in_console_format_has_the_same_fields() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "console", stream=stream)
+        ACCESS_LOG.write(
+            "req-12345678",
+            "GET",
+            "/healthz",
+            "/healthz",
+            b"email=ann@example.com",
+            200,
+            0.0015,
+            None,
+            b"x",
+        )
+    finally:
+        configure_logging()
+    line = stream.getvalue()
+    assert "request" in line
+    assert "servio.access" in line
+    assert "route=/healthz" in line
+    assert "ann@example.com" not in line
+
+
+def test_access_log_off_writes_nothing() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream, access_log=False)
+        ACCESS_LOG.write(
+            "req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.0015, None, None
+        )
+    finally:
+        configure_logging()
+    assert stream.getvalue() == ""
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+async def test_access_lines_of_one_loop_turn_are_flushed_together() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        for n in range(3):
+            ACCESS_LOG.write(
+                f"req-1234567{n}", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None
+            )
+        assert stream.getvalue() == ""
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert stream.flushes == 1
+        assert [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()] == [
+            "req-12345670",
+            "req-12345671",
+            "req-12345672",
+        ]
+    finally:
+        configure_logging()
+
+
+async def test_a_log_line_never_overtakes_queued_access_lines() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None)
+        structlog.get_logger("servio.test").info("after_request")
+        events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+        assert events == ["request", "after_request"]
+    finally:
+        configure_logging()
+
+
+def test_access_line_outside_a_loop_is_flushed_at_once() -> None:
+    stream = _CountingStream()
+    try:
+        configure_logging("info", "json", stream=stream)
+        ACCESS_LOG.write("req-12345678", "GET", "/healthz", "/healthz", b"", 200, 0.001, None, None)
+        assert stream.flushes == 1
+    finally:
+        configure_logging()
+
+
+def test_only_a_path_that_is_not_its_route_template_is_redacted() -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("info", "json", stream=stream)
+        for path in ("/v1/callbacks/4035550199", "/v1/users/4035550199"):
+            ACCESS_LOG.write(
+                "req-12345678", "GET", "/v1/callbacks/4035550199", path, b"", 200, 0.001, None, None
+            )
+    finally:
+        configure_logging()
+    static, concrete = (json.loads(line)["path"] for line in stream.getvalue().splitlines())
+    assert static == "/v1/callbacks/4035550199"  # the route itself: code, not personal data
+    assert concrete == f"/v1/users/{MASK}"

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import servio
 from servio.domains.bookings import router as bookings_router
@@ -32,10 +31,7 @@ from servio.platform.http.maintenance import (
     OperatorCheck,
     operator_token_check,
 )
-from servio.platform.http.middleware import (
-    ObservabilityMiddleware,
-    ResponseGuardMiddleware,
-)
+from servio.platform.http.middleware import EdgeMiddleware, ResponseGuardMiddleware
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
@@ -94,7 +90,7 @@ def create_app(
         token = settings.operator_token
         is_operator = operator_token_check(token.get_secret_value() if token else None)
     install_problem_handlers(app)
-    app.include_router(probes.router)
+    probes.install(app)
     app.include_router(problem_docs.router)
     app.include_router(unsubscribe.router)
     for router in (
@@ -139,15 +135,19 @@ def _install_middleware(
     idempotency_scope: IdempotencyScope,
 ) -> None:
     # Added innermost first: the last one added wraps all the others. Idempotency sits
-    # inside the response guard, so the guard limits the body it buffers, turns a crash
-    # into a 500 after the claim is released, and hardens replays like any response; the
-    # request gates refuse before any key is claimed.
+    # inside the guard, so the guard limits the body it buffers, turns a crash into a 500
+    # after the claim is released, and hardens replays like any response; the request
+    # gates refuse before any key is claimed. Without CORS the edge is the outer layer
+    # and carries the guard itself; with CORS, the guard sits inside CORS so that its
+    # answers carry CORS headers too.
+    hsts = settings.env == "prod"
+    cors = bool(settings.cors_origins)
     app.add_middleware(IdempotencyMiddleware, db=container.db, scope_of=idempotency_scope)
     _install_request_gates(app, settings, container, is_operator)
-    app.add_middleware(
-        ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.env == "prod"
-    )
-    if settings.cors_origins:
+    if cors:
+        app.add_middleware(
+            ResponseGuardMiddleware, max_body_bytes=settings.max_body_bytes, hsts=hsts
+        )
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -174,8 +174,14 @@ def _install_middleware(
             ],
             max_age=600,
         )
-    app.add_middleware(ObservabilityMiddleware, metrics=container.metrics)
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=container.metrics,
+        trusted_proxies=settings.trusted_proxies,
+        max_body_bytes=settings.max_body_bytes,
+        hsts=hsts,
+        guard=not cors,
+    )
 
 
 def _install_request_gates(

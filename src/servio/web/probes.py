@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
 from servio.platform.errors import DomainError
@@ -13,8 +13,6 @@ from servio.platform.http.problems import problem_response, problem_responses
 from servio.platform.http.routing import JsonRoute
 from servio.platform.probes import check_readiness
 from servio.web.deps import AppContainer
-
-router = APIRouter(tags=["probes"], route_class=JsonRoute)
 
 
 class Liveness(BaseModel):
@@ -43,9 +41,13 @@ class MetricsUnauthorized(DomainError):
     title = "Metrics need the metrics token"
 
 
-@router.get("/healthz", summary="Liveness: the process answers (no I/O)")
-async def healthz() -> Liveness:
-    return Liveness(status="ok")
+_LIVE = Liveness(status="ok").model_dump_json().encode()
+
+
+async def healthz() -> Response:
+    # Probed every few seconds by orchestrators: the constant body is rendered once,
+    # so no model is validated or serialized per call.
+    return Response(_LIVE, media_type="application/json")
 
 
 async def _readiness(container: AppContainer) -> Any:
@@ -58,11 +60,6 @@ async def _readiness(container: AppContainer) -> Any:
     )
 
 
-@router.get(
-    "/readyz",
-    summary="Readiness: database, migrations at head, Redis; workers degrade only",
-    responses=problem_responses(503),
-)
 async def readyz(request: Request, container: AppContainer) -> Any:
     report = await _readiness(container)
     if report.failed:
@@ -76,7 +73,6 @@ async def readyz(request: Request, container: AppContainer) -> Any:
     return ReadinessOut(status=report.status, checks=report.checks)
 
 
-@router.get("/health", summary="Health summary with configured features (seed 004 shape)")
 async def health(container: AppContainer) -> HealthOut:
     settings = container.settings
     return HealthOut(
@@ -93,11 +89,6 @@ async def health(container: AppContainer) -> HealthOut:
     )
 
 
-@router.get(
-    "/ready",
-    summary="Database readiness (seed 004 shape)",
-    responses=problem_responses(503),
-)
 async def ready(request: Request, container: AppContainer) -> Any:
     try:
         await container.db.ping()
@@ -112,12 +103,6 @@ async def ready(request: Request, container: AppContainer) -> Any:
     return ReadyOut(ok=True, database="connected")
 
 
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}, **problem_responses(401)},
-)
 async def metrics(request: Request, container: AppContainer) -> Response:
     token = container.settings.metrics_token
     if token is not None:
@@ -126,3 +111,42 @@ async def metrics(request: Request, container: AppContainer) -> Response:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise MetricsUnauthorized("Send Authorization: Bearer <SERVIO_METRICS_TOKEN>.")
     return Response(container.metrics.render(), media_type=container.metrics.content_type)
+
+
+def install(app: FastAPI) -> None:
+    """The probes are routes of the app itself, matched first, not an included router:
+    orchestrators call them every few seconds, and an included router costs a second
+    matching pass on every request it serves."""
+
+    def probe(path: str, endpoint: Any, summary: str, **options: Any) -> None:
+        app.router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            summary=summary,
+            tags=["probes"],
+            route_class_override=JsonRoute,
+            **options,
+        )
+
+    probe("/healthz", healthz, "Liveness: the process answers (no I/O)", response_model=Liveness)
+    probe(
+        "/readyz",
+        readyz,
+        "Readiness: database, migrations at head, Redis; workers degrade only",
+        responses=problem_responses(503),
+    )
+    probe("/health", health, "Health summary with configured features (seed 004 shape)")
+    probe(
+        "/ready",
+        ready,
+        "Database readiness (seed 004 shape)",
+        responses=problem_responses(503),
+    )
+    probe(
+        "/metrics",
+        metrics,
+        "Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, **problem_responses(401)},
+    )
