@@ -107,21 +107,21 @@ async def test_heartbeats_extend_the_lease_of_a_long_job(db: Database) -> None:
 
     async def long_report(_db: Database) -> int:
         started.set()
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(2.0)
         return 1
 
     jobs = registry(Job("long", HOURLY, long_report))
     await due(db, jobs, "long")
-    holder = JobRunner(jobs, lease_seconds=0.5, heartbeat_seconds=0.1, worker_id="holder")
+    holder = JobRunner(jobs, lease_seconds=1.0, heartbeat_seconds=0.1, worker_id="holder")
     running = asyncio.create_task(holder.run_due(db))
     await started.wait()
     first_lease = (await schedule_row(db, "long")).lease_until
     assert first_lease is not None
-    await asyncio.sleep(1.0)  # well past the first lease
+    await asyncio.sleep(1.4)  # well past the first lease
     row = await schedule_row(db, "long")
     assert row.lease_owner == "holder"
     assert row.lease_until is not None
-    assert row.lease_until > first_lease + timedelta(seconds=0.3)
+    assert row.lease_until > first_lease + timedelta(seconds=0.8)
     assert row.lease_until > utcnow()
     assert await JobRunner(jobs, worker_id="rival").run_due(db) == 0
     assert await running == 1
@@ -130,9 +130,10 @@ async def test_heartbeats_extend_the_lease_of_a_long_job(db: Database) -> None:
 
 
 async def test_a_runner_that_lost_its_lease_cancels_its_run(db: Database) -> None:
-    cancelled = asyncio.Event()
+    started, cancelled = asyncio.Event(), asyncio.Event()
 
     async def stuck(_db: Database) -> int:
+        started.set()
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
@@ -144,9 +145,9 @@ async def test_a_runner_that_lost_its_lease_cancels_its_run(db: Database) -> Non
     await due(db, jobs, "stuck")
     runner = JobRunner(jobs, lease_seconds=0.5, heartbeat_seconds=0.1, worker_id="slow")
     running = asyncio.create_task(runner.run_due(db))
-    await asyncio.sleep(0.3)
+    await started.wait()
     await set_row(db, "stuck", lease_owner="usurper")  # another worker took the job over
-    assert await asyncio.wait_for(running, 5) == 1
+    assert await asyncio.wait_for(running, 20) == 1
     assert cancelled.is_set()
     [run] = await runs_of(db, "stuck")
     assert (run.outcome, run.error) == ("error", LEASE_LOST)

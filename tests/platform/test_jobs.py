@@ -132,7 +132,7 @@ async def test_a_job_past_its_timeout_is_cancelled_and_recorded(db: Database) ->
     calls = Calls()
     jobs = registry(job("slow", calls, delay=30, timeout=0.2))
     await due(db, jobs, "slow")
-    assert await asyncio.wait_for(JobRunner(jobs).run_due(db), 5) == 1
+    assert await asyncio.wait_for(JobRunner(jobs).run_due(db), 20) == 1
     [run] = await runs_of(db, "slow")
     assert (run.outcome, run.error) == ("timeout", "timed out after 0.2 s")
     row = await schedule_row(db, "slow")
