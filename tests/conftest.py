@@ -121,7 +121,11 @@ async def pg_db(pg_url: str) -> AsyncIterator[Database]:
 
 def make_settings(url: str, **overrides: object) -> Settings:
     # Cheap argon2 keeps the suite fast; production cost is the default.
-    cheap: dict[str, object] = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
+    cheap: dict[str, object] = {
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
+        "principal_cache_seconds": 0,  # tests see each revocation at once
+    }
     return Settings(env="test", database_url=url, **(cheap | overrides))  # type: ignore[arg-type]
 
 

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     # empty = one key derived from SERVIO_SECRET_KEY.
     jwt_keys: CommaList = Field(default_factory=list)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    principal_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
     invite_ttl_hours: int = Field(default=72, ge=1, le=720)
     password_reset_ttl_minutes: int = Field(default=30, ge=5, le=1440)

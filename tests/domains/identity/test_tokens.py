@@ -4,6 +4,7 @@ valid while both keys are configured."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import timedelta
@@ -16,7 +17,7 @@ from servio.platform.config import Settings
 from servio.platform.security.tokens import KeyRing
 from tests.conftest import make_settings
 from tests.support.app import app_client
-from tests.support.identity import problem, register
+from tests.support.identity import login, problem, register
 
 KEY_A = "a" * 40
 KEY_B = "b" * 40
@@ -106,3 +107,18 @@ async def test_key_rotation_keeps_old_tokens_valid(db_url: str, db: object) -> N
 def test_jwt_keys_setting_is_validated() -> None:
     with pytest.raises(ValueError, match="kid:secret"):
         Settings(jwt_keys=["short:abc"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_checked_session_is_reused_briefly(db_url: str, db: object) -> None:
+    settings = make_settings(db_url, principal_cache_seconds=0.5)
+    async with app_client(settings) as api:
+        acct = await register(api, "ada@example.com", "Bright Homes")
+        other = await login(api, "ada@example.com")
+        assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200
+        sid = jwt.decode(acct.access, options={"verify_signature": False})["sid"]
+        ended = await api.delete(f"/v1/auth/sessions/{sid}", headers=other.auth)
+        assert ended.status_code == 204
+        assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200  # cached
+        await asyncio.sleep(0.6)
+        assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 401

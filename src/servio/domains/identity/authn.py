@@ -8,6 +8,7 @@ import base64
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -72,6 +73,9 @@ class IdentityAuthenticator:
         self.config = config
         self.settings = settings
         self._org_rates: dict[uuid.UUID, tuple[float, str]] = {}
+        # Sessions checked recently, by token: revocations, role changes and read-only
+        # switches take effect within ``principal_cache_seconds`` (0 = every request).
+        self._recent: dict[str, tuple[float, Principal]] = {}
 
     async def _org_rate(self, s: Any, org_id: uuid.UUID) -> str:
         """The org's own per-principal rate (setting ``rate_limit.authenticated``), read
@@ -128,6 +132,19 @@ class IdentityAuthenticator:
         )
 
     async def _access(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
+        ttl = self.settings.principal_cache_seconds
+        if ttl and BREAK_GLASS_HEADER not in request.headers:
+            hit = self._recent.get(token)
+            if hit is not None and hit[0] > time.monotonic():
+                return replace(hit[1], via_cookie=via_cookie)
+        principal = await self._check_session(request, token, via_cookie=via_cookie)
+        if ttl and principal.break_glass_id is None:
+            if len(self._recent) > 10_000:
+                self._recent.clear()
+            self._recent[token] = (time.monotonic() + ttl, principal)
+        return principal
+
+    async def _check_session(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
         claims = self.config.keys.verify(token, purpose="access")
         try:
             sid, org_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["org"])
