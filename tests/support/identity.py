@@ -18,7 +18,7 @@ from sqlalchemy import select
 from servio.domains.identity.models import ApiKey, Membership
 from servio.platform.db import Database
 from tests.support.app import deliver_outbox
-from tests.support.problems import PROBLEM
+from tests.support.problems import assert_problem
 
 PASSWORD = "plum-orchard-skylight-42"
 BREAK_GLASS_REASON = "Fix a wrong booking during the freeze"
@@ -90,13 +90,8 @@ async def invite(
 
 
 def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
-    """Assert a Problem+JSON answer of ``status`` whose type ends in ``name``."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = r.json()
-    assert str(body["type"]).endswith(f"/{name}"), body
-    assert body["status"] == status
-    return body
+    """Assert a complete Problem+JSON answer of ``status`` and type ``name``."""
+    return assert_problem(r, status, name)
 
 
 async def membership(db: Database, who: Account, org_id: uuid.UUID) -> Membership | None:

@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_
 
 from servio.platform.errors import DomainError
 
@@ -41,7 +41,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def after_cursor(
-    at_column: ColumnElement[datetime], id_column: ColumnElement[uuid.UUID], cursor: str
+    at_column: SQLColumnExpression[datetime], id_column: SQLColumnExpression[uuid.UUID], cursor: str
 ) -> ColumnElement[bool]:
     """Rows that come after the cursor in (at, id) descending order."""
     at, row_id = decode_cursor(cursor)

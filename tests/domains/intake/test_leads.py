@@ -143,7 +143,7 @@ async def test_list_search_page_and_safe_csv(api: httpx.AsyncClient, db: Databas
     problem(
         await api.get("/v1/admin/leads", params={"cursor": "zz"}, headers=owner.auth),
         400,
-        "invalid-lead-cursor",
+        "invalid-cursor",
     )
 
 

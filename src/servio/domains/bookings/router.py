@@ -110,8 +110,9 @@ async def create_booking(
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> BookingOut:
     db = database(request)
-    async with db.unit_of_work() as s:
-        found = await identity.public_org(s, org, request.app.state.container.settings.default_org)
+    found = await identity.resolve_public_org(
+        db, org, request.app.state.container.settings.default_org
+    )
     async with db.unit_of_work(found.id, immediate=True) as s:
         booking = await service.create(
             s,

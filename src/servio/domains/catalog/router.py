@@ -37,8 +37,7 @@ async def estimate(
 ) -> EstimateOut:
     db = database(request)
     default = request.app.state.container.settings.default_org
-    async with db.unit_of_work() as s:
-        found = await identity.public_org(s, org, default)
+    found = await identity.resolve_public_org(db, org, default)
     async with db.unit_of_work(found.id) as s:
         result = await service.estimate_for_org(
             s,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import Org, OrgSetting
+from servio.platform.db import Database
 from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
@@ -98,6 +99,12 @@ class OrgRequired(DomainError):
     type = "org-required"
     title = "Name the business"
     description = "Public routes take ?org=<slug> unless the deployment sets SERVIO_DEFAULT_ORG."
+
+
+async def resolve_public_org(db: Database, slug: str | None, default: str | None) -> Org:
+    """``public_org`` in a short transaction of its own, for public routes."""
+    async with db.unit_of_work() as session:
+        return await public_org(session, slug, default)
 
 
 async def public_org(session: AsyncSession, slug: str | None, default: str | None) -> Org:

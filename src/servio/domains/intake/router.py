@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,11 +13,11 @@ from servio.domains.intake import service
 from servio.domains.intake.export import leads_csv
 from servio.domains.intake.schemas import LeadIn, LeadOut, LeadPage, StatusIn
 from servio.platform.captcha import verify_turnstile
-from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import ClientInfo, Trail
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
+from servio.platform.pagination import encode_cursor
 from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["leads"], route_class=JsonRoute)
@@ -36,12 +32,6 @@ def catalog_of(request: Request) -> catalog.Catalog:
 
 
 Catalog = Annotated[catalog.Catalog, Depends(catalog_of)]
-
-
-class InvalidCursor(DomainError):
-    status = 400
-    type = "invalid-lead-cursor"
-    title = "The pagination cursor is not valid"
 
 
 def _region(settings: dict[str, Any], currency: str) -> str | None:
@@ -68,8 +58,7 @@ async def create_lead(
         remote_ip=client.ip,
     )
     db = database(request)
-    async with db.unit_of_work() as s:
-        found = await identity.public_org(s, org, settings.default_org)
+    found = await identity.resolve_public_org(db, org, settings.default_org)
     async with db.unit_of_work(found.id) as s:
         org_settings = await identity.org_settings(s, found.id)
         contact = service.normalize_contact(
@@ -97,16 +86,6 @@ async def create_lead(
         return LeadOut.model_validate(lead, from_attributes=True)
 
 
-def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidCursor("Use the next_cursor of a previous page.") from exc
-
-
 @router.get(
     "/v1/admin/leads",
     summary="Leads, newest first, filtered, searched and paged; ?format=csv exports",
@@ -121,9 +100,7 @@ async def list_leads(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    stmt = service.after(
-        service.search(service.readable(principal.org_id), q, status), _cursor(cursor)
-    )
+    stmt = service.after(service.search(service.readable(principal.org_id), q, status), cursor)
     rows = list(await s.scalars(stmt.limit(limit + 1)))
     more, rows = len(rows) > limit, rows[:limit]
     if format == "csv":
@@ -134,8 +111,7 @@ async def list_leads(
         )
     token = None
     if more and rows:
-        raw = json.dumps({"t": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)})
-        token = base64.urlsafe_b64encode(raw.encode()).decode()
+        token = encode_cursor(rows[-1].created_at, rows[-1].id)
     return LeadPage(
         items=[LeadOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=token
     )

@@ -11,12 +11,13 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
+from servio.platform.pagination import after_cursor
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "NEW": frozenset({"CONTACTED", "QUOTED", "BOOKED", "LOST"}),
@@ -182,10 +183,10 @@ def search(stmt: Select[Lead], q: str | None, status: str | None) -> Select[Lead
     return stmt
 
 
-def after(stmt: Select[Lead], cursor: tuple[Any, uuid.UUID] | None) -> Select[Lead]:
-    if cursor is not None:
-        at, last = cursor
-        stmt = stmt.where(or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < last)))
+def after(stmt: Select[Lead], cursor: str | None) -> Select[Lead]:
+    """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
+    if cursor:
+        stmt = stmt.where(after_cursor(Lead.created_at, Lead.id, cursor))
     return stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
 
 

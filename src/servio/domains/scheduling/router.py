@@ -52,8 +52,9 @@ async def slots(
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> SlotsOut:
     db = database(request)
-    async with db.unit_of_work() as s:
-        found = await identity.public_org(s, org, request.app.state.container.settings.default_org)
+    found = await identity.resolve_public_org(
+        db, org, request.app.state.container.settings.default_org
+    )
     async with db.unit_of_work(found.id) as s:
         free = await service.find_slots(
             s,

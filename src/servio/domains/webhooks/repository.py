@@ -46,7 +46,7 @@ async def deliveries(
         statement = statement.where(WebhookDelivery.ok.is_(ok))
     if cursor is not None:
         statement = statement.where(
-            after_cursor(WebhookDelivery.created_at, WebhookDelivery.id, cursor)  # type: ignore[arg-type]
+            after_cursor(WebhookDelivery.created_at, WebhookDelivery.id, cursor)
         )
     statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
     return list((await session.scalars(statement.limit(limit))).all())

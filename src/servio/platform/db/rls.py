@@ -8,6 +8,8 @@ application role is neither (readiness warns when it is).
 
 from __future__ import annotations
 
+from alembic.operations import Operations
+
 POLICY = "tenant_isolation"
 
 _CURRENT_ORG = "NULLIF(current_setting('app.current_org_id', true), '')::uuid"
@@ -36,3 +38,19 @@ def disable_rls_sql(table: str) -> list[str]:
         f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY',
     ]
+
+
+def enable_rls(op: Operations, *tables: str, predicate: str = TENANT_PREDICATE) -> None:
+    """In a migration: put ``tables`` under the tenant policy (PostgreSQL only)."""
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            for statement in enable_rls_sql(table, predicate):
+                op.execute(statement)
+
+
+def disable_rls(op: Operations, *tables: str) -> None:
+    """In a migration's downgrade: drop the tenant policy of ``tables`` (PostgreSQL only)."""
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            for statement in disable_rls_sql(table):
+                op.execute(statement)

@@ -48,7 +48,7 @@ async def dead_letters(
     if since:
         stmt = stmt.where(OutboxMessage.updated_at >= since)
     if cursor:
-        stmt = stmt.where(after_cursor(OutboxMessage.updated_at, OutboxMessage.id, cursor))  # type: ignore[arg-type]
+        stmt = stmt.where(after_cursor(OutboxMessage.updated_at, OutboxMessage.id, cursor))
     rows = list(
         await s.scalars(
             stmt.order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
