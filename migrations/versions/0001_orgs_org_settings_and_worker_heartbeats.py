@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servio.platform.db.rls import disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import disable_rls, enable_rls
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -58,15 +58,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "key", name="uq_org_settings_org_key"),
     )
     op.create_index(op.f("ix_org_settings_org_id"), "org_settings", ["org_id"], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in enable_rls_sql("org_settings"):
-            op.execute(statement)
+    enable_rls(op, "org_settings")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in disable_rls_sql("org_settings"):
-            op.execute(statement)
+    disable_rls(op, "org_settings")
     op.drop_index(op.f("ix_org_settings_org_id"), table_name="org_settings")
     op.drop_table("org_settings")
     op.drop_table("worker_heartbeats")

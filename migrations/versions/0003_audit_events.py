@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls, enable_rls
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -48,14 +48,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("chain_id", "seq", name="uq_audit_events_chain_seq"),
     )
     op.create_index(op.f("ix_audit_events_org_id"), "audit_events", ["org_id"], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in enable_rls_sql("audit_events", NULLABLE_ORG_PREDICATE):
-            op.execute(statement)
+    enable_rls(op, "audit_events", predicate=NULLABLE_ORG_PREDICATE)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in disable_rls_sql("audit_events"):
-            op.execute(statement)
+    disable_rls(op, "audit_events")
     op.drop_index(op.f("ix_audit_events_org_id"), table_name="audit_events")
     op.drop_table("audit_events")

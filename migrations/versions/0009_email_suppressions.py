@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls, enable_rls
 
 revision: str = "0009"
 # Follows the latest revision on this line; re-point at "0006" once the jobs migration lands.
@@ -56,15 +56,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("org_id IS NULL"),
         sqlite_where=sa.text("org_id IS NULL"),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in enable_rls_sql("email_suppressions", NULLABLE_ORG_PREDICATE):
-            op.execute(statement)
+    enable_rls(op, "email_suppressions", predicate=NULLABLE_ORG_PREDICATE)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in disable_rls_sql("email_suppressions"):
-            op.execute(statement)
+    disable_rls(op, "email_suppressions")
     op.drop_index("uq_email_suppressions_deployment_address", table_name="email_suppressions")
     op.drop_index("uq_email_suppressions_org_address", table_name="email_suppressions")
     op.drop_table("email_suppressions")

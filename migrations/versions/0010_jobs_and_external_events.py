@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import NULLABLE_ORG_PREDICATE, disable_rls, enable_rls
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -80,9 +80,7 @@ def _create_external_events() -> None:
     op.create_index(op.f("ix_external_events_org_id"), "external_events", ["org_id"])
     op.create_index(op.f("ix_external_events_processed_at"), "external_events", ["processed_at"])
     # An event not yet matched to an org (NULL org_id) is the deployment's: system scope only.
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in enable_rls_sql("external_events", NULLABLE_ORG_PREDICATE):
-            op.execute(statement)
+    enable_rls(op, "external_events", predicate=NULLABLE_ORG_PREDICATE)
 
 
 def upgrade() -> None:
@@ -91,9 +89,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in disable_rls_sql("external_events"):
-            op.execute(statement)
+    disable_rls(op, "external_events")
     op.drop_index(op.f("ix_external_events_processed_at"), table_name="external_events")
     op.drop_index(op.f("ix_external_events_org_id"), table_name="external_events")
     op.drop_table("external_events")

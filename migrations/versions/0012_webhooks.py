@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servio.platform.db.rls import disable_rls_sql, enable_rls_sql
+from servio.platform.db.rls import disable_rls, enable_rls
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -90,17 +90,11 @@ def upgrade() -> None:
         ["subscription_id"],
         unique=False,
     )
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TABLES:
-            for statement in enable_rls_sql(table):
-                op.execute(statement)
+    enable_rls(op, *TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TABLES:
-            for statement in disable_rls_sql(table):
-                op.execute(statement)
+    disable_rls(op, *TABLES)
     op.drop_index("ix_webhook_deliveries_subscription_id", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_org_created", table_name="webhook_deliveries")
     op.drop_index(op.f("ix_webhook_deliveries_org_id"), table_name="webhook_deliveries")
