@@ -182,7 +182,7 @@ async def _verify_audit_log(database_url: str) -> audit.VerifyResult:
 @app.command()
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Migrate, seed the demo businesses and serve with an in-process worker."""
-    settings = load_settings()
+    settings = demo_settings(load_settings(), host, port)
     db_migrations.upgrade(settings.database_url)
     try:
         seeded = asyncio.run(seed_demo(settings))
@@ -202,8 +202,22 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     out.print(f"  Demo businesses: {', '.join(seeded.get('demo businesses', []))}")
     for login in seeded.get("demo logins", []):
         out.print(f"  Login     {login} / {settings.demo_password.get_secret_value()}")
+    if settings.stripe_dev_checkout:
+        out.print(f"  Payments  test checkout at {base}/dev/stripe (no card is charged)")
+    out.print(f"  Emails    written to {settings.var_dir / 'mail'}")
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_serve_with_worker(settings, host, port))
+
+
+def demo_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The demo answers on ``host:port`` and, without a Stripe key, takes deposits
+    through the local test checkout."""
+    update: dict[str, object] = {}
+    if "public_url" not in settings.model_fields_set:
+        update["public_url"] = f"http://{host}:{port}"
+    if settings.stripe_api_key is None and settings.env != "prod":
+        update["stripe_dev_checkout"] = True
+    return settings.model_copy(update=update)
 
 
 async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.domains.bookings.seed import seed_demo_bookings
 from servio.domains.identity.seed import seed_demo_logins, seed_demo_orgs
 from servio.domains.scheduling.seed import seed_demo_resources
 from servio.platform.config import Settings
@@ -21,6 +22,7 @@ DEMO_SEEDERS: list[tuple[str, Seeder]] = [
     ("demo businesses", seed_demo_orgs),
     ("demo logins", seed_demo_logins),
     ("demo resources", seed_demo_resources),
+    ("demo history", seed_demo_bookings),
 ]
 
 

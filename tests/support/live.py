@@ -20,9 +20,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 until the block ends; yields its base URL."""
-    port = free_port()
+def serve(app: ASGIApp, port: int | None = None) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 (on ``port``, else a free one) until the block ends;
+    yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

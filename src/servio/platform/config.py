@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
+    # Serve a local stand-in for Stripe Checkout under /dev/stripe and point the SDK at
+    # it (``servio demo`` turns it on when no Stripe key is set). Never in production.
+    stripe_dev_checkout: bool = False
 
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None
@@ -234,4 +237,6 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("SERVIO_BASIC_ADMIN_ENABLED is a development convenience")
     if settings.webhooks_allow_private:
         problems.append("SERVIO_WEBHOOKS_ALLOW_PRIVATE is a dev/test switch")
+    if settings.stripe_dev_checkout:
+        problems.append("SERVIO_STRIPE_DEV_CHECKOUT serves a stand-in for Stripe")
     return problems

@@ -17,12 +17,12 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
+from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
 from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
-from servio.integrations.stripe_gateway import StripeGateway
 from servio.platform.config import Settings
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
@@ -39,6 +39,7 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
+from servio.web.stripe import mount_dev_checkout, payment_gateway
 
 VERSION = "0.1.0"
 
@@ -104,27 +105,17 @@ def create_app(
         scheduling_router.router,
         bookings_router.router,
         payments_router.router,
+        payments_pages.router,
         webhooks_router.router,
         webhooks_admin_router.router,
     ):
         app.include_router(router)
     app.include_router(admin_jobs.router)
+    app.state.dev_stripe = mount_dev_checkout(app, settings)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
     _install_middleware(app, settings, container, is_operator, scope_of)
     return app
-
-
-def payment_gateway(settings: Settings) -> StripeGateway | None:
-    """Stripe when an API key is set; without one, deposits are taken by staff."""
-    if settings.stripe_api_key is None:
-        return None
-    secret = settings.stripe_webhook_secret
-    return StripeGateway(
-        settings.stripe_api_key.get_secret_value(),
-        secret.get_secret_value() if secret else None,
-        settings.stripe_api_base,
-    )
 
 
 def _install_middleware(

@@ -75,7 +75,7 @@ async def test_deposit_checkout_and_webhook(
         )
         assert r.status_code == 201, r.text
         booking = r.json()
-        assert booking["checkout_url"] == "https://checkout.stripe.test/c/pay/cs_test_1"
+        assert booking["checkout_url"] == "https://checkout.stripe.test/pay/cs_test_1"
         assert fake.sessions["cs_test_1"]["amount_total"] == booking["deposit_cents"]
         assert fake.sessions["cs_test_1"]["metadata"]["booking_id"] == booking["id"]
 

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.intake.models import Lead
+from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
 from servio.platform.pagination import after_cursor

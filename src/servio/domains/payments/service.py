@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
+from servio.domains.identity import service as identity
 from servio.domains.payments.gateway import PaymentGateway
 from servio.domains.payments.models import LedgerEntry, Payment
 from servio.platform.db import utcnow
@@ -132,3 +134,23 @@ async def apply_event(s: AsyncSession, event: dict[str, Any]) -> str:
     if kind in ("charge.refunded", "charge.dispute.created"):
         return await _charge_event(s, kind, obj)
     return "ignored"
+
+
+async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
+    """What the customer sees back from the checkout: the booking's reference, status
+    and time in the business's zone (no contact details). None when unknown."""
+    p = await s.scalar(select(Payment).where(Payment.booking_id == booking_id).limit(1))
+    if p is None:
+        return None
+    b = await bookings.get(s, p.org_id, booking_id)
+    org = await identity.get_org(s, p.org_id)
+    return {
+        "business": org.name,
+        "reference": str(b.id)[:8].upper(),
+        "status": b.status,
+        "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
+        "payment": p.status,
+        "checkout_url": (p.checkout_url or "")
+        if p.status == "pending" and b.status == "PENDING"
+        else "",
+    }

@@ -1,0 +1,70 @@
+"""Where the checkout sends the customer back: ``/booking/{id}/paid`` and
+``/booking/{id}/cancelled``, plain pages saying where the booking stands."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from servio.domains.payments import service
+from servio.platform.http.auth import database
+
+router = APIRouter(tags=["payments"], include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}
+</style>
+</head><body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+MESSAGES = {
+    "CONFIRMED": "Your deposit is received and your booking is confirmed.",
+    "PENDING": "We are waiting for the payment to be confirmed; this page updates when "
+    "you reload it, and an email follows.",
+    "EXPIRED": "The time held for this booking ran out before the payment arrived.",
+    "CANCELLED": "This booking is cancelled.",
+}
+
+
+async def _page(request: Request, booking_id: uuid.UUID, cancelled: bool) -> HTMLResponse:
+    async with database(request).unit_of_work(system=True) as s:
+        info = await service.checkout_return(s, booking_id)
+    if info is None:
+        body = "<p>We do not know this booking.</p>"
+        return HTMLResponse(PAGE.format(title="Booking not found", body=body), status_code=404)
+    e = {k: html.escape(v) for k, v in info.items() if k != "checkout_url"}
+    note = MESSAGES.get(info["status"], f"This booking is {e['status'].lower()}.")
+    if cancelled and info["status"] == "PENDING":
+        note = "The payment was not completed. Your slot is held until the hold expires."
+    body = (
+        f"<p>{html.escape(note)}</p><dl><dt>Business</dt><dd>{e['business']}</dd>"
+        f"<dt>Reference</dt><dd>{e['reference']}</dd><dt>When</dt><dd>{e['when']}</dd>"
+        f"<dt>Status</dt><dd>{e['status']}</dd></dl>"
+    )
+    return HTMLResponse(PAGE.format(title=f"Booking {e['reference']}", body=body))
+
+
+@router.get("/booking/{booking_id}/paid", response_class=HTMLResponse)
+async def paid(booking_id: uuid.UUID, request: Request) -> HTMLResponse:
+    return await _page(request, booking_id, cancelled=False)
+
+
+@router.get("/booking/{booking_id}/cancelled", response_class=HTMLResponse)
+async def cancelled(booking_id: uuid.UUID, request: Request) -> HTMLResponse:
+    return await _page(request, booking_id, cancelled=True)
+
+
+@router.get("/booking/{booking_id}/pay", response_model=None)
+async def pay(booking_id: uuid.UUID, request: Request) -> HTMLResponse | RedirectResponse:
+    """The pay link of the booking emails: on to the checkout while the deposit is
+    due, else the page that says where the booking stands."""
+    async with database(request).unit_of_work(system=True) as s:
+        info = await service.checkout_return(s, booking_id)
+    if info is not None and info["checkout_url"]:
+        return RedirectResponse(info["checkout_url"], status_code=303)
+    return await _page(request, booking_id, cancelled=False)

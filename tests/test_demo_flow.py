@@ -1,0 +1,139 @@
+"""What a new user does on ``make demo``, over real HTTP against a live server: the seeded
+business has a month of history, a customer gets a price, leaves a lead, books a free
+slot, pays the deposit on the test checkout (which sends Stripe's signed event to the
+webhook) and receives the emails; the owner sees the booking and the metrics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import func, select
+
+from servio.domains.bookings.models import Booking
+from servio.domains.payments.models import LedgerEntry, Payment
+from servio.platform.db import Database
+from servio.platform.inbox import ExternalEvent
+from servio.seeding import seed_demo
+from servio.web.app import create_app
+from servio.web.container import Container
+from tests.conftest import make_settings
+from tests.support.identity import login, mails, text_part
+from tests.support.live import free_port, serve
+
+ORG = "sparkle-clean"
+TZ = ZoneInfo("America/Edmonton")
+
+
+def _today() -> date:
+    return datetime.now(TZ).date()
+
+
+def _weekday_ahead(days: int) -> date:
+    day = _today() + timedelta(days=days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+async def test_demo_customer_books_and_pays(db_url: str, db: Database, tmp_path: Path) -> None:
+    port = free_port()
+    settings = make_settings(
+        db_url,
+        var_dir=tmp_path,
+        public_url=f"http://127.0.0.1:{port}",
+        stripe_dev_checkout=True,
+    )
+    seeded = await seed_demo(settings, show_progress=False)
+    assert seeded["demo history"]["bookings"] > 60  # a month of jobs on two teams
+    with serve(create_app(settings), port=port) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            booking = await _customer_books(http)
+            checkout = booking["checkout_url"]
+            assert checkout.startswith(f"{url}/dev/stripe/pay/cs_test_")
+            page = await http.get(f"/booking/{booking['id']}/pay", follow_redirects=True)
+            assert page.status_code == 200
+            assert str(page.url) == checkout
+            assert f"{booking['deposit_cents'] // 100}." in page.text
+            paid = await http.post(checkout, follow_redirects=True)
+            assert paid.status_code == 200, paid.text
+            assert urlsplit(str(paid.url)).path == f"/booking/{booking['id']}/paid"
+            assert "confirmed" in paid.text
+            assert "CONFIRMED" in paid.text
+
+            password = settings.demo_password.get_secret_value()
+            owner = await login(http, f"owner@{ORG}.example.com", password)
+            seen = await http.get(f"/v1/admin/bookings/{booking['id']}", headers=owner.auth)
+            assert seen.json()["status"] == "CONFIRMED"
+            month = await http.get(
+                "/v1/admin/metrics",
+                params={"from": str(_today() - timedelta(days=30)), "to": str(_today())},
+                headers=owner.auth,
+            )
+            assert month.status_code == 200, month.text
+            assert month.json()["bookings"] > 30
+            assert month.json()["revenue_cents"] > 0
+
+    async with db.unit_of_work(system=True) as s:
+        row = await s.get(Booking, uuid.UUID(booking["id"]))
+        assert row is not None
+        assert row.status == "CONFIRMED"
+        assert row.hold_expires_at is None
+        payment = await s.scalar(select(Payment).where(Payment.booking_id == row.id))
+        assert payment is not None
+        assert payment.status == "paid"
+        charged = await s.scalar(select(LedgerEntry.amount_cents).filter_by(payment_id=payment.id))
+        assert charged == booking["deposit_cents"]
+        events = await s.scalar(select(func.count()).select_from(ExternalEvent))
+        assert events == 1
+
+    container = Container.from_settings(settings)
+    try:
+        await container.dispatcher("tests").drain()
+    finally:
+        await container.close()
+    sent = {m["Subject"]: text_part(m) for m in mails(tmp_path) if m["To"] == "sam@example.com"}
+    assert len(sent) == 2, list(sent)
+    pending, confirmed = sorted(sent, key=lambda subject: "confirmed" in subject.lower())
+    assert "confirmed" in confirmed.lower()
+    assert "holding" in sent[pending]
+
+
+async def _customer_books(http: httpx.AsyncClient) -> dict:
+    inputs = {"beds": 2, "baths": 1}
+    price = await http.post(f"/v1/estimate?org={ORG}", json=inputs)
+    assert price.status_code == 200, price.text
+    assert price.json()["subtotal_cents"] == 105_00
+    assert price.json()["currency"] == "CAD"
+    lead = await http.post(
+        f"/v1/leads?org={ORG}",
+        json={"name": "Sam Client", "email": "sam@example.com", "inputs": inputs},
+    )
+    assert lead.status_code == 201, lead.text
+    day = _weekday_ahead(10)
+    minutes = int(price.json()["time_on_site_hours"] * 60)
+    slots = await http.get(
+        "/v1/slots", params={"org": ORG, "date": str(day), "duration_minutes": minutes}
+    )
+    assert slots.status_code == 200, slots.text
+    free = slots.json()["slots"]
+    assert free, "the demo teams have free time ten days out"
+    booked = await http.post(
+        f"/v1/bookings?org={ORG}",
+        json={
+            "name": "Sam Client",
+            "email": "sam@example.com",
+            "start": free[0]["start"],
+            "inputs": inputs,
+            "lead_id": lead.json()["id"],
+        },
+    )
+    assert booked.status_code == 201, booked.text
+    body: dict = booked.json()
+    assert body["deposit_required"]
+    assert "new_client" in body["deposit_reasons"]
+    return body
