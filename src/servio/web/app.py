@@ -92,9 +92,9 @@ def create_app(
         is_operator = operator_token_check(token.get_secret_value() if token else None)
     install_problem_handlers(app)
     probes.install(app)
-    app.include_router(problem_docs.router)
-    app.include_router(unsubscribe.router)
     for router in (
+        problem_docs.router,
+        unsubscribe.router,
         router_auth.router,
         router_mfa.router,
         router_team.router,
@@ -108,9 +108,12 @@ def create_app(
         payments_pages.router,
         webhooks_router.router,
         webhooks_admin_router.router,
+        admin_jobs.router,
     ):
-        app.include_router(router)
-    app.include_router(admin_jobs.router)
+        # Straight onto the app: an included router is a branch every request walks
+        # again, a measurable share of a small request. Routers here carry no
+        # router-level dependencies or prefixes beyond those baked into their paths.
+        app.router.routes.extend(router.routes)
     app.state.dev_stripe = mount_dev_checkout(app, settings)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)

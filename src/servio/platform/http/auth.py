@@ -88,9 +88,10 @@ async def _limit(request: Request, principal: Principal) -> None:
         await enforce(limiter, f"principal:{principal.actor}", rate)
 
 
-async def current_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    """The caller's principal; 401 without credentials. Calls ``optional_principal``
+    directly rather than as a sub-dependency: each dependency level costs every request."""
+    principal = await optional_principal(request)
     if principal is None:
         raise NotAuthenticated("This endpoint needs credentials.")
     return principal
@@ -101,9 +102,8 @@ def require(
 ) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency giving the principal when it holds every permission named."""
 
-    async def check(
-        request: Request, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await current_principal(request)
         if principal.mfa_enrollment_required and not allow_mfa_pending:
             raise MfaEnrollmentRequired("Enroll in two-factor authentication to continue.")
         for permission in permissions:
@@ -130,10 +130,9 @@ def database(request: Request) -> Database:
     return db
 
 
-async def org_unit_of_work(
-    request: Request, principal: Annotated[Principal, Depends(current_principal)]
-) -> AsyncIterator[AsyncSession]:
+async def org_unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work, bound to the principal's org (RLS on PostgreSQL)."""
+    principal = await current_principal(request)
     async with database(request).unit_of_work(principal.org_id) as session:
         yield session
 
