@@ -76,6 +76,19 @@ async def test_bad_input_is_precise(api: httpx.AsyncClient, db: Database) -> Non
         "unknown-option",
     )
     assert "sauna" in str(unknown["detail"])
+    wrong = problem(
+        await api.post("/v1/estimate?org=shine", json={"beds": 2, "baths": 1, "currency": "usd"}),
+        422,
+        "unsupported-currency",
+    )
+    assert wrong["supported"] == ["CAD"]
+    same = await api.post("/v1/estimate?org=shine", json={"beds": 2, "baths": 1, "currency": "cad"})
+    assert same.json()["currency"] == "CAD"
+    problem(
+        await api.post("/v1/estimate?org=shine", json={"beds": 2, "baths": 1, "currency": "C$"}),
+        422,
+        "validation-error",
+    )
     custom = (await api.post("/v1/estimate?org=shine", json={"beds": 9, "baths": 6})).json()
     assert custom["needs_custom_quote"] is True
     assert custom["total_cents"] == 0

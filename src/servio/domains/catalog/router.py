@@ -52,6 +52,7 @@ async def estimate(
                 multi_floor=body.multi_floor,
                 add_ons=body.add_ons,
             ),
+            body.currency,
         )
     return EstimateOut.of(result)
 

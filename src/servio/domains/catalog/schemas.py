@@ -31,6 +31,11 @@ class EstimateIn(BaseModel):
     heavy_grease: bool = False
     multi_floor: bool = False
     add_ons: dict[str, int] = Field(default_factory=dict, max_length=30)
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3}$",
+        description="ISO 4217 code the client expects; refused unless it is the business's",
+    )
 
     @field_validator("add_ons", mode="before")
     @classmethod

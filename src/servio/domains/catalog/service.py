@@ -22,7 +22,7 @@ from servio.domains.catalog.pricing import (
 )
 from servio.domains.catalog.schemas import EstimateIn, EstimateOut
 from servio.domains.identity import service as identity
-from servio.platform.errors import NotFound
+from servio.platform.errors import DomainError, NotFound
 
 
 class VerticalNotFound(NotFound):
@@ -81,11 +81,27 @@ class Catalog:
         return self._parsed[key]
 
 
+class UnsupportedCurrency(DomainError):
+    status = 422
+    type = "unsupported-currency"
+    title = "The business does not price in that currency"
+
+
 async def estimate_for_org(
-    session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, request: CleaningRequest
+    session: AsyncSession,
+    catalog: Catalog,
+    org_id: uuid.UUID,
+    request: CleaningRequest,
+    currency: str | None = None,
 ) -> Estimate:
-    """The server's price for ``request`` at this org: its vertical, overrides and tax."""
+    """The server's price for ``request`` at this org: its vertical, overrides and tax.
+    A ``currency`` the client expects must be the org's (prices are never converted)."""
     org = await identity.get_org(session, org_id)
+    if currency is not None and currency.upper() != org.currency:
+        raise UnsupportedCurrency(
+            f"{org.name} prices in {org.currency}, not {currency.upper()}.",
+            extra={"field": "currency", "supported": [org.currency]},
+        )
     settings = await identity.org_settings(session, org.id)
     vertical = catalog.vertical(org.vertical, settings)
     if vertical.currency != org.currency:
@@ -97,8 +113,9 @@ async def price_inputs(
     session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, inputs: EstimateIn
 ) -> dict[str, Any]:
     """The JSON breakdown other domains store with a lead or a booking."""
-    request = CleaningRequest(**inputs.model_dump())
-    return EstimateOut.of(await estimate_for_org(session, catalog, org_id, request)).model_dump()
+    request = CleaningRequest(**inputs.model_dump(exclude={"currency"}))
+    found = await estimate_for_org(session, catalog, org_id, request, inputs.currency)
+    return EstimateOut.of(found).model_dump()
 
 
 async def deposit_policy(
