@@ -1,4 +1,5 @@
-"""``GET /v1/slots`` (public, ``?org=``) and the staff's resource routes."""
+"""``GET /v1/slots`` (public, ``?org=``), the staff's resource routes, and the planning
+routes (suggested starts, schedule conflicts)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.identity import service as identity
-from servio.domains.scheduling import service
+from servio.domains.scheduling import planning, service
 from servio.domains.scheduling.models import Blackout
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -176,3 +177,143 @@ async def add_blackout(
     await s.flush()
     await trail("blackout.created", f"blackout:{row.id}", after={"reason": body.reason})
     return {"id": str(row.id)}
+
+
+class SuggestionOut(BaseModel):
+    start: datetime
+    end: datetime
+    local_start: datetime
+    local_end: datetime
+    resource_id: uuid.UUID
+    resource_name: str
+    score: int
+    reasons: list[str]
+
+
+class SuggestionsOut(BaseModel):
+    timezone: str
+    suggestions: list[SuggestionOut]
+    considered: int = Field(description="Free starts weighed")
+
+
+@router.get(
+    "/v1/admin/schedule/suggestions",
+    summary="The best three starts for a job, each with the reasons it ranks there",
+    description=(
+        "Free starts from `date` over `days` days (those `GET /v1/slots` offers), scored: "
+        "100, minus 3 per day after `date`; up to +20 near `preferred_time` (one point less "
+        "per 15 minutes away); +25 right after one of the resource's jobs; +15 right "
+        "before one; +15 for the resource with the lightest day; +10 for the earliest "
+        "free start. Each resource and day gives its best start first, so the three are "
+        "real alternatives. Ties go to the earlier start. `considered` counts the free "
+        "starts weighed."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def schedule_suggestions(
+    principal: Reader,
+    s: OrgSession,
+    day: Annotated[date, Query(alias="date", description="First local day searched")],
+    duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
+    days: Annotated[int, Query(ge=1, le=planning.MAX_SUGGESTION_DAYS)] = planning.SUGGESTION_DAYS,
+    resource_id: uuid.UUID | None = None,
+    preferred_time: Annotated[
+        str | None,
+        Query(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local HH:MM"),
+    ] = None,
+) -> SuggestionsOut:
+    org = await identity.get_org(s, principal.org_id)
+    found, considered = await planning.suggest(
+        s,
+        principal.org_id,
+        first_day=day,
+        duration=timedelta(minutes=duration_minutes),
+        days=days,
+        resource_id=resource_id,
+        preferred=time.fromisoformat(preferred_time) if preferred_time else None,
+    )
+    return SuggestionsOut(
+        timezone=org.timezone,
+        considered=considered,
+        suggestions=[
+            SuggestionOut(
+                start=x.slot.start,
+                end=x.slot.end,
+                local_start=x.slot.local_start,
+                local_end=x.slot.local_end,
+                resource_id=x.slot.resource_id,
+                resource_name=x.slot.resource_name,
+                score=x.score,
+                reasons=list(x.reasons),
+            )
+            for x in found
+        ],
+    )
+
+
+class ConflictOut(BaseModel):
+    kind: str = Field(description="overlap, blackout or outside_hours")
+    resource_id: uuid.UUID
+    resource_name: str
+    reservation_ids: list[uuid.UUID]
+    booking_ids: list[uuid.UUID]
+    blackout_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    local_start: datetime
+    local_end: datetime
+    detail: str
+
+
+class ConflictsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    timezone: str
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    conflicts: list[ConflictOut]
+
+
+@router.get(
+    "/v1/admin/schedule/conflicts",
+    summary="Problems in the schedule: overlaps, blackouts, work outside hours",
+    description=(
+        "Problems starting on the local days `from` (default today) to `to` (default "
+        "`from` + 14), at most 62 days: `overlap` (two active reservations of one "
+        "resource share time), `blackout` (a reservation, buffers included, meets a "
+        "blackout, or its job falls on a closed day) and `outside_hours` (the job does "
+        "not fit the resource's hours that day, read in its time zone)."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def schedule_conflicts(
+    principal: Reader,
+    s: OrgSession,
+    first: Annotated[date | None, Query(alias="from", description="Local date; today")] = None,
+    last: Annotated[date | None, Query(alias="to", description="Local date; from + 14")] = None,
+    resource_id: uuid.UUID | None = None,
+) -> ConflictsOut:
+    org = await identity.get_org(s, principal.org_id)
+    first_day, last_day, found = await planning.find_conflicts(
+        s, principal.org_id, first_day=first, last_day=last, resource_id=resource_id
+    )
+    return ConflictsOut(
+        timezone=org.timezone,
+        first=first_day,
+        last=last_day,
+        conflicts=[
+            ConflictOut(
+                kind=c.kind,
+                resource_id=c.resource_id,
+                resource_name=c.resource_name,
+                reservation_ids=list(c.reservation_ids),
+                booking_ids=list(c.booking_ids),
+                blackout_id=c.blackout_id,
+                start=c.start,
+                end=c.end,
+                local_start=c.local_start,
+                local_end=c.local_end,
+                detail=c.detail,
+            )
+            for c in found
+        ],
+    )
