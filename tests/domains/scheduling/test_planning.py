@@ -15,11 +15,12 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from servio.domains.identity import service as identity
-from servio.domains.scheduling import planning
 from servio.domains.scheduling import service as scheduling
+from servio.domains.scheduling.conflicts import Closure, detect_conflicts
 from servio.domains.scheduling.models import DateException, Reservation, WeeklyHours
-from servio.domains.scheduling.planning import Booked, detect_conflicts, rank
+from servio.domains.scheduling.planning import Booked
 from servio.domains.scheduling.slots import Calendar, Rules, Slot, Window, free_slots
+from servio.domains.scheduling.suggestions import Suggestion, rank, suggest
 from servio.platform.db import Database
 from tests.support.identity import Account, bearer, new_key, problem, register
 
@@ -62,7 +63,7 @@ def free(cals: list[Calendar], first: date, days: int, hours: int) -> list[Slot]
     return sorted(found, key=lambda s: (s.start, s.resource_name))
 
 
-def summary(suggestions: list[planning.Suggestion]) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def summary(suggestions: list[Suggestion]) -> list[tuple[str, str, int, tuple[str, ...]]]:
     return [
         (x.slot.resource_name, x.slot.local_start.strftime("%m-%d %H:%M"), x.score, x.reasons)
         for x in suggestions
@@ -140,7 +141,7 @@ def test_detecting_overlaps_blackouts_and_hours() -> None:
     first = job(A, DAY, 9, 3, n=1)  # 09:00-12:30 taken
     second = Booked(uuid.UUID(int=2), A, at(DAY, 12), at(DAY, 14), "hold", uuid.UUID(int=9))
     late = job(A, DAY, 16, 3, n=3)  # ends 19:00: after closing
-    off = planning.Closure(uuid.UUID(int=7), None, at(DAY, 14), at(DAY, 15), "Inspection")
+    off = Closure(uuid.UUID(int=7), None, at(DAY, 14), at(DAY, 15), "Inspection")
     got = detect_conflicts(
         [calendar(A, "Team A")],
         [late, second, first],
@@ -389,7 +390,7 @@ async def test_suggestions_on_both_dst_days(api: httpx.AsyncClient, db: Database
     for day, offset in ((SPRING_FORWARD, "-06:00"), (FALL_BACK, "-07:00")):
         await take(db, owner.org_id, team_a, at(day, 9), 3)
         async with db.unit_of_work(owner.org_id) as s:
-            got, considered = await planning.suggest(
+            got, considered = await suggest(
                 s,
                 owner.org_id,
                 first_day=day,

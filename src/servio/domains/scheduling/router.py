@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.identity import service as identity
-from servio.domains.scheduling import planning, service
+from servio.domains.scheduling import service
+from servio.domains.scheduling.conflicts import find_conflicts
 from servio.domains.scheduling.models import Blackout
+from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
@@ -215,7 +217,7 @@ async def schedule_suggestions(
     s: OrgSession,
     day: Annotated[date, Query(alias="date", description="First local day searched")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
-    days: Annotated[int, Query(ge=1, le=planning.MAX_SUGGESTION_DAYS)] = planning.SUGGESTION_DAYS,
+    days: Annotated[int, Query(ge=1, le=MAX_SUGGESTION_DAYS)] = SUGGESTION_DAYS,
     resource_id: uuid.UUID | None = None,
     preferred_time: Annotated[
         str | None,
@@ -223,7 +225,7 @@ async def schedule_suggestions(
     ] = None,
 ) -> SuggestionsOut:
     org = await identity.get_org(s, principal.org_id)
-    found, considered = await planning.suggest(
+    found, considered = await suggest(
         s,
         principal.org_id,
         first_day=day,
@@ -293,7 +295,7 @@ async def schedule_conflicts(
     resource_id: uuid.UUID | None = None,
 ) -> ConflictsOut:
     org = await identity.get_org(s, principal.org_id)
-    first_day, last_day, found = await planning.find_conflicts(
+    first_day, last_day, found = await find_conflicts(
         s, principal.org_id, first_day=first, last_day=last, resource_id=resource_id
     )
     return ConflictsOut(
