@@ -202,6 +202,9 @@ async def test_a_reminder_goes_once_per_start(
     assert row.reminded_for == start.astimezone(UTC)
     assert row.reminded_at is not None
     assert row.version == 2  # a reminder is no edit: If-Match still holds
+    got = (await api.get(f"/v1/admin/bookings/{b['id']}", headers=owner.auth)).json()
+    assert datetime.fromisoformat(got["reminded_for"]) == start
+    assert datetime.fromisoformat(got["reminded_at"]) == row.reminded_at
 
     later = start + timedelta(days=1)
     await _move(api, owner, b["id"], "reschedule", start=later.isoformat())

@@ -70,6 +70,8 @@ class BookingOut(BaseModel):
     deposit_reasons: list[str]
     hold_expires_at: datetime | None
     cancel_reason: str | None
+    reminded_at: datetime | None = None
+    reminded_for: datetime | None = None
     version: int
     checkout_url: str | None = None
 
