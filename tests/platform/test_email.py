@@ -1,16 +1,19 @@
 """Email: templates in an org's branding, SMTP through a real server, the outbox path
-end to end, circuit breaking, suppressions and the idempotent file sink."""
+end to end, attachments, circuit breaking, suppressions and the idempotent file sink."""
 
 from __future__ import annotations
 
 import asyncio
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from servio.platform.db import Database
 from servio.platform.email import (
+    Attachment,
     Branding,
     EmailTemplates,
     FileMailer,
@@ -22,7 +25,8 @@ from servio.platform.email import (
     compose,
     render,
 )
-from servio.platform.outbox import ProviderCircuit
+from servio.platform.email.sending import MAX_ATTACHMENTS_BYTES
+from servio.platform.outbox import OutboxMessage, ProviderCircuit
 from tests.conftest import make_settings
 from tests.support.identity import mails
 from tests.support.orgs import add_org
@@ -158,6 +162,114 @@ async def test_the_file_sink_keeps_one_file_per_message_key(tmp_path: Path) -> N
         "email.send:k1",
         "email.send:k2",
     ]
+
+
+INVITE = "BEGIN:VCALENDAR\nVERSION:2.0\nMETHOD:REQUEST\nEND:VCALENDAR\n"
+PDF = b"%PDF-1.4\n\x00\xff\xfe binary \r\n bytes"
+ATTACHMENTS = (
+    Attachment("invite.ics", "text/calendar; method=REQUEST", INVITE),
+    Attachment("receipt.pdf", "application/pdf", PDF),
+)
+
+
+def attached(message: Message) -> list[tuple[str, str | None, str | None, bytes]]:
+    """(content type, filename, method parameter, decoded bytes) of each attachment; text
+    with its line breaks as written (the wire may carry them as CRLF)."""
+    found = []
+    for part in message.walk():
+        if part.get_content_disposition() == "attachment":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            if part.get_content_maintype() == "text":
+                data = data.replace(b"\r\n", b"\n")
+            method = part.get_param("method")
+            found.append(
+                (
+                    part.get_content_type(),
+                    part.get_filename(),
+                    str(method) if method else None,
+                    data,
+                )
+            )
+    return found
+
+
+EXPECTED_ATTACHMENTS = [
+    ("text/calendar", "invite.ics", "REQUEST", INVITE.encode()),
+    ("application/pdf", "receipt.pdf", None, PDF),
+]
+
+
+async def test_attachments_arrive_over_smtp_and_in_the_file_sink(tmp_path: Path) -> None:
+    rendered = RenderedEmail("Hello", "Plain words\n", "<p>Rich words</p>\n")
+    message = compose(
+        rendered, to="ann@example.com", sender=SENDER, message_key="k", attachments=ATTACHMENTS
+    )
+    async with smtp_server() as (inbox, port):
+        url = f"smtp://127.0.0.1:{port}?starttls=0"
+        await SmtpMailer(SmtpConfig.from_url(url), timeout_seconds=5).send(message)
+    await FileMailer(tmp_path / "mail").send(message)
+    [over_smtp] = [a.message for a in inbox.arrivals]
+    [from_file] = mails(tmp_path)
+    for got in (over_smtp, from_file):
+        assert got.get_content_type() == "multipart/mixed"
+        body = got.get_payload(0)
+        assert isinstance(body, Message)
+        assert [p.get_content_type() for p in body.walk()] == [
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+        ]
+        assert attached(got) == EXPECTED_ATTACHMENTS  # the PDF's bytes exactly as they were
+
+
+def test_an_attachment_is_a_plain_file_name_a_valid_type_and_round_trips_as_json() -> None:
+    for text in ATTACHMENTS:
+        assert Attachment.from_json(text.as_json()) == text
+    assert ATTACHMENTS[0].as_json() == {
+        "filename": "invite.ics",
+        "content_type": "text/calendar; method=REQUEST",
+        "text": INVITE,
+    }
+    assert set(ATTACHMENTS[1].as_json()) == {"filename", "content_type", "base64"}
+    for name in ("../etc/passwd", "a\r\nBcc: x@example.com", "", ".hidden"):
+        with pytest.raises(ValueError, match="filename"):
+            Attachment(name, "text/plain", "x")
+    for content_type in ("calendar", "text/plain\r\nBcc: x@example.com", "text/plain; ="):
+        with pytest.raises(ValueError, match="content type"):
+            Attachment("a.txt", content_type, "x")
+
+
+async def test_attachments_travel_in_the_outbox_and_a_broken_one_dead_letters(
+    db_url: str, db: Database, tmp_path: Path
+) -> None:
+    big = Attachment("big.bin", "application/octet-stream", b"x" * (MAX_ATTACHMENTS_BYTES + 1))
+    with pytest.raises(ValueError, match="attachments exceed"):
+        await queue_email(db, "big", attachments=[big])
+    await queue_email(db, "k1", attachments=ATTACHMENTS)
+    await queue_email(db, "k2", attachments=ATTACHMENTS[:1])
+    async with db.unit_of_work(system=True) as s:
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == "email.send:k2")
+            .values(
+                payload={  # as a bad writer would have stored it
+                    "to": "ann@example.com",
+                    "template": "auth/password_reset",
+                    "context": {"link": "https://servio.example/r?token=k2", "valid_minutes": 30},
+                    "attachments": [{"filename": "x.bin", "base64": "not base64!"}],
+                }
+            )
+        )
+    async with running_container(make_settings(db_url, var_dir=tmp_path)) as container:
+        assert await container.dispatcher("w").drain() == 2
+    statuses = {r.dedupe_key: (r.status, r.last_error) for r in await outbox_rows(db)}
+    assert statuses["email.send:k1"] == ("done", None)
+    status, error = statuses["email.send:k2"]
+    assert status == "dead"
+    assert "malformed email payload" in (error or "")
+    [arrived] = mails(tmp_path)
+    assert attached(arrived) == EXPECTED_ATTACHMENTS
 
 
 async def test_an_email_sent_in_a_transaction_arrives_once_over_smtp(

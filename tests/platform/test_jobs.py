@@ -196,6 +196,11 @@ async def test_servio_worker_once_runs_due_jobs_and_exits(
     async with db.system_session() as session:
         assert await session.scalar(select(IdempotencyKey)) is None
         names = set(await session.scalars(select(JobSchedule.name)))
-    assert names == {"inbox.prune", "idempotency.prune"}  # synced at start
+    assert names == {  # synced at start
+        "inbox.prune",
+        "idempotency.prune",
+        "bookings.expire_holds",
+        "bookings.send_reminders",
+    }
     assert await runs_of(db, "inbox.prune") == []  # not due yet
     assert (await schedule_row(db, "idempotency.prune")).next_run_at > now

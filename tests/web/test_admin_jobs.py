@@ -41,6 +41,9 @@ async def add_stale_worker(db: Database, seen_ago: timedelta) -> None:
         )
 
 
+BOOKING_JOBS = ["bookings.expire_holds", "bookings.send_reminders"]
+
+
 def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {job["name"]: job for job in body["jobs"]}
 
@@ -63,7 +66,11 @@ async def test_before_any_worker_started_jobs_show_without_a_next_run(
     r = await api.get(STATUS, headers=owner.auth)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert [job["name"] for job in body["jobs"]] == ["idempotency.prune", "inbox.prune"]
+    assert [job["name"] for job in body["jobs"]] == [
+        *BOOKING_JOBS,
+        "idempotency.prune",
+        "inbox.prune",
+    ]
     inbox = by_name(body)["inbox.prune"]
     assert inbox["schedule"] == "0 3 * * *"
     assert inbox["next_run_at"] is None
@@ -97,7 +104,7 @@ async def test_status_shows_runs_errors_lag_leases_and_worker_heartbeats(
     body = r.json()
     now = datetime.fromisoformat(body["now"])
     jobs = by_name(body)
-    assert list(jobs) == ["idempotency.prune", "inbox.prune", "reports.export"]
+    assert list(jobs) == [*BOOKING_JOBS, "idempotency.prune", "inbox.prune", "reports.export"]
 
     failed = jobs["reports.export"]
     assert failed["last_error"] == "RuntimeError: report store unreachable"

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from servio.domains.bookings import service as booking_emails
 from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
+from servio.domains.intake import service as intake_service
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.email import (
@@ -27,7 +28,7 @@ from servio.platform.outbox import Dispatcher, OutboxRegistry
 from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import Worker, WorkRegistry
-from servio.web.jobs import register_platform_jobs
+from servio.web.jobs import register_domain_jobs, register_platform_jobs
 from servio.web.outbox_handlers import register_outbox_handlers
 
 
@@ -93,6 +94,7 @@ class Container:
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         container.wire_email()
         register_platform_jobs(container.jobs, settings)
+        register_domain_jobs(container.jobs)
         # One work item runs every due job of the registry, domains' jobs included.
         container.work.register("jobs", JobRunner(container.jobs))
         register_outbox_handlers(container)
@@ -105,7 +107,11 @@ class Container:
             db=self.db,
             mailer=mailer_from_settings(s.smtp_url, s.var_dir, s.smtp_timeout_seconds),
             templates=EmailTemplates(
-                [identity_links.EMAIL_TEMPLATES, booking_emails.EMAIL_TEMPLATES]
+                [
+                    identity_links.EMAIL_TEMPLATES,
+                    booking_emails.EMAIL_TEMPLATES,
+                    intake_service.EMAIL_TEMPLATES,
+                ]
             ),
             sender=s.mail_from,
             links=self.unsubscribe_links,

@@ -1,13 +1,15 @@
 """The deployment's scheduled jobs, registered in one place the container calls.
 
-Platform retention jobs come first; a domain adds its own by registering ``Job``s on
-the container's registry (``container.jobs.register(Job(...))``) before the worker runs.
+Platform retention jobs come first, then the domains' (each domain provides the
+function, this module gives it a name and a schedule). Plugins may register more on the
+container's registry (``container.jobs.register(Job(...))``) before the worker runs.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from servio.domains.bookings import tasks as booking_tasks
 from servio.platform import idempotency, inbox
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -15,6 +17,8 @@ from servio.platform.jobs import Job, JobRegistry
 
 DAILY_AT_0300 = "0 3 * * *"
 HOURLY = "0 * * * *"
+EVERY_MINUTE = "* * * * *"
+EVERY_FIVE_MINUTES = "*/5 * * * *"
 
 
 def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
@@ -30,3 +34,24 @@ def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
 
     jobs.register(Job("inbox.prune", DAILY_AT_0300, prune_inbox, timeout_seconds=1800))
     jobs.register(Job("idempotency.prune", HOURLY, prune_idempotency_keys, timeout_seconds=600))
+
+
+def register_domain_jobs(jobs: JobRegistry) -> None:
+    """Unpaid booking holds are released every minute, across every org; reminders
+    falling due are queued every five minutes."""
+    jobs.register(
+        Job(
+            "bookings.expire_holds",
+            EVERY_MINUTE,
+            booking_tasks.expire_holds_everywhere,
+            timeout_seconds=300,
+        )
+    )
+    jobs.register(
+        Job(
+            "bookings.send_reminders",
+            EVERY_FIVE_MINUTES,
+            booking_tasks.queue_reminders_everywhere,
+            timeout_seconds=600,
+        )
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from servio.domains.intake import tasks as intake_tasks
 from servio.domains.webhooks import tasks as webhook_tasks
 from servio.domains.webhooks.config import WebhooksConfig
 
@@ -15,3 +16,4 @@ def register_outbox_handlers(container: Container) -> None:
     """Give the container's outbox registry the handler of each kind domains queue."""
     webhooks = WebhooksConfig.from_settings(container.settings)
     webhook_tasks.register_handlers(container.outbox, container.db, webhooks)
+    intake_tasks.register_handlers(container.outbox, container.db)

@@ -5,55 +5,30 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
 
 from servio.domains.bookings.models import Booking
-from servio.domains.identity import service as identity
-from servio.domains.scheduling import service as scheduling
 from servio.domains.scheduling.models import Reservation
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.conftest import make_settings
 from tests.support.app import app_client, deliver_outbox
-from tests.support.identity import Account, mails, problem, register, text_part
-
-TZ = ZoneInfo("America/Edmonton")
-
-
-async def _business(api: httpx.AsyncClient, db: Database) -> tuple[Account, datetime]:
-    owner = await register(api, "ada@example.com", "Bright Homes")
-    async with db.unit_of_work(system=True) as s:
-        org = await identity.get_org(s, owner.org_id)
-        org.timezone, org.currency = "America/Edmonton", "CAD"
-        await scheduling.add_resource(
-            s, owner.org_id, "Team A", "team", {d: [(time(9), time(18))] for d in range(7)}
-        )
-    day = (datetime.now(TZ) + timedelta(days=5)).date()
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return owner, datetime.combine(day, time(9), tzinfo=TZ)
-
-
-def _booking(start: datetime, **extra: object) -> dict[str, object]:
-    return {
-        "name": "Jo Doe",
-        "email": "jo@example.com",
-        "start": start.isoformat(),
-        "inputs": {"beds": 2, "baths": 1},
-    } | extra
+from tests.support.bookings import TZ, booking_body, business
+from tests.support.identity import mails, problem, text_part
 
 
 async def test_a_first_booking_holds_the_slot_with_a_deposit(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    owner, start = await _business(api, db)
-    r = await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start, total_cents=1))
+    owner, start = await business(api, db)
+    r = await api.post(
+        f"/v1/bookings?org={owner.org_slug}", json=booking_body(start, total_cents=1)
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] == "PENDING"
@@ -69,7 +44,7 @@ async def test_a_first_booking_holds_the_slot_with_a_deposit(
         body["starts_at"]
     ) == timedelta(hours=3)
     again = problem(
-        await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start)),
+        await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start)),
         409,
         "slot-taken",
     )
@@ -87,8 +62,8 @@ async def test_a_first_booking_holds_the_slot_with_a_deposit(
 async def test_staff_moves_with_if_match_and_the_timeline(
     api: httpx.AsyncClient, db: Database
 ) -> None:
-    owner, start = await _business(api, db)
-    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    owner, start = await business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))).json()
     url = f"/v1/admin/bookings/{b['id']}"
     problem(
         await api.post(f"{url}/confirm", headers=owner.auth | {"If-Match": 'W/"7"'}),
@@ -130,8 +105,8 @@ async def test_staff_moves_with_if_match_and_the_timeline(
 
 
 async def test_unpaid_holds_expire_and_free_the_slot(api: httpx.AsyncClient, db: Database) -> None:
-    owner, start = await _business(api, db)
-    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    owner, start = await business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))).json()
     async with db.unit_of_work(system=True) as s:
         await s.execute(
             update(Booking).values(hold_expires_at=datetime.now(TZ) - timedelta(minutes=1))
@@ -144,23 +119,25 @@ async def test_unpaid_holds_expire_and_free_the_slot(api: httpx.AsyncClient, db:
     got = (await api.get(f"/v1/admin/bookings/{b['id']}", headers=owner.auth)).json()
     assert got["status"] == "EXPIRED"
     rebooked = await api.post(
-        f"/v1/bookings?org={owner.org_slug}", json=_booking(start, email="sam@example.com")
+        f"/v1/bookings?org={owner.org_slug}", json=booking_body(start, email="sam@example.com")
     )
     assert rebooked.status_code == 201, rebooked.text
 
 
 async def test_bad_bookings_write_nothing(api: httpx.AsyncClient, db: Database) -> None:
-    owner, start = await _business(api, db)
+    owner, start = await business(api, db)
     url = f"/v1/bookings?org={owner.org_slug}"
-    problem(await api.post(url, json=_booking(start - timedelta(days=30))), 409, "slot-taken")
+    problem(await api.post(url, json=booking_body(start - timedelta(days=30))), 409, "slot-taken")
     problem(
-        await api.post(url, json=_booking(start, inputs={"beds": 9, "baths": 6})),
+        await api.post(url, json=booking_body(start, inputs={"beds": 9, "baths": 6})),
         422,
         "custom-quote-required",
     )
-    problem(await api.post(url, json=_booking(start, inputs=None)), 422, "missing-duration")
-    problem(await api.post(url, json=_booking(start.replace(tzinfo=None))), 422, "validation-error")
-    problem(await api.post(url, json=_booking(start, email="nope")), 422, "invalid-contact")
+    problem(await api.post(url, json=booking_body(start, inputs=None)), 422, "missing-duration")
+    problem(
+        await api.post(url, json=booking_body(start.replace(tzinfo=None))), 422, "validation-error"
+    )
+    problem(await api.post(url, json=booking_body(start, email="nope")), 422, "invalid-contact")
     async with db.unit_of_work(system=True) as s:
         assert await s.scalar(select(func.count()).select_from(Booking)) == 0
         assert await s.scalar(select(func.count()).select_from(Reservation)) == 0
@@ -168,7 +145,7 @@ async def test_bad_bookings_write_nothing(api: httpx.AsyncClient, db: Database) 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-async def test_two_hundred_clients_one_slot_one_booking(
+async def test_two_hundred_clients_one_slot_onebooking_body(
     db_url: str, db: Database, tmp_path: Path
 ) -> None:
     settings = make_settings(
@@ -179,12 +156,12 @@ async def test_two_hundred_clients_one_slot_one_booking(
         database_timeout_seconds=60,
     )
     async with app_client(settings, raise_errors=False) as api:
-        owner, start = await _business(api, db)
+        owner, start = await business(api, db)
 
         async def attempt(i: int) -> tuple[int, str]:
             r = await api.post(
                 f"/v1/bookings?org={owner.org_slug}",
-                json=_booking(start, email=f"c{i}@example.com"),
+                json=booking_body(start, email=f"c{i}@example.com"),
             )
             return r.status_code, str(r.json().get("type", "")).rsplit("/", 1)[-1]
 
@@ -194,11 +171,11 @@ async def test_two_hundred_clients_one_slot_one_booking(
         assert await s.scalar(select(func.count()).select_from(Booking)) == 1
 
 
-async def test_customer_emails_follow_the_booking(
+async def test_customer_emails_follow_thebooking_body(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
-    owner, start = await _business(api, db)
-    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    owner, start = await business(api, db)
+    b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))).json()
     await api.post(f"/v1/admin/bookings/{b['id']}/confirm", headers=owner.auth)
     await deliver_outbox(api)
     sent = {
@@ -212,17 +189,17 @@ async def test_customer_emails_follow_the_booking(
 
 
 async def test_admin_metrics_over_a_range(api: httpx.AsyncClient, db: Database) -> None:
-    owner, start = await _business(api, db)
+    owner, start = await business(api, db)
     for i in range(4):
         r = await api.post(
             f"/v1/leads?org={owner.org_slug}",
             json={"name": f"Lead {i}", "email": f"l{i}@example.com"},
         )
         assert r.status_code == 201
-    first = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=_booking(start))).json()
+    first = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))).json()
     later = start + timedelta(hours=4)
     await api.post(
-        f"/v1/bookings?org={owner.org_slug}", json=_booking(later, email="b@example.com")
+        f"/v1/bookings?org={owner.org_slug}", json=booking_body(later, email="b@example.com")
     )
     await api.post(f"/v1/admin/bookings/{first['id']}/confirm", headers=owner.auth)
     today = datetime.now(TZ).date()

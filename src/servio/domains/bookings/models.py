@@ -41,6 +41,10 @@ class Booking(TenantBase):
     deposit_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The reminder went out at ``reminded_at`` for the start ``reminded_for``; a booking
+    # moved to another start is reminded again.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -69,6 +70,8 @@ class BookingOut(BaseModel):
     deposit_reasons: list[str]
     hold_expires_at: datetime | None
     cancel_reason: str | None
+    reminded_at: datetime | None = None
+    reminded_for: datetime | None = None
     version: int
     checkout_url: str | None = None
 
@@ -293,6 +296,47 @@ async def booking_timeline(
 )
 async def cleanup(principal: Writer, s: OrgSession) -> dict[str, int]:
     return {"expired_holds": await service.expire_holds(s, principal.org_id)}
+
+
+class EmailScanOut(BaseModel):
+    reminders_queued: int
+    window_hours: int
+
+
+@router.post(
+    "/v1/admin/email-scan",
+    summary="Queue the reminders due now (what the scheduled scan does), for your org",
+    responses=problem_responses(401, 403),
+)
+async def email_scan(principal: Writer, request: Request) -> dict[str, EmailScanOut]:
+    async with database(request).unit_of_work(principal.org_id, immediate=True) as s:
+        scan = await service.queue_reminders(s, principal.org_id)
+    return {"email_scan": EmailScanOut(**asdict(scan))}
+
+
+class ResentEmailOut(BaseModel):
+    outbox_id: uuid.UUID
+    template: str
+    to: str
+
+
+@router.post(
+    "/v1/admin/bookings/{booking_id}/resend-last-email",
+    status_code=202,
+    summary="Send the booking's latest email again (queued; 409 when none was sent)",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def resend_last_email(
+    booking_id: uuid.UUID, principal: Writer, s: OrgSession, trail: Trail
+) -> ResentEmailOut:
+    message = await service.resend_last_email(
+        s, principal.org_id, booking_id, actor=principal.actor
+    )
+    out = ResentEmailOut(
+        outbox_id=message.id, template=message.payload["template"], to=message.payload["to"]
+    )
+    await trail("booking.email_resent", f"booking:{booking_id}", after={"template": out.template})
+    return out
 
 
 @router.get(

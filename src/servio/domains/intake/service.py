@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -15,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
+from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
 from servio.platform.pagination import after_cursor
@@ -28,6 +30,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 REGION_BY_CURRENCY = {"CAD": "CA", "USD": "US", "GBP": "GB", "AUD": "AU", "NZD": "NZ"}
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERRAL_CREDITED = "referral.credited"
+EMAIL_TEMPLATES = Path(__file__).parent / "templates"
 
 
 class InvalidContact(DomainError):
@@ -165,13 +169,34 @@ async def move(
 async def grant_referral_credit(
     s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
 ) -> Lead | None:
-    """On a referred customer's first confirmed booking: the referrer earns credit once.
-    Returns the referrer when credit was granted now, None when not due or already done."""
+    """On a referred customer's first confirmed booking: the referrer earns credit once,
+    and ``referral.credited`` is queued (once per referred lead) to tell them. Returns
+    the referrer when credit was granted now, None when not due or already done."""
     lead = await s.scalar(readable(org_id).where(Lead.id == lead_id).with_for_update())
     if lead is None or lead.referred_by is None or lead.referral_credit_granted_at is not None:
         return None
     lead.referral_credit_granted_at = utcnow()
-    return await s.get(Lead, lead.referred_by)
+    referrer = await s.scalar(readable(org_id).where(Lead.id == lead.referred_by))
+    if referrer is not None:
+        await outbox.add(
+            s,
+            kind=REFERRAL_CREDITED,
+            payload={"referrer_id": str(referrer.id), "referred_id": str(lead.id)},
+            dedupe_key=f"{REFERRAL_CREDITED}:{lead.id}",
+            org_id=org_id,
+        )
+    return referrer
+
+
+def postal_address(lead: Lead) -> str | None:
+    """The lead's address on one line ("1 Main St, Unit 2, Edmonton AB T5J 0N3, CA"),
+    None when it gave none."""
+    a = lead.address or {}
+    if not a.get("line1"):
+        return None
+    locality = " ".join(str(a[k]) for k in ("city", "region", "postal_code") if a.get(k))
+    parts = [a.get("line1"), a.get("line2"), locality, a.get("country")]
+    return ", ".join(str(p) for p in parts if p)
 
 
 def search(stmt: Select[Lead], q: str | None, status: str | None) -> Select[Lead]:

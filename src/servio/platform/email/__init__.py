@@ -1,7 +1,7 @@
 """Email: templates rendered in an org's branding, sent through the outbox by SMTP or
 into ``.eml`` files, with one-click unsubscribe and a suppression list."""
 
-from servio.platform.email.composing import MESSAGE_KEY_HEADER, compose
+from servio.platform.email.composing import MESSAGE_KEY_HEADER, Attachment, compose
 from servio.platform.email.mailers import (
     FileMailer,
     Mailer,
@@ -27,7 +27,9 @@ from servio.platform.email.sending import (
     Look,
     LookOf,
     deployment_look,
+    last_email,
     register_email,
+    resend_email,
     send_email,
 )
 from servio.platform.email.suppressions import (
@@ -45,6 +47,7 @@ __all__ = [
     "KIND",
     "MESSAGE_KEY_HEADER",
     "REASONS",
+    "Attachment",
     "Branding",
     "EmailDelivery",
     "EmailSuppression",
@@ -65,9 +68,11 @@ __all__ = [
     "compose",
     "deployment_look",
     "is_suppressed",
+    "last_email",
     "mailer_from_settings",
     "register_email",
     "render",
+    "resend_email",
     "send_email",
     "suppress",
     "suppression_of",

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import Database
-from servio.platform.email.composing import compose
+from servio.platform.email.composing import Attachment, compose
 from servio.platform.email.mailers import Mailer, MessageRejected, RecipientRejected
 from servio.platform.email.rendering import Branding, EmailTemplates, TemplateError, Vertical
 from servio.platform.email.suppressions import TRANSACTIONAL, suppress, suppression_of
@@ -36,6 +37,8 @@ from servio.platform.outbox import (
 log = get_logger("servio.email")
 KIND = "email.send"
 CATEGORIES = (TRANSACTIONAL, "marketing")
+# Attachments travel inside the outbox row; larger files belong in storage, linked.
+MAX_ATTACHMENTS_BYTES = 1024 * 1024
 
 Look = tuple[Branding, Vertical]
 LookOf = Callable[[AsyncSession, uuid.UUID | None], Awaitable[Look]]
@@ -55,23 +58,60 @@ async def send_email(
     dedupe_key: str,
     org_id: uuid.UUID | None = None,
     category: str = TRANSACTIONAL,
+    attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
     """Record an email to send after commit. The same ``dedupe_key`` sends once;
-    ``context`` must be JSON (it is rendered later, by a worker)."""
+    ``context`` must be JSON (it is rendered later, by a worker); ``attachments`` are
+    carried in the message, at most ``MAX_ATTACHMENTS_BYTES`` together."""
     to = to.strip()
     if "@" not in to or any(c in to for c in "\r\n,<>"):
         raise ValueError(f"not a single email address: {to!r}")
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {', '.join(CATEGORIES)}")
+    if sum(a.size for a in attachments) > MAX_ATTACHMENTS_BYTES:
+        raise ValueError(f"attachments exceed {MAX_ATTACHMENTS_BYTES} bytes together")
     payload = {
         "to": to,
         "template": template,
         "context": json.loads(json.dumps(dict(context))),
         "category": category,
         "org_id": str(org_id) if org_id else None,
+        "attachments": [a.as_json() for a in attachments],
     }
     return await add(
         session, kind=KIND, payload=payload, dedupe_key=f"{KIND}:{dedupe_key}", org_id=org_id
+    )
+
+
+async def last_email(
+    session: AsyncSession, *, org_id: uuid.UUID, key_prefix: str
+) -> OutboxMessage | None:
+    """The org's latest email whose ``dedupe_key`` (as given to ``send_email``) starts
+    with ``key_prefix``, whatever became of it; None when there is none."""
+    return await session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.org_id == org_id,
+            OutboxMessage.kind == KIND,
+            OutboxMessage.dedupe_key.startswith(f"{KIND}:{key_prefix}", autoescape=True),
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+async def resend_email(
+    session: AsyncSession, original: OutboxMessage, *, dedupe_key: str
+) -> OutboxMessage:
+    """Record ``original`` again, the same message under a new ``dedupe_key``."""
+    if original.kind != KIND:
+        raise ValueError(f"outbox message {original.id} is not an email")
+    return await add(
+        session,
+        kind=KIND,
+        payload=original.payload,
+        dedupe_key=f"{KIND}:{dedupe_key}",
+        org_id=original.org_id,
     )
 
 
@@ -82,6 +122,7 @@ class EmailPayload:
     context: Mapping[str, Any]
     category: str
     org_id: uuid.UUID | None
+    attachments: tuple[Attachment, ...] = ()
 
     @classmethod
     def of(cls, payload: Any) -> EmailPayload:
@@ -93,6 +134,9 @@ class EmailPayload:
                 context=dict(payload.get("context") or {}),
                 category=str(payload.get("category") or TRANSACTIONAL),
                 org_id=uuid.UUID(org) if org else None,
+                attachments=tuple(
+                    Attachment.from_json(a) for a in payload.get("attachments") or ()
+                ),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"malformed email payload: {exc}") from exc
@@ -138,6 +182,7 @@ class EmailDelivery:
             sender=self.sender,
             message_key=delivery.dedupe_key,
             list_unsubscribe=self.links.header(unsubscribe) if unsubscribe else None,
+            attachments=email.attachments,
         )
         await self._send(message, email)
 
