@@ -101,6 +101,7 @@ async def test_demo_customer_books_and_pays(db_url: str, db: Database, tmp_path:
     pending, confirmed = sorted(sent, key=lambda subject: "confirmed" in subject.lower())
     assert "confirmed" in confirmed.lower()
     assert "holding" in sent[pending]
+    assert f"/booking/{booking['id']}/pay" in sent[pending]  # the pay link
 
 
 async def _customer_books(http: httpx.AsyncClient) -> dict:

@@ -111,7 +111,8 @@ class Container:
                     identity_links.EMAIL_TEMPLATES,
                     booking_emails.EMAIL_TEMPLATES,
                     intake_service.EMAIL_TEMPLATES,
-                ]
+                ],
+                globals_={"public_url": s.public_url.rstrip("/")},
             ),
             sender=s.mail_from,
             links=self.unsubscribe_links,

@@ -130,6 +130,7 @@ async def create_booking(
                 duration_minutes=body.duration_minutes,
                 resource_id=body.resource_id,
                 lead_id=body.lead_id,
+                pay_online=request.app.state.payment_gateway is not None,
             ),
         )
         out = _out(booking, response)

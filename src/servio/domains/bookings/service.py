@@ -66,6 +66,12 @@ class MissingDuration(DomainError):
     description = "Send the job's `inputs` (the server prices and times it) or `duration_minutes`."
 
 
+class StartInPast(DomainError):
+    status = 422
+    type = "start-in-past"
+    title = "That start time has already passed"
+
+
 class CustomQuoteRequired(DomainError):
     status = 422
     type = "custom-quote-required"
@@ -89,6 +95,7 @@ class BookingRequest:
     resource_id: uuid.UUID | None
     lead_id: uuid.UUID | None
     risk: bool = False
+    pay_online: bool = False  # a payment provider takes the deposit (the email links it)
 
 
 def readable(org_id: uuid.UUID) -> Select[Booking]:
@@ -215,6 +222,8 @@ async def create(
 ) -> Booking:
     """A PENDING booking holding its slot; a deposit-bound hold expires unpaid."""
     now = now or utcnow()
+    if req.start <= now:
+        raise StartInPast(f"{req.start.isoformat()} has already passed.", extra={"field": "start"})
     org = await identity.get_org(s, org_id)
     settings = await identity.org_settings(s, org_id)
     region = (
@@ -277,7 +286,8 @@ async def create(
     await s.flush()
     reservation.ref_id = booking.id
     await _event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
-    await _email(s, booking, "pending")
+    online = decision.required and req.pay_online
+    await _email(s, booking, "pending", pay_path=f"/booking/{booking.id}/pay" if online else "")
     return booking
 
 

@@ -84,7 +84,10 @@ class EmailTemplates:
     """Templates looked up in ``folders`` in order (domains' folders first), then in the
     base layouts shipped here."""
 
-    def __init__(self, folders: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, folders: Sequence[Path] = (), globals_: Mapping[str, Any] | None = None
+    ) -> None:
+        """``globals_`` are names every template sees (e.g. ``public_url`` for links)."""
         loader = ChoiceLoader([FileSystemLoader(str(f)) for f in [*folders, BASE_TEMPLATES]])
         self.env = Environment(
             loader=loader,
@@ -94,6 +97,7 @@ class EmailTemplates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.globals.update(globals_ or {})
 
     def render(
         self,
