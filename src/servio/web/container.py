@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from servio.domains.bookings import service as booking_emails
+from servio.domains.bookings import emails as booking_emails
 from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
 from servio.domains.intake import service as intake_service

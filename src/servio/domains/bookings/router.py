@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from servio.domains.bookings import metrics, service
+from servio.domains.bookings import metrics, reminders, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
@@ -311,7 +311,7 @@ class EmailScanOut(BaseModel):
 )
 async def email_scan(principal: Writer, request: Request) -> dict[str, EmailScanOut]:
     async with database(request).unit_of_work(principal.org_id, immediate=True) as s:
-        scan = await service.queue_reminders(s, principal.org_id)
+        scan = await reminders.queue_reminders(s, principal.org_id)
     return {"email_scan": EmailScanOut(**asdict(scan))}
 
 
@@ -330,7 +330,7 @@ class ResentEmailOut(BaseModel):
 async def resend_last_email(
     booking_id: uuid.UUID, principal: Writer, s: OrgSession, trail: Trail
 ) -> ResentEmailOut:
-    message = await service.resend_last_email(
+    message = await reminders.resend_last_email(
         s, principal.org_id, booking_id, actor=principal.actor
     )
     out = ResentEmailOut(

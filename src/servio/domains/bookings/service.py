@@ -7,25 +7,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
+from servio.domains.bookings import emails
 from servio.domains.bookings.deposit import BookingFacts, decide
-from servio.domains.bookings.invites import Method, invitation
+from servio.domains.bookings.invites import Method
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
-from servio.platform.email import last_email, resend_email, send_email
 from servio.platform.errors import Conflict, DomainError, NotFound
-from servio.platform.outbox import OutboxMessage
 
 MOVES: dict[str, frozenset[str]] = {
     "confirm": frozenset({"PENDING"}),
@@ -78,12 +75,6 @@ class CustomQuoteRequired(DomainError):
     title = "This job needs a custom quote"
 
 
-class NoEmailSent(Conflict):
-    type = "no-email-sent"
-    title = "No email was sent about this booking"
-    description = "There is nothing to resend: the booking has no email on record."
-
-
 @dataclass(frozen=True)
 class BookingRequest:
     name: str
@@ -102,62 +93,9 @@ def readable(org_id: uuid.UUID) -> Select[Booking]:
     return select(Booking).where(Booking.org_id == org_id)
 
 
-EMAIL_TEMPLATES = Path(__file__).parent / "templates"
-REMINDER_HOURS = 24  # default of the org setting ``bookings.reminder_hours``
-
-
-async def _event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
+async def record_event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
+    """Add a line to the booking's timeline."""
     s.add(BookingEvent(org_id=b.org_id, booking_id=b.id, kind=kind, actor=actor, detail=detail))
-
-
-def _email_key(booking_id: uuid.UUID) -> str:
-    """The start of the dedupe key of every email about a booking."""
-    return f"booking:{booking_id}:"
-
-
-async def _location(s: AsyncSession, b: Booking) -> str | None:
-    if b.lead_id is None:
-        return None
-    return intake.postal_address(await intake.get_lead(s, b.org_id, b.lead_id))
-
-
-async def _email(
-    s: AsyncSession,
-    b: Booking,
-    template: str,
-    *,
-    key: str | None = None,
-    invite: Method | None = None,
-    **extra: Any,
-) -> None:
-    """Tell the customer, after commit, through the outbox: once per booking version, or
-    once per ``key``. ``invite`` attaches the calendar event (REQUEST or CANCEL)."""
-    org = await identity.get_org(s, b.org_id)
-    tz = ZoneInfo(org.timezone)
-    attachments = []
-    if invite is not None:
-        location = await _location(s, b)
-        attachments.append(invitation(b, business=org.name, location=location, method=invite))
-    context = {
-        "name": b.name,
-        "when": b.starts_at.astimezone(tz).strftime("%A %d %B %Y at %H:%M"),
-        "reference": str(b.id)[:8].upper(),
-        "deposit_cents": b.deposit_cents,
-        "deposit": f"{b.deposit_cents // 100}.{b.deposit_cents % 100:02d} {b.currency}",
-        "hold_until": b.hold_expires_at.astimezone(tz).strftime("%H:%M")
-        if b.hold_expires_at
-        else "",
-        **extra,
-    }
-    await send_email(
-        s,
-        to=b.email,
-        template=f"bookings/{template}",
-        context=context,
-        dedupe_key=_email_key(b.id) + (key or f"{template}:{b.version}"),
-        org_id=b.org_id,
-        attachments=attachments,
-    )
 
 
 async def _duration(
@@ -285,9 +223,11 @@ async def create(
     s.add(booking)
     await s.flush()
     reservation.ref_id = booking.id
-    await _event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
+    await record_event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
     online = decision.required and req.pay_online
-    await _email(s, booking, "pending", pay_path=f"/booking/{booking.id}/pay" if online else "")
+    await emails.send(
+        s, booking, "pending", pay_path=f"/booking/{booking.id}/pay" if online else ""
+    )
     return booking
 
 
@@ -349,13 +289,13 @@ async def apply(
     elif move == "cancel":
         b.cancel_reason = reason
         await _reservation_active(s, b, False)
-    await _event(s, b, move, actor, old=old, new=b.status, reason=reason)
+    await record_event(s, b, move, actor, old=old, new=b.status, reason=reason)
     if move == "confirm":
-        await _email(s, b, "confirmed", invite="REQUEST")
+        await emails.send(s, b, "confirmed", invite="REQUEST")
     elif move == "cancel":
         # Only a confirmed booking was sent an invitation that now has to be withdrawn.
         withdraw: Method | None = "CANCEL" if old == "CONFIRMED" else None
-        await _email(s, b, "cancelled", invite=withdraw, reason=reason or "")
+        await emails.send(s, b, "cancelled", invite=withdraw, reason=reason or "")
     await s.flush()
     return b
 
@@ -394,9 +334,9 @@ async def reschedule(
         start.astimezone(UTC) + duration,
     )
     b.version, b.updated_at = b.version + 1, utcnow()
-    await _event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
+    await record_event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
     tz = ZoneInfo((await identity.get_org(s, org_id)).timezone)
-    await _email(
+    await emails.send(
         s,
         b,
         "rescheduled",
@@ -424,7 +364,7 @@ async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None 
     for b in stale:
         b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
         await _reservation_active(s, b, False)
-        await _event(s, b, "expired", "system")
+        await record_event(s, b, "expired", "system")
     await s.flush()
     return len(stale)
 
@@ -441,78 +381,6 @@ async def orgs_with_expired_holds(s: AsyncSession, now: datetime) -> list[uuid.U
         .distinct()
     )
     return list(rows)
-
-
-def _not_reminded_for_its_start() -> ColumnElement[bool]:
-    return or_(Booking.reminded_for.is_(None), Booking.reminded_for != Booking.starts_at)
-
-
-@dataclass(frozen=True)
-class EmailScan:
-    reminders_queued: int
-    window_hours: int
-
-
-async def queue_reminders(
-    s: AsyncSession, org_id: uuid.UUID, *, now: datetime | None = None
-) -> EmailScan:
-    """Confirmed bookings starting within the org's reminder window (the setting
-    ``bookings.reminder_hours``, default 24) get the reminder email once per start: a
-    booking moved to another start is reminded again."""
-    now = now or utcnow()
-    settings = await identity.org_settings(s, org_id)
-    hours = int(settings.get("bookings.reminder_hours", REMINDER_HOURS))
-    due = list(
-        await s.scalars(
-            readable(org_id)
-            .where(
-                Booking.status == "CONFIRMED",
-                Booking.starts_at > now,
-                Booking.starts_at <= now + timedelta(hours=hours),
-                _not_reminded_for_its_start(),
-            )
-            .order_by(Booking.starts_at)
-            .with_for_update()
-        )
-    )
-    for b in due:
-        start = b.starts_at.isoformat()
-        await _email(s, b, "reminder", key=f"reminder:{start}")
-        b.reminded_at, b.reminded_for = now, b.starts_at
-        await _event(s, b, "reminded", "system", start=start)
-    await s.flush()
-    return EmailScan(reminders_queued=len(due), window_hours=hours)
-
-
-async def orgs_with_reminders_ahead(s: AsyncSession, now: datetime) -> list[uuid.UUID]:
-    """Orgs with a confirmed booking ahead not yet reminded for its start (a query
-    across orgs: system scope)."""
-    rows = await s.scalars(
-        select(Booking.org_id)
-        .where(
-            Booking.status == "CONFIRMED",
-            Booking.starts_at > now,
-            _not_reminded_for_its_start(),
-        )
-        .distinct()
-    )
-    return list(rows)
-
-
-async def resend_last_email(
-    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, actor: str
-) -> OutboxMessage:
-    """Send the booking's latest email again, exactly as it was, under a new dedupe
-    key; the timeline records it. 409 ``no-email-sent`` when nothing was emailed."""
-    b = await get(s, org_id, booking_id)
-    last = await last_email(s, org_id=org_id, key_prefix=_email_key(b.id))
-    if last is None:
-        raise NoEmailSent("Nothing was emailed about this booking yet.")
-    again = await resend_email(s, last, dedupe_key=f"{_email_key(b.id)}resend:{uuid.uuid4()}")
-    template = str(last.payload.get("template", ""))
-    await _event(s, b, "email_resent", actor, template=template, outbox_id=str(again.id))
-    await s.flush()
-    return again
 
 
 async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> list[BookingEvent]:
@@ -551,7 +419,7 @@ async def deposit_paid(
             )
         except scheduling.SlotTaken:
             b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
-            await _event(s, b, "payment_after_expiry", "provider", outcome="needs_refund")
+            await record_event(s, b, "payment_after_expiry", "provider", outcome="needs_refund")
             return "needs_refund"
         fresh.ref_id, b.reservation_id = b.id, fresh.id
         outcome = "rebooked"
@@ -559,8 +427,8 @@ async def deposit_paid(
         await _reservation_active(s, b, True, kind="booking")
         outcome = "confirmed"
     b.status, b.hold_expires_at, b.version, b.updated_at = "CONFIRMED", None, b.version + 1, now
-    await _event(s, b, "deposit_paid", "provider", outcome=outcome)
-    await _email(s, b, "confirmed", invite="REQUEST")
+    await record_event(s, b, "deposit_paid", "provider", outcome=outcome)
+    await emails.send(s, b, "confirmed", invite="REQUEST")
     if b.lead_id is not None:
         await intake.grant_referral_credit(s, org_id, b.lead_id)
     return outcome
@@ -573,5 +441,5 @@ async def deposit_lapsed(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UU
         return "ignored"
     b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, utcnow()
     await _reservation_active(s, b, False)
-    await _event(s, b, "deposit_lapsed", "provider")
+    await record_event(s, b, "deposit_lapsed", "provider")
     return "released"

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.bookings import service
+from servio.domains.bookings import reminders, service
 from servio.platform.db import Database, utcnow
 from servio.platform.logging import get_logger
 
@@ -56,8 +56,8 @@ async def queue_reminders_everywhere(db: Database) -> int:
     """Queue the reminders due in every org; returns how many."""
 
     async def remind(s: AsyncSession, org_id: uuid.UUID) -> int:
-        return (await service.queue_reminders(s, org_id)).reminders_queued
+        return (await reminders.queue_reminders(s, org_id)).reminders_queued
 
     return await _in_each_org(
-        db, "bookings.send_reminders", service.orgs_with_reminders_ahead, remind
+        db, "bookings.send_reminders", reminders.orgs_with_reminders_ahead, remind
     )
