@@ -4,6 +4,7 @@ staff moves with If-Match, reschedule, timeline, expiry of unpaid holds."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -212,10 +213,12 @@ async def test_admin_metrics_over_a_range(api: httpx.AsyncClient, db: Database) 
     assert body["conversion_bps"] == 2500
     assert body["revenue_cents"] == 105_00
     assert (body["deposit_rate_bps"], body["deposits_cents"]) == (10_000, 100_00)
+    assert (body["duration_samples"], body["duration_accuracy_bps"]) == (0, None)
     csv_text = (
         await api.get("/v1/admin/metrics", params=params | {"format": "csv"}, headers=owner.auth)
     ).text
     assert csv_text.splitlines()[0].startswith("leads,bookings,confirmed")
+    assert csv_text.splitlines()[1].endswith(",0,,")  # no duration samples yet
     problem(
         await api.get(
             "/v1/admin/metrics",
@@ -225,3 +228,33 @@ async def test_admin_metrics_over_a_range(api: httpx.AsyncClient, db: Database) 
         422,
         "bad-date-range",
     )
+
+
+async def test_completion_reports_minutes_and_metrics_weigh_the_estimate(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner, start = await business(api, db)
+    made = await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))
+    b = made.json()  # 2 beds / 1 bath: 3.0 h on site, 180 minutes estimated
+    url = f"/v1/admin/bookings/{b['id']}"
+    wrong = await api.post(f"{url}/confirm", json={"actual_minutes": 200}, headers=owner.auth)
+    problem(wrong, 422, "actual-minutes-only-on-complete")
+    await api.post(f"{url}/confirm", headers=owner.auth)
+    too_long = await api.post(f"{url}/complete", json={"actual_minutes": 0}, headers=owner.auth)
+    problem(too_long, 422, "validation-error")
+    done = await api.post(f"{url}/complete", json={"actual_minutes": 225}, headers=owner.auth)
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["actual_minutes"]) == ("COMPLETED", 225)
+    async with db.unit_of_work(system=True) as s:
+        row = await s.get(Booking, uuid.UUID(b["id"]))
+        assert row is not None
+        assert row.actual_minutes == 225
+    today = datetime.now(TZ).date()
+    params = {"from": today.isoformat(), "to": today.isoformat()}
+    body = (await api.get("/v1/admin/metrics", params=params, headers=owner.auth)).json()
+    # 45 minutes over on 180 estimated: 75 % accurate, 45 minutes of overrun on average
+    assert (body["duration_samples"], body["duration_accuracy_bps"]) == (1, 7500)
+    assert body["duration_bias_minutes"] == 45
+    timeline = await api.get(f"/v1/admin/timeline/booking/{b['id']}", headers=owner.auth)
+    completed = [e for e in timeline.json() if e["kind"] == "complete"]
+    assert completed[0]["detail"]["actual_minutes"] == 225

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from servio.domains.bookings.models import Booking
 from servio.domains.intake import service as intake
@@ -27,9 +28,42 @@ class Metrics:
     currency: str
     deposit_rate_bps: int  # bookings that required a deposit, in basis points
     deposits_cents: int
+    # Completed jobs that reported how long they took, and how well the estimate held:
+    # 10,000 - sum|actual - estimated| * 10,000 / sum(estimated) (floored at 0), and the mean
+    # overrun in minutes (negative: jobs ran short). None without samples.
+    duration_samples: int = 0
+    duration_accuracy_bps: int | None = None
+    duration_bias_minutes: int | None = None
 
-    def as_dict(self) -> dict[str, int | str]:
+    def as_dict(self) -> dict[str, int | str | None]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class DurationFit:
+    samples: int
+    accuracy_bps: int | None
+    bias_minutes: int | None
+
+
+def duration_fit(pairs: list[tuple[int, int]]) -> DurationFit:
+    """How (estimated, actual) minutes compare; see ``Metrics``."""
+    if not pairs:
+        return DurationFit(0, None, None)
+    estimated = sum(e for e, _ in pairs)
+    error = sum(abs(a - e) for e, a in pairs)
+    accuracy = max(0, 10_000 - error * 10_000 // estimated) if estimated else 0
+    return DurationFit(len(pairs), accuracy, round(sum(a - e for e, a in pairs) / len(pairs)))
+
+
+async def _durations(s: AsyncSession, *in_range: ColumnElement[bool]) -> DurationFit:
+    rows = await s.execute(
+        select(Booking.starts_at, Booking.ends_at, Booking.actual_minutes).where(
+            *in_range, Booking.status == "COMPLETED", Booking.actual_minutes.is_not(None)
+        )
+    )
+    pairs = [(int((end - start).total_seconds() // 60), a or 0) for start, end, a in rows]
+    return duration_fit(pairs)
 
 
 async def compute(
@@ -52,6 +86,7 @@ async def compute(
         )
     ).one()
     total, confirmed, cancelled, revenue, with_deposit, deposits = (int(x or 0) for x in rows)
+    fit = await _durations(s, *in_range)
     return Metrics(
         leads=leads,
         bookings=total,
@@ -62,4 +97,7 @@ async def compute(
         currency=currency,
         deposit_rate_bps=with_deposit * 10_000 // total if total else 0,
         deposits_cents=deposits,
+        duration_samples=fit.samples,
+        duration_accuracy_bps=fit.accuracy_bps,
+        duration_bias_minutes=fit.bias_minutes,
     )

@@ -70,6 +70,7 @@ class BookingOut(BaseModel):
     deposit_reasons: list[str]
     hold_expires_at: datetime | None
     cancel_reason: str | None
+    actual_minutes: int | None = None
     reminded_at: datetime | None = None
     reminded_for: datetime | None = None
     version: int
@@ -193,9 +194,13 @@ async def get_booking(
 
 class MoveIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "Customer asked"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Customer asked"}, {"actual_minutes": 195}]},
     )
     reason: str | None = Field(default=None, max_length=500)
+    actual_minutes: int | None = Field(
+        default=None, ge=1, le=24 * 60, description="complete only: how long the job took"
+    )
 
 
 def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summary: str) -> None:
@@ -216,6 +221,7 @@ def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summa
             actor=principal.actor,
             if_match=_version(if_match),
             reason=body.reason if body else None,
+            actual_minutes=body.actual_minutes if body else None,
         )
         await trail(f"booking.{move}", f"booking:{booking_id}", after={"status": b.status})
         return _out(b, response)
@@ -342,7 +348,7 @@ async def resend_last_email(
 
 @router.get(
     "/v1/admin/metrics",
-    summary="Leads, bookings, conversion, revenue and deposit rate over a date range; ?format=csv",
+    summary="Leads, bookings, conversion, revenue, deposits, estimate accuracy; ?format=csv",
     responses=problem_responses(401, 403, 422),
 )
 async def admin_metrics(
@@ -360,7 +366,8 @@ async def admin_metrics(
     end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
     result = (await metrics.compute(s, principal.org_id, start, end, org.currency)).as_dict()
     if format == "csv":
-        header, values = ",".join(result), ",".join(str(v) for v in result.values())
+        header = ",".join(result)
+        values = ",".join("" if v is None else str(v) for v in result.values())
         return Response(f"{header}\n{values}\n", media_type="text/csv; charset=utf-8")
     return {"from": since.isoformat(), "to": until.isoformat(), **result}
 

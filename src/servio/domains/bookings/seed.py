@@ -35,6 +35,7 @@ TYPES = ("standard", "standard", "standard", "deep", "move_out_empty")
 FREQUENCIES = ("one_time", "one_time", "weekly", "biweekly", "monthly")
 SOURCES = ("website", "google", "facebook", "referral", "website")
 FIRST = ("Ava", "Liam", "Noah", "Emma", "Olivia", "Lucas", "Mia", "Ethan", "Zoe", "Omar")
+OVERRUNS = (-30, -15, 0, 0, 15, 15, 30, 45)  # minutes a completed job ran over its estimate
 LAST = ("Tremblay", "Singh", "Nguyen", "Martin", "Roy", "Wong", "Brown", "Garcia", "Lee")
 
 
@@ -166,6 +167,9 @@ async def _booking(
         deposit_cents=decision.amount_cents,
         deposit_reasons=list(decision.reasons),
         cancel_reason="Customer rescheduled elsewhere" if status == "CANCELLED" else None,
+        actual_minutes=int(duration.total_seconds() // 60) + d.rng.choice(OVERRUNS)
+        if status == "COMPLETED"
+        else None,
         created_at=created,
         updated_at=created,
     )

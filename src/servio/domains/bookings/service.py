@@ -69,6 +69,12 @@ class StartInPast(DomainError):
     title = "That start time has already passed"
 
 
+class ActualMinutesOnlyOnComplete(DomainError):
+    status = 422
+    type = "actual-minutes-only-on-complete"
+    title = "Only a completed booking reports how long it took"
+
+
 class CustomQuoteRequired(DomainError):
     status = 422
     type = "custom-quote-required"
@@ -275,8 +281,15 @@ async def apply(
     actor: str,
     if_match: int | None = None,
     reason: str | None = None,
+    actual_minutes: int | None = None,
 ) -> Booking:
-    """Confirm, cancel, complete or mark a no-show."""
+    """Confirm, cancel, complete (with the minutes the job took, when known) or mark a
+    no-show."""
+    if actual_minutes is not None and move != "complete":
+        raise ActualMinutesOnlyOnComplete(
+            "actual_minutes is reported when completing a booking.",
+            extra={"field": "actual_minutes"},
+        )
     b = await get(s, org_id, booking_id, lock=True)
     _check(b, move, if_match)
     old = b.status
@@ -289,7 +302,10 @@ async def apply(
     elif move == "cancel":
         b.cancel_reason = reason
         await _reservation_active(s, b, False)
-    await record_event(s, b, move, actor, old=old, new=b.status, reason=reason)
+    elif move == "complete":
+        b.actual_minutes = actual_minutes
+    detail = {"actual_minutes": actual_minutes} if actual_minutes else {}
+    await record_event(s, b, move, actor, old=old, new=b.status, reason=reason, **detail)
     if move == "confirm":
         await emails.send(s, b, "confirmed", invite="REQUEST")
     elif move == "cancel":
