@@ -77,6 +77,8 @@ async def test_demo_customer_books_and_pays(db_url: str, db: Database, tmp_path:
             assert month.status_code == 200, month.text
             assert month.json()["bookings"] > 30
             assert month.json()["revenue_cents"] > 0
+            assert month.json()["duration_samples"] > 10
+            assert 0 < month.json()["duration_accuracy_bps"] < 10_000
 
     async with db.unit_of_work(system=True) as s:
         row = await s.get(Booking, uuid.UUID(booking["id"]))
