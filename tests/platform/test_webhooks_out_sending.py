@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
+import ssl
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
@@ -191,6 +195,7 @@ async def test_a_host_name_is_sent_to_the_address_its_vetted_resolution_gave() -
         ("http://[::ffff:127.0.0.1]/hook", "loopback"),
         ("http://2130706433/hook", "not a canonical IP address"),
         ("http://127.1/hook", "not a canonical IP address"),
+        ("http://8.8.8.8./hook", "not a valid URL"),
     ],
 )
 async def test_addresses_written_in_the_url_are_vetted_too(url: str, reason: str) -> None:
@@ -212,3 +217,47 @@ async def test_a_sender_keeps_its_connection_to_a_receiver_and_closes_cleanly() 
     ports = {r.client_port for r in receiver.requests}
     assert len(receiver.requests) == 3
     assert len(ports) == 1  # one connection served the three sends
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A key and a certificate for hooks.example.test that no authority signed."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.example.test"),
+            *("-addext", "subjectAltName=DNS:hooks.example.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return key, cert
+
+
+async def test_a_certificate_no_trusted_authority_signed_is_refused(
+    self_signed: tuple[Path, Path],
+) -> None:
+    key, cert = self_signed
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.read(100))
+        writer.close()
+
+    async def to_loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    port = server.sockets[0].getsockname()[1]
+    policy = SendPolicy(allow_private=True, connect_timeout=2, read_timeout=2, resolve=to_loopback)
+    async with server:
+        attempt = await post(f"https://hooks.example.test:{port}/in", BODY, {}, policy)
+    assert attempt.verdict == Verdict.RETRY
+    assert attempt.error is not None
+    assert "certificate verify failed" in attempt.error
+    assert not any(requests)

@@ -25,6 +25,8 @@ from yarl import URL
 
 HttpError = aiohttp.ClientError
 """What a request raises when it could not be made or answered (besides ``TimeoutError``)."""
+InvalidUrl = aiohttp.InvalidURL
+"""The ``HttpError`` of a URL the client will not request (it never will)."""
 
 
 @functools.cache

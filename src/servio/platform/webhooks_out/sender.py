@@ -21,7 +21,7 @@ from enum import StrEnum
 import aiohttp
 
 from servio.platform.outbox import PermanentFailure, RetryLater
-from servio.platform.outbox.http import HttpClients, HttpError, HttpResponse
+from servio.platform.outbox.http import HttpClients, HttpError, HttpResponse, InvalidUrl
 from servio.platform.webhooks_out.guard import (
     GuardedResolver,
     Resolver,
@@ -155,6 +155,8 @@ class Sender:
             return Attempt(Verdict.REFUSED, error=f"refused: {exc}", latency_ms=took())
         except TargetUnresolvable as exc:
             return Attempt(Verdict.RETRY, error=str(exc), latency_ms=took())
+        except InvalidUrl as exc:
+            return Attempt(Verdict.REFUSED, error=f"refused: not a valid URL ({exc})"[:500])
         except TimeoutError:
             return Attempt(Verdict.RETRY, error="timeout: the receiver did not answer in time")
         except HttpError as exc:
