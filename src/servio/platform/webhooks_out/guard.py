@@ -5,12 +5,13 @@ private, link-local, carrier-grade NAT, unique-local, multicast, unspecified, re
 and cloud metadata addresses are refused, also when wrapped in IPv6 (IPv4-mapped,
 6to4, NAT64). ``allow_private`` (dev/test only) lets loopback and private networks
 through; metadata endpoints, multicast, reserved and unspecified addresses never pass. The
-check runs when a URL is saved and again right before each send, and the send connects
+check runs when a URL is saved and again for every connection a send opens, which goes
 to an address the guard just vetted, so a DNS answer that changes in between (DNS
 rebinding) cannot steer a request inside: the sends' HTTP client resolves host names
-through ``GuardedResolver``, which hands it only vetted addresses, and a URL whose host
-is an address is checked by ``literal_address`` (the client never resolves those).
-URLs are parsed by yarl, the parser of the client that connects.
+through ``GuardedResolver``, which hands it only vetted addresses (a connection kept
+for later sends stays with the address vetted when it opened), and a URL whose host is
+an address is checked by ``literal_address`` before each send (the client never
+resolves those). URLs are parsed by yarl, the parser of the client that connects.
 """
 
 from __future__ import annotations
