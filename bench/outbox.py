@@ -1,7 +1,8 @@
 """Outbox delivery throughput on PostgreSQL: 20,000 messages drained by 1 and then 2
-``servio worker`` processes, each message POSTed to a local no-op HTTP sink (one shared
-httpx client per worker, ``Idempotency-Key`` set), beside the database floor measured
-in the same run: the same claims and outcome writes with a handler that does nothing.
+``servio worker`` processes, each message POSTed to a local no-op HTTP sink (the
+outbox's aiohttp clients, one session per worker, ``Idempotency-Key`` set), beside the
+database floor measured in the same run: the same claims and outcome writes with a
+handler that does nothing.
 
 A rate is taken from the messages' ``done_at`` times (workers are started and idle
 before the messages are committed, and the first recorded batch is left out), so

@@ -5,7 +5,7 @@ integration does; ``bench.noop`` does nothing, so a run of it measures the datab
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from servio.platform.outbox import Delivery
 from servio.platform.outbox.http import HttpClients
@@ -13,7 +13,7 @@ from servio.web.container import Container
 
 
 def register(container: Container) -> None:
-    http = HttpClients(timeout=httpx.Timeout(10.0, connect=2.0))
+    http = HttpClients(timeout=aiohttp.ClientTimeout(total=10.0, sock_connect=2.0))
     container.on_close.append(http.aclose)
 
     async def post(delivery: Delivery) -> None:

@@ -1,16 +1,19 @@
 """Signing and sending: a real receiver on 127.0.0.1 verifies what we send with the
 ``standardwebhooks`` library, with the new and the old secret during a rotation; each
-answer maps to the right verdict; the guard runs again right before the send."""
+answer maps to the right verdict; the guard vets the addresses of every connection a
+send opens, and a sender keeps its connections between sends."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import json
+import shutil
+import ssl
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import httpx
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -19,6 +22,7 @@ from servio.platform.outbox import PermanentFailure, RetryLater
 from servio.platform.webhooks_out import (
     DeliveryFailed,
     SecretRing,
+    Sender,
     SendPolicy,
     Verdict,
     new_secret,
@@ -28,7 +32,6 @@ from servio.platform.webhooks_out import (
     signed_headers,
     vet,
 )
-from servio.platform.webhooks_out.sender import pinned_request
 from tests.support.receiver import running_receiver
 
 LOCAL = SendPolicy(allow_private=True, allow_http=True, connect_timeout=2, read_timeout=2)
@@ -159,17 +162,102 @@ async def test_the_send_connects_to_the_address_vetted_just_before() -> None:
     assert attempt.verdict == Verdict.REFUSED  # the second answer is checked, not trusted
 
 
-def test_a_pinned_request_keeps_the_host_name_for_host_and_sni() -> None:
-    target = parse_target("https://hooks.example.com:8443/in?x=1", allow_http=False)
-    url, headers, extensions = pinned_request(target, ipaddress.ip_address("2606:4700::1"))
-    assert str(url) == "https://[2606:4700::1]:8443/in?x=1"
-    assert headers == {"host": "hooks.example.com:8443"}
-    assert extensions == {"sni_hostname": "hooks.example.com"}
-    url, headers, extensions = pinned_request(
-        parse_target("http://hooks.example.com/in", allow_http=True),
-        ipaddress.ip_address("93.184.216.34"),
+async def test_a_host_name_is_sent_to_the_address_its_vetted_resolution_gave() -> None:
+    asked: list[tuple[str, int]] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["127.0.0.1"]
+
+    policy = SendPolicy(allow_private=True, allow_http=True, read_timeout=2, resolve=resolve)
+    async with running_receiver() as receiver:
+        url = f"http://hooks.example.test:{receiver.port}/in"
+        attempt = await post(url, BODY, {"content-type": "application/json"}, policy)
+        strict = SendPolicy(allow_private=False, allow_http=True, resolve=resolve)
+        refused = await post(url, BODY, {}, strict)
+    assert attempt.ok, attempt
+    assert asked[0] == ("hooks.example.test", receiver.port)
+    [got] = receiver.requests
+    assert got.headers["host"] == f"hooks.example.test:{receiver.port}"
+    assert got.headers["user-agent"] == "Servio-Webhooks/1.0"
+    assert got.body == BODY
+    assert refused.verdict == Verdict.REFUSED
+    assert refused.error is not None
+    assert "hooks.example.test resolves to 127.0.0.1 (loopback" in refused.error
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1]:9/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "cloud metadata"),
+        ("http://10.0.0.1/hook", "private"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://2130706433/hook", "not a canonical IP address"),
+        ("http://127.1/hook", "not a canonical IP address"),
+        ("http://8.8.8.8./hook", "not a valid URL"),
+    ],
+)
+async def test_addresses_written_in_the_url_are_vetted_too(url: str, reason: str) -> None:
+    attempt = await post(url, BODY, {}, SendPolicy(allow_private=False, allow_http=True))
+    assert attempt.verdict == Verdict.REFUSED
+    assert attempt.error is not None
+    assert reason in attempt.error
+
+
+async def test_a_sender_keeps_its_connection_to_a_receiver_and_closes_cleanly() -> None:
+    sender = Sender(LOCAL)
+    async with running_receiver() as receiver:
+        for n in range(3):
+            attempt = await sender.post(
+                receiver.url(), BODY, signed_headers(["whsec_AA=="], f"m{n}", BODY)
+            )
+            assert attempt.ok, attempt
+        await sender.aclose()
+    ports = {r.client_port for r in receiver.requests}
+    assert len(receiver.requests) == 3
+    assert len(ports) == 1  # one connection served the three sends
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A key and a certificate for hooks.example.test that no authority signed."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.example.test"),
+            *("-addext", "subjectAltName=DNS:hooks.example.test"),
+        ],
+        check=True,
+        capture_output=True,
     )
-    assert str(url) == "http://93.184.216.34/in"
-    assert headers == {"host": "hooks.example.com"}
-    assert extensions == {}
-    assert isinstance(url, httpx.URL)
+    return key, cert
+
+
+async def test_a_certificate_no_trusted_authority_signed_is_refused(
+    self_signed: tuple[Path, Path],
+) -> None:
+    key, cert = self_signed
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    requests: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.read(100))
+        writer.close()
+
+    async def to_loopback(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    port = server.sockets[0].getsockname()[1]
+    policy = SendPolicy(allow_private=True, connect_timeout=2, read_timeout=2, resolve=to_loopback)
+    async with server:
+        attempt = await post(f"https://hooks.example.test:{port}/in", BODY, {}, policy)
+    assert attempt.verdict == Verdict.RETRY
+    assert attempt.error is not None
+    assert "certificate verify failed" in attempt.error
+    assert not any(requests)

@@ -4,7 +4,7 @@ message's dedupe key as ``Idempotency-Key``, as a provider integration does."""
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from servio.platform.outbox import Delivery, PermanentFailure, RetryLater
 from servio.platform.outbox.http import HttpClients
@@ -16,7 +16,7 @@ TIMEOUT_SECONDS = 3.0
 
 
 def register(container: Container) -> None:
-    http = HttpClients(timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=1.0))
+    http = HttpClients(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS, sock_connect=1.0))
     container.on_close.append(http.aclose)
 
     async def post_to_sink(delivery: Delivery) -> None:

@@ -21,6 +21,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: str
+    client_port: int | None = None
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Receiver:
 
     async def _handle(self, request: Request) -> Response:
         body = (await request.body()).decode()
-        self.requests.append(Received(request.url.path, dict(request.headers), body))
+        port = request.client.port if request.client else None
+        self.requests.append(Received(request.url.path, dict(request.headers), body, port))
         if self.delay:
             await asyncio.sleep(self.delay)
         status, text, headers = self.answers.pop(0) if self.answers else (200, "ok", {})

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from servio.domains.intake import tasks as intake_tasks
 from servio.domains.webhooks import tasks as webhook_tasks
 from servio.domains.webhooks.config import WebhooksConfig
+from servio.platform.webhooks_out import Sender
 
 if TYPE_CHECKING:
     from servio.web.container import Container
@@ -15,5 +16,7 @@ if TYPE_CHECKING:
 def register_outbox_handlers(container: Container) -> None:
     """Give the container's outbox registry the handler of each kind domains queue."""
     webhooks = WebhooksConfig.from_settings(container.settings)
-    webhook_tasks.register_handlers(container.outbox, container.db, webhooks)
+    sender = Sender(webhooks.policy)  # its connections are kept until the container closes
+    container.on_close.append(sender.aclose)
+    webhook_tasks.register_handlers(container.outbox, container.db, webhooks, sender)
     intake_tasks.register_handlers(container.outbox, container.db)

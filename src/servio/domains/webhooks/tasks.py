@@ -18,7 +18,14 @@ from servio.domains.webhooks.service import LEAD_EXPORT_KIND, WEBHOOK_KIND
 from servio.platform.db import Database, utcnow
 from servio.platform.logging import get_logger
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
-from servio.platform.webhooks_out import Attempt, SecretRing, Verdict, post, settle, signed_headers
+from servio.platform.webhooks_out import (
+    Attempt,
+    SecretRing,
+    Sender,
+    Verdict,
+    settle,
+    signed_headers,
+)
 
 log = get_logger("servio.webhooks")
 
@@ -37,6 +44,7 @@ def _org_of(delivery: Delivery) -> uuid.UUID:
 class Deliverer:
     db: Database
     config: WebhooksConfig
+    sender: Sender
 
     async def deliver_event(self, delivery: Delivery) -> None:
         """Sign and send one event to one subscription (skipped once it is disabled or
@@ -51,7 +59,7 @@ class Deliverer:
         body = _body(payload["body"])
         ring = SecretRing(sub.secret, sub.previous_secret, sub.previous_valid_until)
         headers = signed_headers(ring.signing_secrets(utcnow()), delivery.dedupe_key, body)
-        attempt = await post(sub.url, body, headers, self.config.policy)
+        attempt = await self.sender.post(sub.url, body, headers)
         async with self.db.unit_of_work(org_id) as s:
             s.add(self._log(delivery, org_id, sub.url, attempt, subscription_id))
             if attempt.verdict == Verdict.GONE:
@@ -76,8 +84,8 @@ class Deliverer:
         body = _body(
             {"type": LEAD_EXPORT_KIND, "timestamp": payload["timestamp"], "data": payload["lead"]}
         )
-        attempt = await post(
-            url, body, signed_headers([secret], delivery.dedupe_key, body), self.config.policy
+        attempt = await self.sender.post(
+            url, body, signed_headers([secret], delivery.dedupe_key, body)
         )
         async with self.db.unit_of_work(org_id) as s:
             s.add(self._log(delivery, org_id, url, attempt, None))
@@ -110,10 +118,13 @@ class Deliverer:
         )
 
 
-def register_handlers(registry: OutboxRegistry, db: Database, config: WebhooksConfig) -> None:
-    """Give the outbox the webhook kinds. No circuit breaker: each endpoint is a
-    different customer's system, and one failing must not hold back the others."""
-    deliverer = Deliverer(db, config)
+def register_handlers(
+    registry: OutboxRegistry, db: Database, config: WebhooksConfig, sender: Sender
+) -> None:
+    """Give the outbox the webhook kinds, sent through ``sender`` (its owner closes it).
+    No circuit breaker: each endpoint is a different customer's system, and one failing
+    must not hold back the others."""
+    deliverer = Deliverer(db, config, sender)
     policy = config.policy
     budget = 2 * policy.connect_timeout + policy.read_timeout + 5  # resolve, connect, read
     registry.register(WEBHOOK_KIND, deliverer.deliver_event, timeout_seconds=budget)

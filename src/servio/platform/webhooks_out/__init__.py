@@ -2,10 +2,12 @@
 guard against private and metadata addresses, and one signed POST with its verdict."""
 
 from servio.platform.webhooks_out.guard import (
+    GuardedResolver,
     Target,
     TargetRefused,
     TargetUnresolvable,
     address_class,
+    literal_address,
     parse_target,
     refusal,
     system_resolve,
@@ -14,6 +16,7 @@ from servio.platform.webhooks_out.guard import (
 from servio.platform.webhooks_out.sender import (
     Attempt,
     DeliveryFailed,
+    Sender,
     SendPolicy,
     Verdict,
     check_url,
@@ -25,14 +28,17 @@ from servio.platform.webhooks_out.signing import SecretRing, new_secret, signed_
 __all__ = [
     "Attempt",
     "DeliveryFailed",
+    "GuardedResolver",
     "SecretRing",
     "SendPolicy",
+    "Sender",
     "Target",
     "TargetRefused",
     "TargetUnresolvable",
     "Verdict",
     "address_class",
     "check_url",
+    "literal_address",
     "new_secret",
     "parse_target",
     "post",

@@ -5,9 +5,13 @@ private, link-local, carrier-grade NAT, unique-local, multicast, unspecified, re
 and cloud metadata addresses are refused, also when wrapped in IPv6 (IPv4-mapped,
 6to4, NAT64). ``allow_private`` (dev/test only) lets loopback and private networks
 through; metadata endpoints, multicast, reserved and unspecified addresses never pass. The
-check runs when a URL is saved and again right before each send, and the send connects
+check runs when a URL is saved and again for every connection a send opens, which goes
 to an address the guard just vetted, so a DNS answer that changes in between (DNS
-rebinding) cannot steer a request inside.
+rebinding) cannot steer a request inside: the sends' HTTP client resolves host names
+through ``GuardedResolver``, which hands it only vetted addresses (a connection kept
+for later sends stays with the address vetted when it opened), and a URL whose host is
+an address is checked by ``literal_address`` before each send (the client never
+resolves those). URLs are parsed by yarl, the parser of the client that connects.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -62,7 +67,7 @@ class TargetUnresolvable(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    url: httpx.URL
+    url: URL
     host: str
     port: int
 
@@ -120,16 +125,16 @@ def parse_target(url: str, *, allow_http: bool) -> Target:
     """Check the URL's shape: absolute http(s), a host, no credentials, not a metadata
     host name. Addresses are checked by ``vet``."""
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        parsed = URL(url)
+    except (ValueError, TypeError) as exc:
         raise TargetRefused(f"not a valid URL: {exc}") from None
     schemes = ("https", "http") if allow_http else ("https",)
-    if parsed.scheme not in schemes:
+    if parsed.scheme not in schemes or not parsed.is_absolute():
         raise TargetRefused(f"the URL must use {' or '.join(schemes)}")
-    host = parsed.host.rstrip(".").lower()
+    host = (parsed.raw_host or "").rstrip(".").lower()
     if not host:
         raise TargetRefused("the URL has no host")
-    if parsed.userinfo:
+    if parsed.user is not None or parsed.password is not None:
         raise TargetRefused("credentials in the URL are not accepted")
     if parsed.fragment:
         raise TargetRefused("the URL may not carry a #fragment")
@@ -137,6 +142,25 @@ def parse_target(url: str, *, allow_http: bool) -> Target:
         raise TargetRefused("cloud metadata host")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return Target(url=parsed, host=host, port=port)
+
+
+def literal_address(target: Target, *, allow_private: bool) -> IPAddress | None:
+    """The address a URL names directly (None when it names a host), if allowed.
+
+    An HTTP client connects to such a host without resolving it, so no resolver sees
+    it. Numeric hosts are taken as aiohttp takes them (a colon, or only digits and
+    dots); the legacy spellings of IPv4 (``2130706433``, ``127.1``) are refused."""
+    host = target.host
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return None
+    try:
+        ip = ipaddress.ip_address(host.replace("%25", "%"))
+    except ValueError:
+        raise TargetRefused(f"{host} is not a canonical IP address") from None
+    reason = refusal(ip, allow_private=allow_private)
+    if reason is not None:
+        raise TargetRefused(f"{host} is a {reason}")
+    return ip
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -156,16 +180,81 @@ async def vet(
 ) -> list[IPAddress]:
     """The addresses of ``target``'s host, IPv4 first, when every one of them is allowed;
     ``TargetRefused`` when any is not, ``TargetUnresolvable`` when none came back."""
+    return await vet_host(
+        target.host,
+        target.port,
+        allow_private=allow_private,
+        resolve=resolve,
+        resolve_seconds=resolve_seconds,
+    )
+
+
+async def vet_host(
+    host: str,
+    port: int,
+    *,
+    allow_private: bool,
+    resolve: Resolver = system_resolve,
+    resolve_seconds: float = 5.0,
+) -> list[IPAddress]:
+    """``vet`` for a host name and port."""
     try:
         async with asyncio.timeout(resolve_seconds):
-            found = await resolve(target.host, target.port)
+            found = await resolve(host, port)
     except (OSError, TimeoutError, UnicodeError) as exc:
-        raise TargetUnresolvable(f"{target.host} does not resolve ({exc})") from None
+        raise TargetUnresolvable(f"{host} does not resolve ({exc})") from None
     addresses = [ipaddress.ip_address(a) for a in found]
     if not addresses:
-        raise TargetUnresolvable(f"{target.host} resolves to no address")
+        raise TargetUnresolvable(f"{host} resolves to no address")
     for ip in addresses:
         reason = refusal(ip, allow_private=allow_private)
         if reason is not None:
-            raise TargetRefused(f"{target.host} resolves to {ip} ({reason})")
+            raise TargetRefused(f"{host} resolves to {ip} ({reason})")
     return sorted(addresses, key=lambda ip: ip.version)
+
+
+NUMERIC_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+
+
+class GuardedResolver(AbstractResolver):
+    """The resolver of guarded sends' HTTP client: every new connection's host is
+    resolved and vetted here, and the client connects only to the addresses returned,
+    so what it connects to is what was just vetted. Raises ``TargetRefused`` or
+    ``TargetUnresolvable`` through the client's request."""
+
+    def __init__(
+        self, *, allow_private: bool, resolve: Resolver = system_resolve, resolve_seconds: float
+    ) -> None:
+        self.allow_private = allow_private
+        self.resolve_host = resolve
+        self.resolve_seconds = resolve_seconds
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await vet_host(
+            host.rstrip(".").lower(),
+            port,
+            allow_private=self.allow_private,
+            resolve=self.resolve_host,
+            resolve_seconds=self.resolve_seconds,
+        )
+        wanted = {socket.AF_INET: 4, socket.AF_INET6: 6}.get(family)
+        found: list[ResolveResult] = [
+            {
+                "hostname": host,
+                "host": str(ip),
+                "port": port,
+                "family": socket.AF_INET if ip.version == 4 else socket.AF_INET6,
+                "proto": socket.IPPROTO_TCP,
+                "flags": NUMERIC_FLAGS,
+            }
+            for ip in addresses
+            if wanted is None or ip.version == wanted
+        ]
+        if not found:
+            raise TargetUnresolvable(f"{host} has no address of the family asked for")
+        return found
+
+    async def close(self) -> None:
+        return None

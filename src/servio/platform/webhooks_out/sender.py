@@ -1,10 +1,11 @@
 """One signed POST to a receiver, and what its answer means for the message.
 
-The URL is vetted by the guard immediately before the send and the connection goes to
-the address just vetted (the host name still travels in ``Host`` and, for https, in
-SNI and certificate checks). Redirects are not followed, proxies from the environment
-are ignored, connect and read have their own timeouts and the whole attempt a deadline.
-The answer is kept as the start of its body (``snippet_chars``), never more.
+The URL's shape is checked before each send, and every connection goes to an address the
+guard vetted when it was opened (the host name travels in ``Host`` and, for https, in
+SNI and certificate checks). Connections are kept per origin between sends. Redirects
+are not followed, proxies from the environment are ignored, connect and read have their
+own timeouts and the whole attempt a deadline. The answer is kept as the start of its
+body (``snippet_chars``), never more.
 
 Verdicts: 2xx delivered; 410 gone (the receiver asks us to stop); 408, 425, 429 and 5xx,
 timeouts and network errors are retried; other 3xx/4xx are rejected for good, as is a
@@ -13,21 +14,21 @@ refused address. A host that does not resolve right now is retried.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-import httpx
+import aiohttp
 
 from servio.platform.outbox import PermanentFailure, RetryLater
+from servio.platform.outbox.http import HttpClients, HttpError, HttpResponse, InvalidUrl
 from servio.platform.webhooks_out.guard import (
-    IPAddress,
+    GuardedResolver,
     Resolver,
     Target,
     TargetRefused,
     TargetUnresolvable,
+    literal_address,
     parse_target,
     system_resolve,
     vet,
@@ -101,81 +102,85 @@ def verdict_of(status: int) -> Verdict:
     return Verdict.REJECTED
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: HttpResponse) -> float | None:
     value = response.headers.get("retry-after", "")
     if not value.strip().isdigit():
         return None
     return min(float(value), MAX_RETRY_AFTER_SECONDS)
 
 
-def pinned_request(
-    target: Target, ip: IPAddress
-) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
-    """The URL rewritten to connect to ``ip``, the Host header, and the SNI extension."""
-    url = target.url.copy_with(host=str(ip))
-    headers = {"host": target.url.netloc.decode("ascii")}
-    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
-    return url, headers, extensions
+class Sender:
+    """Signed POSTs under one policy over connections kept per origin: a worker keeps
+    one (closed with its container), so a receiver's connection serves many messages.
 
+    A connection is opened only to addresses the guard's resolver just vetted; reusing
+    it later sends to the same vetted address."""
 
-async def _exchange(
-    target: Target, ip: IPAddress, body: bytes, headers: dict[str, str], policy: SendPolicy
-) -> tuple[httpx.Response, str]:
-    url, host, extensions = pinned_request(target, ip)
-    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
-    async with (
-        httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-        client.stream(
-            "POST",
-            url,
-            content=body,
-            headers={**headers, **host, "user-agent": USER_AGENT},
-            extensions=extensions,
-        ) as response,
-    ):
-        start = bytearray()
-        async for chunk in response.aiter_bytes():
-            start += chunk
-            if len(start) >= policy.snippet_chars * 4:  # enough for the chars, in UTF-8
-                break
-        return response, start.decode("utf-8", "replace")[: policy.snippet_chars]
+    def __init__(self, policy: SendPolicy) -> None:
+        self.policy = policy
+        connect, read = policy.connect_timeout, policy.read_timeout
+        self.http = HttpClients(
+            # Resolving (bounded by the connect timeout), connecting, then the answer.
+            timeout=aiohttp.ClientTimeout(
+                total=2 * connect + read, sock_connect=connect, sock_read=read
+            ),
+            resolver=GuardedResolver(
+                allow_private=policy.allow_private,
+                resolve=policy.resolve,
+                resolve_seconds=connect,
+            ),
+            cache_dns=False,  # every new connection is vetted afresh
+            headers={"user-agent": USER_AGENT},
+        )
+
+    async def post(self, url: str, body: str, headers: dict[str, str]) -> Attempt:
+        """POST ``body`` to ``url`` once, vetting its addresses again; never raises for
+        the receiver's or the network's failures (they are in the ``Attempt``)."""
+        started = time.perf_counter()
+
+        def took() -> int:
+            return round((time.perf_counter() - started) * 1000)
+
+        policy = self.policy
+        try:
+            target = parse_target(url, allow_http=policy.allow_http)
+            literal_address(target, allow_private=policy.allow_private)
+            response = await self.http.post(
+                target.url,
+                data=body.encode(),
+                headers=headers,
+                read_limit=policy.snippet_chars * 4,  # enough for the chars, in UTF-8
+            )
+        except TargetRefused as exc:
+            return Attempt(Verdict.REFUSED, error=f"refused: {exc}", latency_ms=took())
+        except TargetUnresolvable as exc:
+            return Attempt(Verdict.RETRY, error=str(exc), latency_ms=took())
+        except InvalidUrl as exc:
+            return Attempt(Verdict.REFUSED, error=f"refused: not a valid URL ({exc})"[:500])
+        except TimeoutError:
+            return Attempt(Verdict.RETRY, error="timeout: the receiver did not answer in time")
+        except HttpError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            return Attempt(Verdict.RETRY, error=error, latency_ms=took())
+        return Attempt(
+            verdict_of(response.status_code),
+            status_code=response.status_code,
+            latency_ms=took(),
+            response_snippet=response.text[: policy.snippet_chars],
+            retry_after=_retry_after(response),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
 
 
 async def post(url: str, body: str, headers: dict[str, str], policy: SendPolicy) -> Attempt:
-    """POST ``body`` to ``url`` once, after vetting it again; never raises for the
-    receiver's or the network's failures (they are in the ``Attempt``)."""
-    started = time.perf_counter()
-
-    def took() -> int:
-        return round((time.perf_counter() - started) * 1000)
-
+    """One send through a ``Sender`` of its own, closed after it (workers keep one)."""
+    sender = Sender(policy)
     try:
-        target = parse_target(url, allow_http=policy.allow_http)
-        addresses = await vet(
-            target,
-            allow_private=policy.allow_private,
-            resolve=policy.resolve,
-            resolve_seconds=policy.connect_timeout,
-        )
-        deadline = policy.connect_timeout + policy.read_timeout
-        response, snippet = await asyncio.wait_for(
-            _exchange(target, addresses[0], body.encode(), headers, policy), deadline
-        )
-    except TargetRefused as exc:
-        return Attempt(Verdict.REFUSED, error=f"refused: {exc}", latency_ms=took())
-    except TargetUnresolvable as exc:
-        return Attempt(Verdict.RETRY, error=str(exc), latency_ms=took())
-    except (TimeoutError, httpx.TimeoutException):
-        return Attempt(Verdict.RETRY, error="timeout: the receiver did not answer in time")
-    except httpx.HTTPError as exc:
-        return Attempt(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:500], latency_ms=took())
-    return Attempt(
-        verdict_of(response.status_code),
-        status_code=response.status_code,
-        latency_ms=took(),
-        response_snippet=snippet,
-        retry_after=_retry_after(response),
-    )
+        return await sender.post(url, body, headers)
+    finally:
+        await sender.aclose()
 
 
 def settle(attempt: Attempt) -> None:
