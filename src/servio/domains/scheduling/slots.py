@@ -10,9 +10,12 @@ notice, stay within the horizon and touch no busy interval.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 
@@ -72,40 +75,56 @@ def _free(busy: Iterable[tuple[datetime, datetime]], start: datetime, end: datet
     return all(end <= b_start or start >= b_end for b_start, b_end in busy)
 
 
-def _starts(cal: Calendar, day: date, window: Window, step: timedelta) -> Iterable[datetime]:
+@lru_cache(maxsize=4096)
+def _window_starts(
+    day: date, window: Window, step: timedelta, tz: ZoneInfo
+) -> tuple[datetime, tuple[tuple[datetime, datetime], ...]]:
+    """When the window closes (UTC) and its candidate starts, each as (local, UTC).
+
+    Every resource of a zone shares these, so one search computes them once per day."""
+    closes = local_instant(day, window.closes, tz) or datetime.combine(day, window.closes).replace(
+        tzinfo=tz, fold=1
+    )
+    found = []
     at = datetime.combine(day, window.opens)
     last = datetime.combine(day, window.closes)
     while at < last:
-        instant = local_instant(day, at.time(), cal.tz)
+        instant = local_instant(day, at.time(), tz)
         if instant is not None:
-            yield instant
+            found.append((instant, instant.astimezone(UTC)))
         at += step
+    return closes.astimezone(UTC), tuple(found)
+
+
+class _Busy:
+    """Busy intervals sorted by start, with the latest end so far: whether [start, end)
+    touches any of them is one binary search."""
+
+    def __init__(self, busy: Iterable[tuple[datetime, datetime]]) -> None:
+        spans = sorted((b.astimezone(UTC), e.astimezone(UTC)) for b, e in busy)
+        self.starts = [b for b, _ in spans]
+        self.latest_end = list(accumulate((e for _, e in spans), max))
+
+    def free(self, start: datetime, end: datetime) -> bool:
+        before = bisect_left(self.starts, end)  # the intervals that start before ``end``
+        return before == 0 or self.latest_end[before - 1] <= start
 
 
 def free_slots(
     cal: Calendar, days: Iterable[date], duration: timedelta, rules: Rules, now: datetime
 ) -> list[Slot]:
     earliest, latest = now + rules.min_notice, now + rules.horizon
+    busy = _Busy(cal.busy)
     found: list[Slot] = []
     for day in days:
         for window in windows_on(cal, day):
-            closes = local_instant(day, window.closes, cal.tz) or datetime.combine(
-                day, window.closes
-            ).replace(tzinfo=cal.tz, fold=1)
-            for start in _starts(cal, day, window, rules.step):
-                end = (start.astimezone(UTC) + duration).astimezone(cal.tz)
+            closes, starts = _window_starts(day, window, rules.step, cal.tz)
+            for local, start in starts:
+                end = start + duration
                 if end > closes or start < earliest or start > latest:
                     continue
-                taken = (start - rules.buffer_before, end + rules.buffer_after)
-                if _free(cal.busy, *taken):
+                if busy.free(start - rules.buffer_before, end + rules.buffer_after):
                     found.append(
-                        Slot(
-                            cal.resource_id,
-                            cal.name,
-                            start.astimezone(UTC),
-                            end.astimezone(UTC),
-                            start,
-                            end,
-                        )
+                        Slot(cal.resource_id, cal.name, start, end, local, end.astimezone(cal.tz))
                     )
     return found
