@@ -78,27 +78,32 @@ async def list_resources(
 
 
 async def _busy(
-    s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    resource_id: uuid.UUID | None = None,
 ) -> dict[uuid.UUID | None, list[tuple[datetime, datetime]]]:
+    """Busy intervals by resource (None: every resource) overlapping [start, end); only
+    the columns, since a long span of a large business holds thousands of reservations."""
     taken: dict[uuid.UUID | None, list[tuple[datetime, datetime]]] = defaultdict(list)
-    reservations = await s.scalars(
-        select(Reservation).where(
-            Reservation.org_id == org_id,
-            Reservation.active.is_(True),
-            or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
-            Reservation.starts_at < end,
-            Reservation.ends_at > start,
-        )
+    reservations = select(
+        Reservation.resource_id, Reservation.starts_at, Reservation.ends_at
+    ).where(
+        Reservation.org_id == org_id,
+        Reservation.active,  # as the partial indexes say it
+        or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
+        Reservation.starts_at < end,
+        Reservation.ends_at > start,
     )
-    for r in reservations:
-        taken[r.resource_id].append((r.starts_at, r.ends_at))
-    blackouts = await s.scalars(
-        select(Blackout).where(
-            Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
-        )
+    if resource_id is not None:
+        reservations = reservations.where(Reservation.resource_id == resource_id)
+    blackouts = select(Blackout.resource_id, Blackout.starts_at, Blackout.ends_at).where(
+        Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
     )
-    for b in blackouts:
-        taken[b.resource_id].append((b.starts_at, b.ends_at))
+    for owner, starts_at, ends_at in await s.execute(reservations.union_all(blackouts)):
+        taken[owner].append((starts_at, ends_at))
     return taken
 
 
@@ -113,19 +118,24 @@ async def calendars(
     resources = await _resources(s, org_id, resource_id)
     ids = [r.id for r in resources]
     weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    for h in await s.scalars(
-        select(WeeklyHours).where(WeeklyHours.org_id == org_id, WeeklyHours.resource_id.in_(ids))
-    ):
-        weekly[h.resource_id][h.weekday].append(Window(h.opens, h.closes))
+    hours = select(
+        WeeklyHours.resource_id, WeeklyHours.weekday, WeeklyHours.opens, WeeklyHours.closes
+    ).where(WeeklyHours.org_id == org_id, WeeklyHours.resource_id.in_(ids))
+    for owner, weekday, opens, closes in await s.execute(hours):
+        weekly[owner][weekday].append(Window(opens, closes))
     exceptions: dict[uuid.UUID | None, dict[date, list[Window]]] = defaultdict(dict)
-    for e in await s.scalars(
-        select(DateException).where(DateException.org_id == org_id, DateException.day.in_(days))
-    ):
-        opened = [] if e.closed or not (e.opens and e.closes) else [Window(e.opens, e.closes)]
-        exceptions[e.resource_id][e.day] = opened
+    special = select(
+        DateException.resource_id,
+        DateException.day,
+        DateException.closed,
+        DateException.opens,
+        DateException.closes,
+    ).where(DateException.org_id == org_id, DateException.day.in_(days))
+    for scope, day, closed, starts, ends in await s.execute(special):
+        exceptions[scope][day] = [] if closed or not (starts and ends) else [Window(starts, ends)]
     span_start = datetime.combine(min(days), time(0), tzinfo=UTC) - timedelta(days=1)
     span_end = datetime.combine(max(days), time(0), tzinfo=UTC) + timedelta(days=2)
-    busy = await _busy(s, org_id, span_start, span_end, now or utcnow())
+    busy = await _busy(s, org_id, span_start, span_end, now or utcnow(), resource_id)
     default_week = {d: [Window(*DEFAULT_HOURS)] for d in range(7)}
     return [
         Calendar(
@@ -237,7 +247,7 @@ async def _release_expired(
         .where(
             Reservation.org_id == org_id,
             Reservation.resource_id == resource_id,
-            Reservation.active.is_(True),
+            Reservation.active,  # as the partial indexes say it
             Reservation.expires_at.is_not(None),
             Reservation.expires_at <= now,
         )
