@@ -71,29 +71,28 @@ def windows_on(cal: Calendar, day: date) -> list[Window]:
     return cal.weekly.get(day.weekday(), [])
 
 
-def _free(busy: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
-    return all(end <= b_start or start >= b_end for b_start, b_end in busy)
-
-
 @lru_cache(maxsize=4096)
-def _window_starts(
-    day: date, window: Window, step: timedelta, tz: ZoneInfo
-) -> tuple[datetime, tuple[tuple[datetime, datetime], ...]]:
-    """When the window closes (UTC) and its candidate starts, each as (local, UTC).
-
-    Every resource of a zone shares these, so one search computes them once per day."""
+def _window_jobs(
+    day: date, window: Window, step: timedelta, duration: timedelta, tz: ZoneInfo
+) -> tuple[tuple[datetime, datetime, datetime, datetime], ...]:
+    """Jobs of ``duration`` starting on the window's steps and ending by its close, each
+    as (start, end) in UTC and then in local time. Every resource of a zone with the
+    same hours shares them, so a search computes them once per day, not per resource."""
     closes = local_instant(day, window.closes, tz) or datetime.combine(day, window.closes).replace(
         tzinfo=tz, fold=1
     )
-    found = []
+    jobs = []
     at = datetime.combine(day, window.opens)
     last = datetime.combine(day, window.closes)
     while at < last:
-        instant = local_instant(day, at.time(), tz)
-        if instant is not None:
-            found.append((instant, instant.astimezone(UTC)))
+        local = local_instant(day, at.time(), tz)
+        if local is not None:
+            start = local.astimezone(UTC)
+            end = start + duration
+            if end <= closes:
+                jobs.append((start, end, local, end.astimezone(tz)))
         at += step
-    return closes.astimezone(UTC), tuple(found)
+    return tuple(jobs)
 
 
 class _Busy:
@@ -114,17 +113,16 @@ def free_slots(
     cal: Calendar, days: Iterable[date], duration: timedelta, rules: Rules, now: datetime
 ) -> list[Slot]:
     earliest, latest = now + rules.min_notice, now + rules.horizon
-    busy = _Busy(cal.busy)
+    before, after = rules.buffer_before, rules.buffer_after
+    free = _Busy(cal.busy).free
     found: list[Slot] = []
     for day in days:
         for window in windows_on(cal, day):
-            closes, starts = _window_starts(day, window, rules.step, cal.tz)
-            for local, start in starts:
-                end = start + duration
-                if end > closes or start < earliest or start > latest:
-                    continue
-                if busy.free(start - rules.buffer_before, end + rules.buffer_after):
+            for start, end, local_start, local_end in _window_jobs(
+                day, window, rules.step, duration, cal.tz
+            ):
+                if earliest <= start <= latest and free(start - before, end + after):
                     found.append(
-                        Slot(cal.resource_id, cal.name, start, end, local, end.astimezone(cal.tz))
+                        Slot(cal.resource_id, cal.name, start, end, local_start, local_end)
                     )
     return found
