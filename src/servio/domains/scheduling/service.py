@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -162,15 +163,25 @@ async def find_slots(
 ) -> list[Slot]:
     if not 1 <= days <= MAX_DAYS:
         raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
-    now = now or utcnow()
-    settings = await identity.org_settings(s, org_id)
-    rules = rules_from(settings)
+    rules = rules_from(await identity.org_settings(s, org_id))
     span = [first_day + timedelta(days=i) for i in range(days)]
+    return await _search(s, org_id, rules, span, duration, resource_id, now or utcnow())
+
+
+async def _search(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    rules: Rules,
+    span: list[date],
+    duration: timedelta,
+    resource_id: uuid.UUID | None,
+    now: datetime,
+) -> list[Slot]:
     found: list[Slot] = []
     for cal in await calendars(s, org_id, span, resource_id, now):
         longest = max(
             (
-                datetime.combine(first_day, w.closes) - datetime.combine(first_day, w.opens)
+                datetime.combine(span[0], w.closes) - datetime.combine(span[0], w.opens)
                 for ws in [*cal.weekly.values(), *cal.exceptions.values()]
                 for w in ws
             ),
@@ -181,7 +192,7 @@ async def find_slots(
                 "The job is longer than any working day.", extra={"field": "duration_minutes"}
             )
         found.extend(free_slots(cal, span, duration, rules, now))
-    return sorted(found, key=lambda x: (x.start, x.resource_name))
+    return sorted(found, key=attrgetter("start", "resource_name"))
 
 
 async def reserve(
@@ -200,16 +211,13 @@ async def reserve(
     The caller's session must be an immediate one on SQLite; PostgreSQL's exclusion
     constraint decides between concurrent callers."""
     now = now or utcnow()
+    rules = rules_from(await identity.org_settings(s, org_id))
     local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()
-    offered = await find_slots(
-        s, org_id, first_day=local_day, days=1, duration=duration, resource_id=resource_id, now=now
-    )
+    offered = await _search(s, org_id, rules, [local_day], duration, resource_id, now)
     if not any(x.start == start.astimezone(UTC) for x in offered):
         raise SlotTaken(
             "That start is not free.", extra={"alternatives": _alternatives(offered, start)}
         )
-    settings = await identity.org_settings(s, org_id)
-    rules = rules_from(settings)
     await _release_expired(s, org_id, resource_id, now)
     row = Reservation(
         org_id=org_id,
