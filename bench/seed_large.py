@@ -225,7 +225,7 @@ async def ensure_org(db: Database) -> uuid.UUID:
 async def ensure_resources(s: AsyncSession, org_id: uuid.UUID, count: int) -> list[uuid.UUID]:
     """Teams ``Team 01`` .. ``Team NN`` with their hours, added when missing."""
     rows = await s.execute(select(Resource.name, Resource.id).where(Resource.org_id == org_id))
-    existing: dict[str, uuid.UUID] = {name: id_ for name, id_ in rows}
+    existing: dict[str, uuid.UUID] = {row.name: row.id for row in rows}
     ids = []
     for index in range(count):
         name = f"Team {index + 1:02d}"
@@ -272,7 +272,7 @@ async def seed(resources: int, total: int, force: bool, console: Console) -> uui
             )
         return org_id
     finally:
-        await db.engine.dispose()
+        await db.dispose()
 
 
 async def _insert(
