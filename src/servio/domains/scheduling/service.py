@@ -108,6 +108,40 @@ async def _busy(
     return taken
 
 
+async def _resources_and_hours(
+    s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None
+) -> tuple[dict[uuid.UUID, tuple[str, str | None]], dict[uuid.UUID, dict[int, list[Window]]]]:
+    """Active resources by name (name and time zone, one when ``resource_id`` is given;
+    404 if not the org's) and their weekly hours, in one query."""
+    stmt = (
+        select(
+            Resource.id,
+            Resource.name,
+            Resource.timezone,
+            WeeklyHours.weekday,
+            WeeklyHours.opens,
+            WeeklyHours.closes,
+        )
+        .outerjoin(
+            WeeklyHours,
+            (WeeklyHours.resource_id == Resource.id) & (WeeklyHours.org_id == org_id),
+        )
+        .where(Resource.org_id == org_id, Resource.active.is_(True))
+        .order_by(Resource.name, Resource.id, WeeklyHours.weekday, WeeklyHours.opens)
+    )
+    if resource_id is not None:
+        stmt = stmt.where(Resource.id == resource_id)
+    resources: dict[uuid.UUID, tuple[str, str | None]] = {}
+    weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
+    for rid, name, timezone, weekday, opens, closes in await s.execute(stmt):
+        resources.setdefault(rid, (name, timezone))
+        if weekday is not None:  # a resource without hours keeps the default week
+            weekly[rid][weekday].append(Window(opens, closes))
+    if resource_id is not None and not resources:
+        raise ResourceNotFound("No such resource in this business.")
+    return resources, weekly
+
+
 async def calendars(
     s: AsyncSession,
     org_id: uuid.UUID,
@@ -116,14 +150,7 @@ async def calendars(
     now: datetime | None = None,
 ) -> list[Calendar]:
     org = await identity.get_org(s, org_id)
-    resources = await _resources(s, org_id, resource_id)
-    ids = [r.id for r in resources]
-    weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    hours = select(
-        WeeklyHours.resource_id, WeeklyHours.weekday, WeeklyHours.opens, WeeklyHours.closes
-    ).where(WeeklyHours.org_id == org_id, WeeklyHours.resource_id.in_(ids))
-    for owner, weekday, opens, closes in await s.execute(hours):
-        weekly[owner][weekday].append(Window(opens, closes))
+    resources, weekly = await _resources_and_hours(s, org_id, resource_id)
     exceptions: dict[uuid.UUID | None, dict[date, list[Window]]] = defaultdict(dict)
     special = select(
         DateException.resource_id,
@@ -140,14 +167,14 @@ async def calendars(
     default_week = {d: [Window(*DEFAULT_HOURS)] for d in range(7)}
     return [
         Calendar(
-            resource_id=r.id,
-            name=r.name,
-            tz=ZoneInfo(r.timezone or org.timezone),
-            weekly=weekly.get(r.id, default_week),
-            exceptions={**exceptions[None], **exceptions[r.id]},
-            busy=[*busy[None], *busy[r.id]],
+            resource_id=rid,
+            name=name,
+            tz=ZoneInfo(timezone or org.timezone),
+            weekly=weekly.get(rid, default_week),
+            exceptions={**exceptions[None], **exceptions[rid]},
+            busy=[*busy[None], *busy[rid]],
         )
-        for r in resources
+        for rid, (name, timezone) in resources.items()
     ]
 
 
