@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 
@@ -36,7 +35,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Calendar:
-    """One resource's week, its date exceptions (None = closed) and busy intervals."""
+    """One resource's week, its date exceptions (None = closed) and busy intervals
+    (instants, as read from the database)."""
 
     resource_id: uuid.UUID
     name: str
@@ -71,16 +71,25 @@ def windows_on(cal: Calendar, day: date) -> list[Window]:
     return cal.weekly.get(day.weekday(), [])
 
 
+Job = tuple[datetime, datetime, datetime, datetime]  # start, end (UTC); start, end (local)
+
+
 @lru_cache(maxsize=4096)
 def _window_jobs(
-    day: date, window: Window, step: timedelta, duration: timedelta, tz: ZoneInfo
-) -> tuple[tuple[datetime, datetime, datetime, datetime], ...]:
-    """Jobs of ``duration`` starting on the window's steps and ending by its close, each
-    as (start, end) in UTC and then in local time. Every resource of a zone with the
-    same hours shares them, so a search computes them once per day, not per resource."""
+    day: date,
+    window: Window,
+    step: timedelta,
+    duration: timedelta,
+    buffers: tuple[timedelta, timedelta],
+    tz: ZoneInfo,
+) -> tuple[tuple[Job, tuple[datetime, datetime]], ...]:
+    """The jobs of ``duration`` starting on the window's steps and ending by its close,
+    each with the span it takes, buffers included (UTC). Every resource of a zone with
+    the same hours shares these: a search computes them once per day, not per resource."""
     closes = local_instant(day, window.closes, tz) or datetime.combine(day, window.closes).replace(
         tzinfo=tz, fold=1
     )
+    before, after = buffers
     jobs = []
     at = datetime.combine(day, window.opens)
     last = datetime.combine(day, window.closes)
@@ -89,40 +98,46 @@ def _window_jobs(
         if local is not None:
             start = local.astimezone(UTC)
             end = start + duration
-            if end <= closes:
-                jobs.append((start, end, local, end.astimezone(tz)))
+            local_end = end.astimezone(tz)
+            # The close and the buffers are wall-clock times, as the day's hours are
+            # read (two datetimes in ``tz`` compare as wall-clock times).
+            if local_end <= closes:
+                taken = ((local - before).astimezone(UTC), (local_end + after).astimezone(UTC))
+                jobs.append(((start, end, local, local_end), taken))
         at += step
     return tuple(jobs)
 
 
 class _Busy:
-    """Busy intervals sorted by start, with the latest end so far: whether [start, end)
-    touches any of them is one binary search."""
+    """Busy time merged into disjoint intervals in time order."""
 
     def __init__(self, busy: Iterable[tuple[datetime, datetime]]) -> None:
-        spans = sorted((b.astimezone(UTC), e.astimezone(UTC)) for b, e in busy)
-        self.starts = [b for b, _ in spans]
-        self.latest_end = list(accumulate((e for _, e in spans), max))
+        merged: list[list[datetime]] = []
+        for b, e in sorted((b.astimezone(UTC), e.astimezone(UTC)) for b, e in busy):
+            if merged and b < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([b, e])
+        self.starts = [b for b, _ in merged]
+        self.ends = [e for _, e in merged]
 
     def free(self, start: datetime, end: datetime) -> bool:
-        before = bisect_left(self.starts, end)  # the intervals that start before ``end``
-        return before == 0 or self.latest_end[before - 1] <= start
+        """Whether [start, end) touches no busy time: of the intervals that start before
+        ``end``, the last ends latest."""
+        before = bisect_left(self.starts, end)
+        return before == 0 or self.ends[before - 1] <= start
 
 
 def free_slots(
     cal: Calendar, days: Iterable[date], duration: timedelta, rules: Rules, now: datetime
 ) -> list[Slot]:
     earliest, latest = now + rules.min_notice, now + rules.horizon
-    before, after = rules.buffer_before, rules.buffer_after
+    buffers = (rules.buffer_before, rules.buffer_after)
     free = _Busy(cal.busy).free
-    found: list[Slot] = []
-    for day in days:
-        for window in windows_on(cal, day):
-            for start, end, local_start, local_end in _window_jobs(
-                day, window, rules.step, duration, cal.tz
-            ):
-                if earliest <= start <= latest and free(start - before, end + after):
-                    found.append(
-                        Slot(cal.resource_id, cal.name, start, end, local_start, local_end)
-                    )
-    return found
+    return [
+        Slot(cal.resource_id, cal.name, *job)
+        for day in days
+        for window in windows_on(cal, day)
+        for job, (lo, hi) in _window_jobs(day, window, rules.step, duration, buffers, cal.tz)
+        if earliest <= job[0] <= latest and free(lo, hi)
+    ]
