@@ -74,7 +74,7 @@ def windows_on(cal: Calendar, day: date) -> list[Window]:
 Job = tuple[datetime, datetime, datetime, datetime]  # start, end (UTC); start, end (local)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _window_jobs(
     day: date,
     window: Window,
