@@ -28,6 +28,9 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -qtA -c "SELECT 1 FROM pg_databas
 fi
 
 cd bench
-for bench in http_baseline auth outbox; do
+# The slot and booking benches run on a large business; seeding it shows its progress
+# (and keeps the rows of an earlier run of the last week).
+../.venv/bin/python seed_large.py
+for bench in http_baseline auth outbox slots bookings; do
   ../.venv/bin/python "$bench.py"
 done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -65,9 +66,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What is built by now (modules, models, schemas, routes: some 200,000 objects)
+        # lives as long as the server; frozen, the collector's full passes skip it
+        # instead of spending ~0.1 s on it each time requests promote enough garbage.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await container.close()
 
     app = FastAPI(

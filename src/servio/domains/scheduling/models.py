@@ -10,7 +10,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Time, Uuid
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Time,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import TenantBase, UTCDateTime
@@ -84,4 +95,23 @@ class Reservation(TenantBase):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    __table_args__ = (CheckConstraint("ends_at > starts_at", name="reservation_positive_span"),)
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="reservation_positive_span"),
+        # Slot searches: an org's active reservations ending after a day starts (past
+        # ones, the bulk of a long-lived business, are never read).
+        Index(
+            "ix_reservations_org_id_active_ends_at",
+            "org_id",
+            "ends_at",
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+        # Releasing a resource's lapsed holds before a new reservation.
+        Index(
+            "ix_reservations_resource_id_active_expires_at",
+            "resource_id",
+            "expires_at",
+            postgresql_where=text("active AND expires_at IS NOT NULL"),
+            sqlite_where=text("active AND expires_at IS NOT NULL"),
+        ),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,28 +79,67 @@ async def list_resources(
 
 
 async def _busy(
-    s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    resource_id: uuid.UUID | None = None,
 ) -> dict[uuid.UUID | None, list[tuple[datetime, datetime]]]:
+    """Busy intervals by resource (None: every resource) overlapping [start, end); only
+    the columns, since a long span of a large business holds thousands of reservations."""
     taken: dict[uuid.UUID | None, list[tuple[datetime, datetime]]] = defaultdict(list)
-    reservations = await s.scalars(
-        select(Reservation).where(
-            Reservation.org_id == org_id,
-            Reservation.active.is_(True),
-            or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
-            Reservation.starts_at < end,
-            Reservation.ends_at > start,
-        )
+    reservations = select(
+        Reservation.resource_id, Reservation.starts_at, Reservation.ends_at
+    ).where(
+        Reservation.org_id == org_id,
+        Reservation.active,  # as the partial indexes say it
+        or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
+        Reservation.starts_at < end,
+        Reservation.ends_at > start,
     )
-    for r in reservations:
-        taken[r.resource_id].append((r.starts_at, r.ends_at))
-    blackouts = await s.scalars(
-        select(Blackout).where(
-            Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
-        )
+    if resource_id is not None:
+        reservations = reservations.where(Reservation.resource_id == resource_id)
+    blackouts = select(Blackout.resource_id, Blackout.starts_at, Blackout.ends_at).where(
+        Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
     )
-    for b in blackouts:
-        taken[b.resource_id].append((b.starts_at, b.ends_at))
+    for owner, starts_at, ends_at in await s.execute(reservations.union_all(blackouts)):
+        taken[owner].append((starts_at, ends_at))
     return taken
+
+
+async def _resources_and_hours(
+    s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None
+) -> tuple[dict[uuid.UUID, tuple[str, str | None]], dict[uuid.UUID, dict[int, list[Window]]]]:
+    """Active resources by name (name and time zone, one when ``resource_id`` is given;
+    404 if not the org's) and their weekly hours, in one query."""
+    stmt = (
+        select(
+            Resource.id,
+            Resource.name,
+            Resource.timezone,
+            WeeklyHours.weekday,
+            WeeklyHours.opens,
+            WeeklyHours.closes,
+        )
+        .outerjoin(
+            WeeklyHours,
+            (WeeklyHours.resource_id == Resource.id) & (WeeklyHours.org_id == org_id),
+        )
+        .where(Resource.org_id == org_id, Resource.active.is_(True))
+        .order_by(Resource.name, Resource.id, WeeklyHours.weekday, WeeklyHours.opens)
+    )
+    if resource_id is not None:
+        stmt = stmt.where(Resource.id == resource_id)
+    resources: dict[uuid.UUID, tuple[str, str | None]] = {}
+    weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
+    for rid, name, timezone, weekday, opens, closes in await s.execute(stmt):
+        resources.setdefault(rid, (name, timezone))
+        if weekday is not None:  # a resource without hours keeps the default week
+            weekly[rid][weekday].append(Window(opens, closes))
+    if resource_id is not None and not resources:
+        raise ResourceNotFound("No such resource in this business.")
+    return resources, weekly
 
 
 async def calendars(
@@ -110,33 +150,31 @@ async def calendars(
     now: datetime | None = None,
 ) -> list[Calendar]:
     org = await identity.get_org(s, org_id)
-    resources = await _resources(s, org_id, resource_id)
-    ids = [r.id for r in resources]
-    weekly: dict[uuid.UUID, dict[int, list[Window]]] = defaultdict(lambda: defaultdict(list))
-    for h in await s.scalars(
-        select(WeeklyHours).where(WeeklyHours.org_id == org_id, WeeklyHours.resource_id.in_(ids))
-    ):
-        weekly[h.resource_id][h.weekday].append(Window(h.opens, h.closes))
+    resources, weekly = await _resources_and_hours(s, org_id, resource_id)
     exceptions: dict[uuid.UUID | None, dict[date, list[Window]]] = defaultdict(dict)
-    for e in await s.scalars(
-        select(DateException).where(DateException.org_id == org_id, DateException.day.in_(days))
-    ):
-        opened = [] if e.closed or not (e.opens and e.closes) else [Window(e.opens, e.closes)]
-        exceptions[e.resource_id][e.day] = opened
+    special = select(
+        DateException.resource_id,
+        DateException.day,
+        DateException.closed,
+        DateException.opens,
+        DateException.closes,
+    ).where(DateException.org_id == org_id, DateException.day.in_(days))
+    for scope, day, closed, starts, ends in await s.execute(special):
+        exceptions[scope][day] = [] if closed or not (starts and ends) else [Window(starts, ends)]
     span_start = datetime.combine(min(days), time(0), tzinfo=UTC) - timedelta(days=1)
     span_end = datetime.combine(max(days), time(0), tzinfo=UTC) + timedelta(days=2)
-    busy = await _busy(s, org_id, span_start, span_end, now or utcnow())
+    busy = await _busy(s, org_id, span_start, span_end, now or utcnow(), resource_id)
     default_week = {d: [Window(*DEFAULT_HOURS)] for d in range(7)}
     return [
         Calendar(
-            resource_id=r.id,
-            name=r.name,
-            tz=ZoneInfo(r.timezone or org.timezone),
-            weekly=weekly.get(r.id, default_week),
-            exceptions={**exceptions[None], **exceptions[r.id]},
-            busy=[*busy[None], *busy[r.id]],
+            resource_id=rid,
+            name=name,
+            tz=ZoneInfo(timezone or org.timezone),
+            weekly=weekly.get(rid, default_week),
+            exceptions={**exceptions[None], **exceptions[rid]},
+            busy=[*busy[None], *busy[rid]],
         )
-        for r in resources
+        for rid, (name, timezone) in resources.items()
     ]
 
 
@@ -152,15 +190,25 @@ async def find_slots(
 ) -> list[Slot]:
     if not 1 <= days <= MAX_DAYS:
         raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
-    now = now or utcnow()
-    settings = await identity.org_settings(s, org_id)
-    rules = rules_from(settings)
+    rules = rules_from(await identity.org_settings(s, org_id))
     span = [first_day + timedelta(days=i) for i in range(days)]
+    return await _search(s, org_id, rules, span, duration, resource_id, now or utcnow())
+
+
+async def _search(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    rules: Rules,
+    span: list[date],
+    duration: timedelta,
+    resource_id: uuid.UUID | None,
+    now: datetime,
+) -> list[Slot]:
     found: list[Slot] = []
     for cal in await calendars(s, org_id, span, resource_id, now):
         longest = max(
             (
-                datetime.combine(first_day, w.closes) - datetime.combine(first_day, w.opens)
+                datetime.combine(span[0], w.closes) - datetime.combine(span[0], w.opens)
                 for ws in [*cal.weekly.values(), *cal.exceptions.values()]
                 for w in ws
             ),
@@ -171,7 +219,7 @@ async def find_slots(
                 "The job is longer than any working day.", extra={"field": "duration_minutes"}
             )
         found.extend(free_slots(cal, span, duration, rules, now))
-    return sorted(found, key=lambda x: (x.start, x.resource_name))
+    return sorted(found, key=attrgetter("start", "resource_name"))
 
 
 async def reserve(
@@ -190,16 +238,13 @@ async def reserve(
     The caller's session must be an immediate one on SQLite; PostgreSQL's exclusion
     constraint decides between concurrent callers."""
     now = now or utcnow()
+    rules = rules_from(await identity.org_settings(s, org_id))
     local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()
-    offered = await find_slots(
-        s, org_id, first_day=local_day, days=1, duration=duration, resource_id=resource_id, now=now
-    )
+    offered = await _search(s, org_id, rules, [local_day], duration, resource_id, now)
     if not any(x.start == start.astimezone(UTC) for x in offered):
         raise SlotTaken(
             "That start is not free.", extra={"alternatives": _alternatives(offered, start)}
         )
-    settings = await identity.org_settings(s, org_id)
-    rules = rules_from(settings)
     await _release_expired(s, org_id, resource_id, now)
     row = Reservation(
         org_id=org_id,
@@ -237,7 +282,7 @@ async def _release_expired(
         .where(
             Reservation.org_id == org_id,
             Reservation.resource_id == resource_id,
-            Reservation.active.is_(True),
+            Reservation.active,  # as the partial indexes say it
             Reservation.expires_at.is_not(None),
             Reservation.expires_at <= now,
         )

@@ -10,9 +10,11 @@ notice, stay within the horizon and touch no busy interval.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -33,7 +35,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Calendar:
-    """One resource's week, its date exceptions (None = closed) and busy intervals."""
+    """One resource's week, its date exceptions (None = closed) and busy intervals
+    (instants, as read from the database)."""
 
     resource_id: uuid.UUID
     name: str
@@ -68,44 +71,73 @@ def windows_on(cal: Calendar, day: date) -> list[Window]:
     return cal.weekly.get(day.weekday(), [])
 
 
-def _free(busy: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
-    return all(end <= b_start or start >= b_end for b_start, b_end in busy)
+Job = tuple[datetime, datetime, datetime, datetime]  # start, end (UTC); start, end (local)
 
 
-def _starts(cal: Calendar, day: date, window: Window, step: timedelta) -> Iterable[datetime]:
+@lru_cache(maxsize=1024)
+def _window_jobs(
+    day: date,
+    window: Window,
+    step: timedelta,
+    duration: timedelta,
+    buffers: tuple[timedelta, timedelta],
+    tz: ZoneInfo,
+) -> tuple[tuple[Job, tuple[datetime, datetime]], ...]:
+    """The jobs of ``duration`` starting on the window's steps and ending by its close,
+    each with the span it takes, buffers included (UTC). Every resource of a zone with
+    the same hours shares these: a search computes them once per day, not per resource."""
+    closes = local_instant(day, window.closes, tz) or datetime.combine(day, window.closes).replace(
+        tzinfo=tz, fold=1
+    )
+    before, after = buffers
+    jobs = []
     at = datetime.combine(day, window.opens)
     last = datetime.combine(day, window.closes)
     while at < last:
-        instant = local_instant(day, at.time(), cal.tz)
-        if instant is not None:
-            yield instant
+        local = local_instant(day, at.time(), tz)
+        if local is not None:
+            start = local.astimezone(UTC)
+            end = start + duration
+            local_end = end.astimezone(tz)
+            # The close and the buffers are wall-clock times, as the day's hours are
+            # read (two datetimes in ``tz`` compare as wall-clock times).
+            if local_end <= closes:
+                taken = ((local - before).astimezone(UTC), (local_end + after).astimezone(UTC))
+                jobs.append(((start, end, local, local_end), taken))
         at += step
+    return tuple(jobs)
+
+
+class _Busy:
+    """Busy time merged into disjoint intervals in time order."""
+
+    def __init__(self, busy: Iterable[tuple[datetime, datetime]]) -> None:
+        merged: list[list[datetime]] = []
+        for b, e in sorted((b.astimezone(UTC), e.astimezone(UTC)) for b, e in busy):
+            if merged and b < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([b, e])
+        self.starts = [b for b, _ in merged]
+        self.ends = [e for _, e in merged]
+
+    def free(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) touches no busy time: of the intervals that start before
+        ``end``, the last ends latest."""
+        before = bisect_left(self.starts, end)
+        return before == 0 or self.ends[before - 1] <= start
 
 
 def free_slots(
     cal: Calendar, days: Iterable[date], duration: timedelta, rules: Rules, now: datetime
 ) -> list[Slot]:
     earliest, latest = now + rules.min_notice, now + rules.horizon
-    found: list[Slot] = []
-    for day in days:
-        for window in windows_on(cal, day):
-            closes = local_instant(day, window.closes, cal.tz) or datetime.combine(
-                day, window.closes
-            ).replace(tzinfo=cal.tz, fold=1)
-            for start in _starts(cal, day, window, rules.step):
-                end = (start.astimezone(UTC) + duration).astimezone(cal.tz)
-                if end > closes or start < earliest or start > latest:
-                    continue
-                taken = (start - rules.buffer_before, end + rules.buffer_after)
-                if _free(cal.busy, *taken):
-                    found.append(
-                        Slot(
-                            cal.resource_id,
-                            cal.name,
-                            start.astimezone(UTC),
-                            end.astimezone(UTC),
-                            start,
-                            end,
-                        )
-                    )
-    return found
+    buffers = (rules.buffer_before, rules.buffer_after)
+    free = _Busy(cal.busy).free
+    return [
+        Slot(cal.resource_id, cal.name, *job)
+        for day in days
+        for window in windows_on(cal, day)
+        for job, (lo, hi) in _window_jobs(day, window, rules.step, duration, buffers, cal.tz)
+        if earliest <= job[0] <= latest and free(lo, hi)
+    ]
