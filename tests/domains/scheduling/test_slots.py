@@ -166,6 +166,36 @@ async def test_slots_api_and_a_reservation_taking_time(
         422,
         "validation-error",
     )
+    for when, says in [
+        (day - timedelta(days=5), "in the past"),
+        (day + timedelta(days=90), "horizon"),
+    ]:
+        refused = problem(
+            await api.get(
+                "/v1/slots",
+                params={"org": "shine", "date": when.isoformat(), "duration_minutes": 60},
+            ),
+            422,
+            "invalid-slot-request",
+        )
+        assert refused["field"] == "date"
+        assert says in str(refused["detail"])
+
+
+async def test_a_job_one_team_can_do_is_offered_though_another_works_shorter_days(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    org_id, team_id = await _team(db)
+    async with db.unit_of_work(org_id) as s:
+        await service.add_resource(
+            s, org_id, "Mornings", "team", {d: [(time(9), time(13))] for d in range(7)}
+        )
+    day = (datetime.now(EDMONTON) + timedelta(days=3)).date()
+    r = await api.get(
+        "/v1/slots", params={"org": "shine", "date": day.isoformat(), "duration_minutes": 360}
+    )
+    assert r.status_code == 200, r.text
+    assert {x["resource_id"] for x in r.json()["slots"]} == {str(team_id)}
 
 
 @pytest.mark.postgres

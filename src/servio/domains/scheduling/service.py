@@ -190,9 +190,31 @@ async def find_slots(
 ) -> list[Slot]:
     if not 1 <= days <= MAX_DAYS:
         raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
+    now = now or utcnow()
     rules = rules_from(await identity.org_settings(s, org_id))
+    check_first_day(first_day, now, (await identity.get_org(s, org_id)).timezone, rules)
     span = [first_day + timedelta(days=i) for i in range(days)]
-    return await _search(s, org_id, rules, span, duration, resource_id, now or utcnow())
+    return await _search(s, org_id, rules, span, duration, resource_id, now)
+
+
+def check_first_day(first_day: date, now: datetime, timezone: str, rules: Rules) -> None:
+    """A search starts today or later, and no later than the booking horizon (422
+    ``invalid-slot-request`` naming ``date``)."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    if first_day < today:
+        raise InvalidSlotRequest(
+            f"date {first_day.isoformat()} is in the past; today is {today.isoformat()} "
+            f"in {timezone}.",
+            extra={"field": "date"},
+        )
+    horizon_day = (now + rules.horizon).astimezone(tz).date()
+    if first_day > horizon_day:
+        raise InvalidSlotRequest(
+            f"date {first_day.isoformat()} is beyond the booking horizon; the last bookable "
+            f"day is {horizon_day.isoformat()}.",
+            extra={"field": "date"},
+        )
 
 
 async def _search(
@@ -205,19 +227,21 @@ async def _search(
     now: datetime,
 ) -> list[Slot]:
     found: list[Slot] = []
-    for cal in await calendars(s, org_id, span, resource_id, now):
-        longest = max(
-            (
-                datetime.combine(span[0], w.closes) - datetime.combine(span[0], w.opens)
-                for ws in [*cal.weekly.values(), *cal.exceptions.values()]
-                for w in ws
-            ),
-            default=timedelta(0),
+    cals = await calendars(s, org_id, span, resource_id, now)
+    longest = max(
+        (
+            datetime.combine(span[0], w.closes) - datetime.combine(span[0], w.opens)
+            for cal in cals
+            for ws in [*cal.weekly.values(), *cal.exceptions.values()]
+            for w in ws
+        ),
+        default=None,
+    )
+    if longest is not None and duration > longest:
+        raise InvalidSlotRequest(
+            "The job is longer than any working day.", extra={"field": "duration_minutes"}
         )
-        if duration > longest:
-            raise InvalidSlotRequest(
-                "The job is longer than any working day.", extra={"field": "duration_minutes"}
-            )
+    for cal in cals:
         found.extend(free_slots(cal, span, duration, rules, now))
     return sorted(found, key=attrgetter("start", "resource_name"))
 

@@ -285,22 +285,8 @@ async def suggest(
     """The best starts from ``first_day`` on, and how many free starts were weighed."""
     now = now or utcnow()
     org = await identity.get_org(s, org_id)
-    tz = ZoneInfo(org.timezone)
     rules = service.rules_from(await identity.org_settings(s, org_id))
-    today = now.astimezone(tz).date()
-    if first_day < today:
-        raise service.InvalidSlotRequest(
-            f"date {first_day.isoformat()} is in the past; today is {today.isoformat()} "
-            f"in {org.timezone}.",
-            extra={"field": "date"},
-        )
-    horizon_day = (now + rules.horizon).astimezone(tz).date()
-    if first_day > horizon_day:
-        raise service.InvalidSlotRequest(
-            f"date {first_day.isoformat()} is beyond the booking horizon; the last bookable "
-            f"day is {horizon_day.isoformat()}.",
-            extra={"field": "date"},
-        )
+    service.check_first_day(first_day, now, org.timezone, rules)
     if not 1 <= days <= MAX_SUGGESTION_DAYS:
         raise service.InvalidSlotRequest(
             f"days must be between 1 and {MAX_SUGGESTION_DAYS}.", extra={"field": "days"}
