@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from datetime import timedelta
 
 import httpx
 import jwt
 import pytest
+from sqlalchemy import event
 
 from servio.platform.config import Settings
 from servio.platform.security.tokens import KeyRing
 from tests.conftest import make_settings
-from tests.support.app import app_client
+from tests.support.app import app_client, app_of
 from tests.support.identity import login, problem, register
 
 KEY_A = "a" * 40
@@ -122,3 +124,40 @@ async def test_a_checked_session_is_reused_briefly(db_url: str, db: object) -> N
         assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200  # cached
         await asyncio.sleep(0.6)
         assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 401
+
+
+async def test_concurrent_requests_share_one_session_check(db_url: str, db: object) -> None:
+    settings = make_settings(db_url, principal_cache_seconds=30, rate_limit_enabled=False)
+    async with app_client(settings) as api:
+        acct = await register(api, "ada@example.com", "Bright Homes")
+        engine = app_of(api).state.db.engine.sync_engine
+        checks: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if "FROM auth_sessions" in statement:
+                checks.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answers = await asyncio.gather(
+                *(api.get("/v1/auth/me", headers=acct.auth) for _ in range(20))
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert {r.status_code for r in answers} == {200}
+        assert {r.json()["user"]["email"] for r in answers} == {"ada@example.com"}
+        assert len(checks) == 1  # one lookup served all twenty
+
+
+async def test_a_cached_principal_never_outlives_its_token(db_url: str, db: object) -> None:
+    settings = make_settings(db_url, principal_cache_seconds=60, access_token_ttl_seconds=60)
+    async with app_client(settings) as api:
+        acct = await register(api, "ada@example.com", "Bright Homes")
+        authenticator = app_of(api).state.authenticator
+        await asyncio.sleep(1.1)
+        assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200
+        until, _ = authenticator._recent[acct.access]
+        assert until - time.monotonic() < 59.5  # the token ends first: the cache stops there
+        bad = await api.get("/v1/auth/me", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
+        assert not authenticator._checking  # nothing left waiting

@@ -4,6 +4,7 @@ development only, HTTP Basic for the seed admin."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
@@ -67,6 +68,13 @@ ORG_RATE_SETTING = "rate_limit.authenticated"
 ORG_RATE_TTL = 60.0
 
 
+def _sent_as(principal: Principal, via_cookie: bool) -> Principal:
+    """The cached principal, as the credential arrived this time (cookie or header)."""
+    if principal.via_cookie == via_cookie:
+        return principal
+    return replace(principal, via_cookie=via_cookie)
+
+
 class IdentityAuthenticator:
     def __init__(self, db: Database, config: AuthConfig, settings: Settings) -> None:
         self.db = db
@@ -76,6 +84,9 @@ class IdentityAuthenticator:
         # Sessions checked recently, by token: revocations, role changes and read-only
         # switches take effect within ``principal_cache_seconds`` (0 = every request).
         self._recent: dict[str, tuple[float, Principal]] = {}
+        # One check per token at a time: when a cached principal expires under load,
+        # the requests holding that token wait for one lookup instead of each running it.
+        self._checking: dict[str, asyncio.Future[tuple[float, Principal]]] = {}
 
     async def _org_rate(self, s: Any, org_id: uuid.UUID) -> str:
         """The org's own per-principal rate (setting ``rate_limit.authenticated``), read
@@ -133,19 +144,46 @@ class IdentityAuthenticator:
 
     async def _access(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
         ttl = self.settings.principal_cache_seconds
-        if ttl and BREAK_GLASS_HEADER not in request.headers:
-            hit = self._recent.get(token)
-            if hit is not None and hit[0] > time.monotonic():
-                return replace(hit[1], via_cookie=via_cookie)
-        principal = await self._check_session(request, token, via_cookie=via_cookie)
-        if ttl and principal.break_glass_id is None:
-            if len(self._recent) > 10_000:
-                self._recent.clear()
-            self._recent[token] = (time.monotonic() + ttl, principal)
+        if not ttl or BREAK_GLASS_HEADER in request.headers:
+            return (await self._check_session(request, token, via_cookie=via_cookie))[1]
+        hit = self._recent.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return _sent_as(hit[1], via_cookie)
+        pending = self._checking.get(token)
+        if pending is not None:
+            try:
+                return _sent_as((await asyncio.shield(pending))[1], via_cookie)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request itself went away
+            return await self._access(request, token, via_cookie=via_cookie)  # its checker did
+        pending = asyncio.get_running_loop().create_future()
+        self._checking[token] = pending
+        try:
+            expires, principal = await self._check_session(request, token, via_cookie=via_cookie)
+        except asyncio.CancelledError:
+            pending.cancel()
+            raise
+        except Exception as exc:
+            pending.set_exception(exc)
+            pending.exception()  # retrieved here, so no waiter is needed to consume it
+            raise
+        else:
+            pending.set_result((expires, principal))
+        finally:
+            self._checking.pop(token, None)
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        # Kept for the cache time, never past the token's own expiry.
+        self._recent[token] = (min(time.monotonic() + ttl, expires), principal)
         return principal
 
-    async def _check_session(self, request: Request, token: str, *, via_cookie: bool) -> Principal:
+    async def _check_session(
+        self, request: Request, token: str, *, via_cookie: bool
+    ) -> tuple[float, Principal]:
+        """The principal of a valid access token, and the monotonic time it expires."""
         claims = self.config.keys.verify(token, purpose="access")
+        expires = time.monotonic() + (float(claims.get("exp", 0)) - time.time())
         try:
             sid, org_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["org"])
         except (KeyError, ValueError) as exc:
@@ -175,7 +213,7 @@ class IdentityAuthenticator:
             # Only a request that passed every check above counts as a break-glass use.
             grant = await self._break_glass(s, request, claims, permissions)
             rate = await self._org_rate(s, org_id)
-        return Principal(
+        return expires, Principal(
             kind="user",
             id=user.id,
             user_id=user.id,

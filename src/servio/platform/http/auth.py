@@ -64,8 +64,9 @@ class Authenticator(Protocol):
 
 async def optional_principal(request: Request) -> Principal | None:
     """The caller's principal when credentials were sent (bad ones are refused)."""
-    if hasattr(request.state, "principal"):
-        cached: Principal | None = request.state.principal
+    state = request.scope.setdefault("state", {})  # what request.state reads and writes
+    if "principal" in state:
+        cached: Principal | None = state["principal"]
         return cached
     authenticator: Authenticator = request.app.state.authenticator
     principal = await authenticator.authenticate(request)
