@@ -11,6 +11,7 @@ session's success or cancel URL. Never mounted in production.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -73,9 +74,12 @@ class DevStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, dict[str, Any]] = {}
         self.events = 0
+        self.refunds: list[dict[str, Any]] = []
+        self._sending: set[asyncio.Task[str | None]] = set()
         self.app = Starlette(
             routes=[
                 Route("/v1/checkout/sessions", self.create, methods=["POST"]),
+                Route("/v1/refunds", self.refund, methods=["POST"]),
                 Route("/pay/{sid}", self.page, methods=["GET"]),
                 Route("/pay/{sid}", self.pay, methods=["POST"]),
                 Route("/pay/{sid}/cancel", self.cancel, methods=["POST"]),
@@ -110,6 +114,50 @@ class DevStripe:
         if key:
             self.by_key[key] = session
         return JSONResponse(session)
+
+    async def refund(self, request: Request) -> JSONResponse:
+        """``POST /v1/refunds``: answered like Stripe, then ``charge.refunded`` follows
+        on the webhook, as Stripe sends it."""
+        if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
+            return JSONResponse({"error": {"message": "Invalid API Key"}}, status_code=401)
+        key = request.headers.get("idempotency-key", "")
+        done = next((r for r in self.refunds if key and r["idempotency_key"] == key), None)
+        if done is not None:
+            return JSONResponse(done["refund"])
+        form = await request.form()
+        intent = str(form.get("payment_intent", ""))
+        session = next((x for x in self.sessions.values() if x["payment_intent"] == intent), None)
+        if session is None:
+            message = f"No such payment_intent: '{intent}'"
+            return JSONResponse({"error": {"message": message}}, status_code=400)
+        amount = int(str(form.get("amount", session["amount_total"])))
+        number = len(self.refunds) + 1
+        refund = {
+            "id": f"re_test_{number}",
+            "object": "refund",
+            "amount": amount,
+            "payment_intent": intent,
+            "status": "succeeded",
+        }
+        self.refunds.append({"idempotency_key": key, "refund": refund})
+        refunded = sum(
+            r["refund"]["amount"] for r in self.refunds if r["refund"]["payment_intent"] == intent
+        )
+        charge = {
+            "id": f"ch_test_{intent[8:]}",
+            "object": "charge",
+            "payment_intent": intent,
+            "amount": session["amount_total"],
+            "amount_refunded": refunded,
+            "refunded": True,
+        }
+        self.events += 1
+        task = asyncio.create_task(
+            self._deliver("charge.refunded", charge, f"evt_test_{self.events}")
+        )
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        return JSONResponse(refund)
 
     def _render(self, session: dict[str, Any], body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(

@@ -64,6 +64,20 @@ class StripeGateway:
             ) from exc
         return Checkout(session_id=str(session.id), url=str(session.url))
 
+    async def refund(
+        self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str
+    ) -> str:
+        try:
+            refund = await self.client.v1.refunds.create_async(
+                params={"payment_intent": payment_intent_id, "amount": amount_cents},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable(
+                f"Stripe refused the refund: {exc.user_message or exc}"
+            ) from exc
+        return str(refund.id)
+
     def parse_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         if not self.webhook_secret:
             raise InvalidSignature(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from servio.domains.intake import tasks as intake_tasks
+from servio.domains.payments import tasks as payment_tasks
 from servio.domains.webhooks import tasks as webhook_tasks
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.webhooks_out import Sender
+from servio.web.stripe import payment_gateway
 
 if TYPE_CHECKING:
     from servio.web.container import Container
@@ -20,3 +22,6 @@ def register_outbox_handlers(container: Container) -> None:
     container.on_close.append(sender.aclose)
     webhook_tasks.register_handlers(container.outbox, container.db, webhooks, sender)
     intake_tasks.register_handlers(container.outbox, container.db)
+    payment_tasks.register_handlers(
+        container.outbox, container.db, payment_gateway(container.settings)
+    )

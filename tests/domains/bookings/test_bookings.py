@@ -238,7 +238,7 @@ async def test_completion_reports_minutes_and_metrics_weigh_the_estimate(
     b = made.json()  # 2 beds / 1 bath: 3.0 h on site, 180 minutes estimated
     url = f"/v1/admin/bookings/{b['id']}"
     wrong = await api.post(f"{url}/confirm", json={"actual_minutes": 200}, headers=owner.auth)
-    problem(wrong, 422, "actual-minutes-only-on-complete")
+    problem(wrong, 422, "field-not-for-this-move")
     await api.post(f"{url}/confirm", headers=owner.auth)
     too_long = await api.post(f"{url}/complete", json={"actual_minutes": 0}, headers=owner.auth)
     problem(too_long, 422, "validation-error")

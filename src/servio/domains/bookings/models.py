@@ -41,6 +41,8 @@ class Booking(TenantBase):
     deposit_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The deposit returned when the booking was cancelled (None: not cancelled).
+    refund_cents: Mapped[int | None] = mapped_column(Integer, default=None)
     # Minutes the job really took, reported on completion (estimate accuracy).
     actual_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     # The reminder went out at ``reminded_at`` for the start ``reminded_for``; a booking

@@ -70,6 +70,7 @@ class BookingOut(BaseModel):
     deposit_reasons: list[str]
     hold_expires_at: datetime | None
     cancel_reason: str | None
+    refund_cents: int | None = None
     actual_minutes: int | None = None
     reminded_at: datetime | None = None
     reminded_for: datetime | None = None
@@ -201,6 +202,11 @@ class MoveIn(BaseModel):
     actual_minutes: int | None = Field(
         default=None, ge=1, le=24 * 60, description="complete only: how long the job took"
     )
+    refund_deposit: bool | None = Field(
+        default=None,
+        description="cancel only: refund a paid deposit (true) or keep it (false) whatever "
+        "the cut-off policy says",
+    )
 
 
 def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summary: str) -> None:
@@ -222,6 +228,7 @@ def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summa
             if_match=_version(if_match),
             reason=body.reason if body else None,
             actual_minutes=body.actual_minutes if body else None,
+            refund_deposit=body.refund_deposit if body else None,
         )
         await trail(f"booking.{move}", f"booking:{booking_id}", after={"status": b.status})
         return _out(b, response)

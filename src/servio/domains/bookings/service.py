@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.bookings import emails
+from servio.domains.bookings import cancellation, emails
+from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
 from servio.domains.bookings.deposit import BookingFacts, decide
 from servio.domains.bookings.invites import Method
 from servio.domains.bookings.models import Booking, BookingEvent
@@ -69,10 +70,11 @@ class StartInPast(DomainError):
     title = "That start time has already passed"
 
 
-class ActualMinutesOnlyOnComplete(DomainError):
+class FieldNotForThisMove(DomainError):
     status = 422
-    type = "actual-minutes-only-on-complete"
-    title = "Only a completed booking reports how long it took"
+    type = "field-not-for-this-move"
+    title = "That field belongs to another booking move"
+    description = "actual_minutes goes with complete, refund_deposit with cancel."
 
 
 class CustomQuoteRequired(DomainError):
@@ -282,13 +284,19 @@ async def apply(
     if_match: int | None = None,
     reason: str | None = None,
     actual_minutes: int | None = None,
+    refund_deposit: bool | None = None,
 ) -> Booking:
     """Confirm, cancel, complete (with the minutes the job took, when known) or mark a
     no-show."""
     if actual_minutes is not None and move != "complete":
-        raise ActualMinutesOnlyOnComplete(
+        raise FieldNotForThisMove(
             "actual_minutes is reported when completing a booking.",
             extra={"field": "actual_minutes"},
+        )
+    if refund_deposit is not None and move != "cancel":
+        raise FieldNotForThisMove(
+            "refund_deposit is decided when cancelling a booking.",
+            extra={"field": "refund_deposit"},
         )
     b = await get(s, org_id, booking_id, lock=True)
     _check(b, move, if_match)
@@ -304,7 +312,9 @@ async def apply(
         await _reservation_active(s, b, False)
     elif move == "complete":
         b.actual_minutes = actual_minutes
-    detail = {"actual_minutes": actual_minutes} if actual_minutes else {}
+    detail: dict[str, Any] = {"actual_minutes": actual_minutes} if actual_minutes else {}
+    if move == "cancel":
+        detail |= await cancellation.settle(s, b, refund_deposit, now=utcnow())
     await record_event(s, b, move, actor, old=old, new=b.status, reason=reason, **detail)
     if move == "confirm":
         await emails.send(s, b, "confirmed", invite="REQUEST")

@@ -41,4 +41,10 @@ class PaymentGateway(Protocol):
         customer_email: str,
     ) -> Checkout: ...
 
+    async def refund(
+        self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str
+    ) -> str:
+        """Return ``amount_cents`` of a payment; the provider's refund id."""
+        ...
+
     def parse_event(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...

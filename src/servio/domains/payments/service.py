@@ -16,6 +16,7 @@ from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
 from servio.domains.payments.gateway import PaymentGateway
 from servio.domains.payments.models import LedgerEntry, Payment
+from servio.platform import outbox
 from servio.platform.db import utcnow
 
 
@@ -92,6 +93,14 @@ async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str
         await _ledger(s, p, "charge", p.amount_cents, f"charge:{obj.get('id')}")
         outcome = await bookings.deposit_paid(s, p.org_id, p.booking_id)
         p.needs_refund = outcome == "needs_refund"
+        if p.needs_refund:  # paid for a time that is gone: give it back
+            await outbox.add(
+                s,
+                kind=bookings.DEPOSIT_REFUND,
+                payload={"booking_id": str(p.booking_id), "amount_cents": p.amount_cents},
+                dedupe_key=f"{bookings.DEPOSIT_REFUND}:{p.booking_id}",
+                org_id=p.org_id,
+            )
         return outcome
     if p.status != "pending":
         return "ignored"  # a late expiry never undoes a payment
