@@ -104,6 +104,7 @@ class DevStripe:
             "amount_total": int(str(form.get("line_items[0][price_data][unit_amount]"))),
             "currency": str(form.get("line_items[0][price_data][currency]")),
             "customer_email": str(form.get("customer_email", "")),
+            "client_reference_id": str(form.get("client_reference_id", "")),
             "description": str(form.get("line_items[0][price_data][product_data][name]", "")),
             "success_url": str(form.get("success_url", "")),
             "cancel_url": str(form.get("cancel_url", "")),

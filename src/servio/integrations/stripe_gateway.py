@@ -34,12 +34,14 @@ class StripeGateway:
         idempotency_key: str,
         metadata: dict[str, str],
         customer_email: str,
+        reference: str,
     ) -> Checkout:
         params: dict[str, Any] = {
             "mode": "payment",
             "success_url": success_url,
             "cancel_url": cancel_url,
             "customer_email": customer_email,
+            "client_reference_id": reference,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
             "line_items": [

@@ -78,6 +78,7 @@ async def test_deposit_checkout_and_webhook(
         assert booking["checkout_url"] == "https://checkout.stripe.test/pay/cs_test_1"
         assert fake.sessions["cs_test_1"]["amount_total"] == booking["deposit_cents"]
         assert fake.sessions["cs_test_1"]["metadata"]["booking_id"] == booking["id"]
+        assert fake.sessions["cs_test_1"]["client_reference_id"] == booking["id"]
 
         problem(
             await _post_event(api, b'{"id": "evt_x"}', secret="whsec_wrong"),

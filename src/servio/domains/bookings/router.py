@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.bookings import metrics, reminders, service
 from servio.domains.bookings.models import Booking
@@ -28,16 +28,25 @@ Reader = Annotated[Principal, Depends(require("bookings:read"))]
 Writer = Annotated[Principal, Depends(require("bookings:write"))]
 
 
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
 class BookingIn(BaseModel):
+    """The pinned shape nests the contact in ``customer``; the same fields at the top
+    level are accepted too."""
+
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
             "examples": [
                 {
-                    "name": "Jo Doe",
-                    "email": "jo@example.com",
+                    "customer": {"name": "Jo Doe", "email": "jo@example.com"},
                     "start": "2027-06-02T09:00:00-06:00",
-                    "inputs": {"beds": 2, "baths": 1},
+                    "estimate_request": {"beds": 2, "baths": 1},
                 }
             ]
         },
@@ -46,10 +55,27 @@ class BookingIn(BaseModel):
     email: str = Field(max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     start: AwareDatetime
-    inputs: catalog.EstimateIn | None = None
+    inputs: catalog.EstimateIn | None = Field(
+        default=None, validation_alias=AliasChoices("estimate_request", "inputs")
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _customer(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("customer"), dict):
+            contact = Customer.model_validate(data["customer"])
+            return {**data, **contact.model_dump(exclude_none=True)}
+        return data
+
     duration_minutes: int | None = Field(default=None, ge=15, le=24 * 60)
     resource_id: uuid.UUID | None = None
     lead_id: uuid.UUID | None = None
+
+
+class DepositOut(BaseModel):
+    required: bool
+    amount_cents: int
+    reasons: list[str]
 
 
 class BookingOut(BaseModel):
@@ -76,12 +102,26 @@ class BookingOut(BaseModel):
     reminded_for: datetime | None = None
     version: int
     checkout_url: str | None = None
+    start: datetime  # the pinned names of starts_at, ends_at and the deposit fields
+    end: datetime
+    deposit: DepositOut
 
 
 def _out(b: Booking, response: Response | None = None) -> BookingOut:
     if response is not None:
         response.headers["ETag"] = f'W/"{b.version}"'
-    return BookingOut.model_validate(b, from_attributes=True)
+    return BookingOut.model_validate(
+        {
+            **{k: getattr(b, k) for k in BookingOut.model_fields if hasattr(b, k)},
+            "start": b.starts_at,
+            "end": b.ends_at,
+            "deposit": DepositOut(
+                required=b.deposit_required,
+                amount_cents=b.deposit_cents,
+                reasons=list(b.deposit_reasons),
+            ),
+        }
+    )
 
 
 class BadIfMatch(DomainError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,6 +61,14 @@ class AddOnLineOut(BaseModel):
     total_cents: int
 
 
+class BreakdownLineOut(BaseModel):
+    """One line of the price as a customer reads it; the lines add up to the total."""
+
+    kind: Literal["labour", "discount", "add_on", "tax"]
+    label: str
+    amount_cents: int  # a discount is negative
+
+
 class EstimateOut(BaseModel):
     pricing_version: str
     currency: str
@@ -76,6 +85,9 @@ class EstimateOut(BaseModel):
     tax_cents: int
     total_cents: int
     add_ons: list[AddOnLineOut]
+    labor_cents: int  # the pinned API name of labour_cents
+    duration_minutes: int  # time on site, the length a booking takes
+    breakdown: list[BreakdownLineOut]
 
     @classmethod
     def of(cls, e: Estimate) -> EstimateOut:
@@ -95,7 +107,37 @@ class EstimateOut(BaseModel):
             tax_cents=e.tax_cents,
             total_cents=e.total_cents,
             add_ons=[AddOnLineOut(**line.__dict__) for line in e.add_on_lines],
+            labor_cents=e.labour_cents,
+            duration_minutes=int(e.time_on_site_hours * 60),
+            breakdown=breakdown(e),
         )
+
+
+def breakdown(e: Estimate) -> list[BreakdownLineOut]:
+    """Labour, the frequency discount, each add-on and tax, in that order."""
+    if e.needs_custom_quote:
+        return []
+    hours = f"{e.billed_hours.normalize():f}"
+    lines = [
+        BreakdownLineOut(kind="labour", label=f"Labour, {hours} h", amount_cents=e.labour_cents)
+    ]
+    if e.discount_cents:
+        lines.append(
+            BreakdownLineOut(
+                kind="discount", label="Frequency discount", amount_cents=-e.discount_cents
+            )
+        )
+    lines += [
+        BreakdownLineOut(
+            kind="add_on",
+            label=line.name if line.quantity == 1 else f"{line.name} x {line.quantity}",
+            amount_cents=line.total_cents,
+        )
+        for line in e.add_on_lines
+    ]
+    if e.tax_cents:
+        lines.append(BreakdownLineOut(kind="tax", label="Tax", amount_cents=e.tax_cents))
+    return lines
 
 
 class PricingVersionsOut(BaseModel):

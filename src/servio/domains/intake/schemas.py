@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from servio.domains.catalog.service import EstimateIn
 
@@ -32,7 +32,7 @@ class LeadIn(BaseModel):
                     "name": "Jo Doe",
                     "email": "jo@example.com",
                     "phone": "+1 780 555 0100",
-                    "inputs": {"beds": 2, "baths": 1, "frequency": "weekly"},
+                    "estimate_request": {"beds": 2, "baths": 1, "frequency": "weekly"},
                     "consent": True,
                     "source": "website",
                 }
@@ -43,7 +43,11 @@ class LeadIn(BaseModel):
     email: str = Field(max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     address: Address | None = None
-    inputs: EstimateIn | None = None
+    inputs: EstimateIn | None = Field(
+        default=None,
+        validation_alias=AliasChoices("estimate_request", "inputs"),
+        description="the cleaning request to price (pinned name: estimate_request)",
+    )
     notes: str | None = Field(default=None, max_length=2000)
     source: str | None = Field(default=None, max_length=60)
     utm: dict[str, str] = Field(default_factory=dict, max_length=10)

@@ -39,7 +39,10 @@ class PaymentGateway(Protocol):
         idempotency_key: str,
         metadata: dict[str, str],
         customer_email: str,
-    ) -> Checkout: ...
+        reference: str,
+    ) -> Checkout:
+        """``reference`` is ours (the booking id), carried as client_reference_id."""
+        ...
 
     async def refund(
         self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str

@@ -41,6 +41,7 @@ async def start_deposit(
         idempotency_key=f"deposit:{booking_id}",
         metadata={"org_id": str(org_id), "booking_id": str(booking_id)},
         customer_email=email,
+        reference=str(booking_id),
     )
     payment = Payment(
         org_id=org_id,
