@@ -140,6 +140,7 @@ async def test_the_inbox_prune_job_is_first_and_follows_the_retention_setting(
     assert [(job.name, job.schedule) for job in jobs] == [
         ("inbox.prune", "0 3 * * *"),
         ("idempotency.prune", "0 * * * *"),
+        ("jobs.prune_runs", "30 3 * * *"),
     ]
     await add_event(db, "five-days", received_days_ago=5, processed_days_ago=5)
     await add_event(db, "two-days", received_days_ago=2, processed_days_ago=2)

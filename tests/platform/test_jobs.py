@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from servio.platform.db import Database, utcnow
 from servio.platform.idempotency import IdempotencyKey
-from servio.platform.jobs import JobRunner, JobSchedule
+from servio.platform.jobs import JobRun, JobRunner, JobSchedule
+from servio.platform.jobs.history import prune_runs
 from servio.platform.worker import Worker, WorkRegistry
 from tests.support.jobs import (
     EVERY_MINUTE,
@@ -199,8 +200,34 @@ async def test_servio_worker_once_runs_due_jobs_and_exits(
     assert names == {  # synced at start
         "inbox.prune",
         "idempotency.prune",
+        "jobs.prune_runs",
         "bookings.expire_holds",
         "bookings.send_reminders",
     }
     assert await runs_of(db, "inbox.prune") == []  # not due yet
     assert (await schedule_row(db, "idempotency.prune")).next_run_at > now
+
+
+async def test_old_finished_runs_are_pruned_and_running_ones_kept(db: Database) -> None:
+    now = datetime.now(UTC)
+    rows = {
+        "old-done": (now - timedelta(days=40), now - timedelta(days=40)),
+        "old-running": (now - timedelta(days=40), None),
+        "new-done": (now - timedelta(days=2), now - timedelta(days=2)),
+    }
+    async with db.system_session() as session, session.begin():
+        for worker, (started, finished) in rows.items():
+            session.add(
+                JobRun(
+                    job="inbox.prune",
+                    worker_id=worker,
+                    started_at=started,
+                    finished_at=finished,
+                    heartbeat_at=started,
+                    outcome="ok" if finished else None,
+                )
+            )
+    assert await prune_runs(db, older_than=timedelta(days=30), now=now) == 1
+    async with db.system_session() as session:
+        left = set(await session.scalars(select(JobRun.worker_id)))
+    assert left == {"old-running", "new-done"}

@@ -70,6 +70,7 @@ async def test_before_any_worker_started_jobs_show_without_a_next_run(
         *BOOKING_JOBS,
         "idempotency.prune",
         "inbox.prune",
+        "jobs.prune_runs",
     ]
     inbox = by_name(body)["inbox.prune"]
     assert inbox["schedule"] == "0 3 * * *"
@@ -104,7 +105,13 @@ async def test_status_shows_runs_errors_lag_leases_and_worker_heartbeats(
     body = r.json()
     now = datetime.fromisoformat(body["now"])
     jobs = by_name(body)
-    assert list(jobs) == [*BOOKING_JOBS, "idempotency.prune", "inbox.prune", "reports.export"]
+    assert list(jobs) == [
+        *BOOKING_JOBS,
+        "idempotency.prune",
+        "inbox.prune",
+        "jobs.prune_runs",
+        "reports.export",
+    ]
 
     failed = jobs["reports.export"]
     assert failed["last_error"] == "RuntimeError: report store unreachable"

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
     circuit_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
     inbox_retention_days: int = Field(default=30, ge=1, le=3650)
+    job_runs_retention_days: int = Field(default=30, ge=1, le=3650)
 
     demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
 

@@ -16,12 +16,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid, delete, select
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import Base, Database, UTCDateTime, row_level_secured, utcnow
 from servio.platform.db.conflicts import insert_if_absent
+from servio.platform.db.pruning import delete_in_batches
 
 PROVIDER_MAX_LENGTH = 40
 EVENT_ID_MAX_LENGTH = 255
@@ -116,21 +117,6 @@ async def prune_processed(
     """Delete events processed more than ``older_than`` ago, in batches; unprocessed
     events stay whatever their age. Returns how many went (a retention job)."""
     cutoff = (now or utcnow()) - older_than
-    deleted = 0
-    while True:
-        async with db.system_session(immediate=True) as session, session.begin():
-            batch = (
-                select(ExternalEvent.id)
-                .where(ExternalEvent.processed_at < cutoff)
-                .limit(PRUNE_BATCH)
-                .scalar_subquery()
-            )
-            result = await session.execute(
-                delete(ExternalEvent)
-                .where(ExternalEvent.id.in_(batch))
-                .execution_options(synchronize_session=False)
-            )
-        count = int(getattr(result, "rowcount", 0) or 0)
-        deleted += count
-        if count < PRUNE_BATCH:
-            return deleted
+    return await delete_in_batches(
+        db, ExternalEvent, ExternalEvent.processed_at < cutoff, batch=PRUNE_BATCH
+    )

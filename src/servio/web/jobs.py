@@ -14,17 +14,20 @@ from servio.platform import idempotency, inbox
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.jobs import Job, JobRegistry
+from servio.platform.jobs.history import prune_runs
 
 DAILY_AT_0300 = "0 3 * * *"
+DAILY_AT_0330 = "30 3 * * *"
 HOURLY = "0 * * * *"
 EVERY_MINUTE = "* * * * *"
 EVERY_FIVE_MINUTES = "*/5 * * * *"
 
 
 def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
-    """Retention of processed inbound events (daily) and of expired idempotency keys
-    (hourly)."""
+    """Retention of processed inbound events and of finished job runs (daily) and of
+    expired idempotency keys (hourly)."""
     retention = timedelta(days=settings.inbox_retention_days)
+    runs_retention = timedelta(days=settings.job_runs_retention_days)
 
     async def prune_inbox(db: Database) -> int:
         return await inbox.prune_processed(db, older_than=retention)
@@ -33,7 +36,11 @@ def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
         return await idempotency.prune_expired(db)
 
     jobs.register(Job("inbox.prune", DAILY_AT_0300, prune_inbox, timeout_seconds=1800))
+    async def prune_job_runs(db: Database) -> int:
+        return await prune_runs(db, older_than=runs_retention)
+
     jobs.register(Job("idempotency.prune", HOURLY, prune_idempotency_keys, timeout_seconds=600))
+    jobs.register(Job("jobs.prune_runs", DAILY_AT_0330, prune_job_runs, timeout_seconds=1800))
 
 
 def register_domain_jobs(jobs: JobRegistry) -> None:
