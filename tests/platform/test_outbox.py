@@ -262,7 +262,10 @@ async def test_an_expired_claim_is_taken_over_and_the_late_result_is_ignored(
     assert await first == 1
     row = await _row(db)
     assert (row.status, row.claimed_by, row.attempts, row.last_error) == ("done", "w2", 2, None)
-    assert [(h["worker"], h["outcome"]) for h in row.history] == [("w2", "done")]
+    assert [(h["worker"], h["attempt"], h["outcome"]) for h in row.history] == [
+        ("w1", 1, "lost"),  # its claim expired before it reported
+        ("w2", 2, "done"),
+    ]
 
 
 async def test_a_message_whose_last_attempt_was_lost_is_dead(db: Database) -> None:
@@ -288,6 +291,7 @@ async def test_a_message_whose_last_attempt_was_lost_is_dead(db: Database) -> No
         "dead",
         "PermanentFailure: the claim of the last attempt expired (worker lost)",
     )
+    assert (row.history[0]["worker"], row.history[0]["outcome"]) == ("gone", "lost")
 
 
 async def test_a_claim_too_short_for_the_handler_gives_the_message_back(db: Database) -> None:

@@ -36,6 +36,7 @@ def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
         return await idempotency.prune_expired(db)
 
     jobs.register(Job("inbox.prune", DAILY_AT_0300, prune_inbox, timeout_seconds=1800))
+
     async def prune_job_runs(db: Database) -> int:
         return await prune_runs(db, older_than=runs_retention)
 
