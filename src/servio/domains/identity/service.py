@@ -86,12 +86,21 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
         row.value = value
         row.version += 1
     await session.flush()
+    session.info.get(SETTINGS_CACHE, {}).pop(org_id, None)
     return row
 
 
+SETTINGS_CACHE = "servio.org_settings"
+
+
 async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
-    rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
-    return {row.key: row.value for row in rows}
+    """The org's settings, read once per session (a request's several rules read them
+    many times); ``put_setting`` keeps the session's copy current."""
+    cache: dict[uuid.UUID, dict[str, Any]] = session.info.setdefault(SETTINGS_CACHE, {})
+    if org_id not in cache:
+        rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
+        cache[org_id] = {row.key: row.value for row in rows}
+    return dict(cache[org_id])
 
 
 class OrgRequired(DomainError):
