@@ -134,3 +134,17 @@ async def prune_processed(
         deleted += count
         if count < PRUNE_BATCH:
             return deleted
+
+
+async def prune_processed_for_org(
+    session: AsyncSession, org_id: uuid.UUID, *, older_than: timedelta, now: datetime | None = None
+) -> int:
+    """Delete the org's events processed more than ``older_than`` ago, in the caller's
+    unit of work; events not yet matched to an org are left to ``prune_processed``."""
+    cutoff = (now or utcnow()) - older_than
+    result = await session.execute(
+        delete(ExternalEvent)
+        .where(ExternalEvent.org_id == org_id, ExternalEvent.processed_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
