@@ -1,5 +1,6 @@
 """Every table's model, imported in one place for Alembic and the test harness."""
 
+from servio.domains.actions import models as actions_models
 from servio.domains.bookings import models as bookings_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
@@ -18,6 +19,7 @@ from servio.platform.outbox import models as outbox_models
 metadata = Base.metadata
 
 __all__ = [
+    "actions_models",
     "audit_models",
     "bookings_models",
     "email_models",

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid, select
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -120,3 +120,17 @@ async def prune_processed(
     return await delete_in_batches(
         db, ExternalEvent, ExternalEvent.processed_at < cutoff, batch=PRUNE_BATCH
     )
+
+
+async def prune_processed_for_org(
+    session: AsyncSession, org_id: uuid.UUID, *, older_than: timedelta, now: datetime | None = None
+) -> int:
+    """Delete the org's events processed more than ``older_than`` ago, in the caller's
+    unit of work; events not yet matched to an org are left to ``prune_processed``."""
+    cutoff = (now or utcnow()) - older_than
+    result = await session.execute(
+        delete(ExternalEvent)
+        .where(ExternalEvent.org_id == org_id, ExternalEvent.processed_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

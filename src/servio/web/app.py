@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 import servio
+from servio.domains.actions import pages as actions_pages
+from servio.domains.actions import router as actions_router
 from servio.domains.bookings import router as bookings_router
 from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
@@ -37,7 +39,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
+from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 from servio.web.stripe import mount_dev_checkout, payment_gateway
@@ -116,6 +118,9 @@ def create_app(
         webhooks_router.router,
         webhooks_admin_router.router,
         admin_jobs.router,
+        admin_seed004.router,
+        actions_router.router,
+        actions_pages.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no

@@ -420,11 +420,18 @@ async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) ->
 
 
 async def deposit_paid(
-    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, now: datetime | None = None
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    booking_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+    event: str = "deposit_paid",
+    actor: str = "provider",
 ) -> str:
     """The deposit arrived: confirm the booking. A hold that lapsed meanwhile is taken
     again when its time is still free ("rebooked"), else the payment must be refunded
-    ("needs_refund"). A booking already past PENDING is left as it is."""
+    ("needs_refund"). A booking already past PENDING is left as it is. Staff who took
+    the deposit by hand record it as ``deposit_marked_paid`` under their own name."""
     now = now or utcnow()
     b = await get(s, org_id, booking_id, lock=True)
     if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW"):
@@ -445,7 +452,7 @@ async def deposit_paid(
             )
         except scheduling.SlotTaken:
             b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
-            await record_event(s, b, "payment_after_expiry", "provider", outcome="needs_refund")
+            await record_event(s, b, "payment_after_expiry", actor, outcome="needs_refund")
             return "needs_refund"
         fresh.ref_id, b.reservation_id = b.id, fresh.id
         outcome = "rebooked"
@@ -453,11 +460,24 @@ async def deposit_paid(
         await _reservation_active(s, b, True, kind="booking")
         outcome = "confirmed"
     b.status, b.hold_expires_at, b.version, b.updated_at = "CONFIRMED", None, b.version + 1, now
-    await record_event(s, b, "deposit_paid", "provider", outcome=outcome)
+    await record_event(s, b, event, actor, outcome=outcome)
     await emails.send(s, b, "confirmed", invite="REQUEST")
     if b.lead_id is not None:
         await intake.grant_referral_credit(s, org_id, b.lead_id)
     return outcome
+
+
+async def deposit_marked_paid(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, actor: str
+) -> str:
+    """Staff took the deposit by hand: a PENDING booking is confirmed (as when the
+    provider reports the payment) with a ``deposit_marked_paid`` timeline event."""
+    b = await get(s, org_id, booking_id, lock=True)
+    if b.status != "PENDING":
+        raise IllegalBookingMove(
+            f"A {b.status} booking has no deposit to mark paid.", extra={"status": b.status}
+        )
+    return await deposit_paid(s, org_id, booking_id, event="deposit_marked_paid", actor=actor)
 
 
 async def deposit_lapsed(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> str:

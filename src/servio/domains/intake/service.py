@@ -223,3 +223,17 @@ async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end
         .where(Lead.org_id == org_id, Lead.created_at >= start, Lead.created_at < end)
     )
     return int(found or 0)
+
+
+async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> dict[str, int]:
+    """How many of the org's leads created since ``since`` stand in each status; every
+    status a lead can take is listed, with 0 when none does."""
+    rows = await s.execute(
+        select(Lead.status, func.count())
+        .where(Lead.org_id == org_id, Lead.created_at >= since)
+        .group_by(Lead.status)
+    )
+    counts = dict.fromkeys(TRANSITIONS, 0)
+    for status, n in rows:
+        counts[status] = int(n)
+    return counts

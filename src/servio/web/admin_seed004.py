@@ -1,0 +1,92 @@
+"""Seed 004's operator paths under ``/admin``, for an ``X-Admin-API-Key`` or any admin
+principal: the org's leads, its lead funnel, and retention of inbound provider events.
+
+Retention is per org: an API key belongs to one org, so it deletes that org's processed
+events only. Events never matched to an org (a malformed delivery, say) are the
+deployment's and go with the scheduled inbox retention job
+(``SERVIO_INBOX_RETENTION_DAYS``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from servio.domains.intake import service as intake
+from servio.domains.intake.schemas import LeadOut
+from servio.platform.db import utcnow
+from servio.platform.http.auth import OrgSession, require
+from servio.platform.http.context import Trail
+from servio.platform.http.problems import problem_responses
+from servio.platform.http.routing import JsonRoute
+from servio.platform.inbox import prune_processed_for_org
+from servio.platform.security.principal import Principal
+
+router = APIRouter(tags=["admin"], route_class=JsonRoute)
+Operator = Annotated[Principal, Depends(require("admin:operate"))]
+Reader = Annotated[Principal, Depends(require("leads:read"))]
+
+
+class RetentionOut(BaseModel):
+    deleted: int
+    retention_days: int
+
+
+class LeadsOut(BaseModel):
+    items: list[LeadOut]
+    count: int
+
+
+class FunnelOut(BaseModel):
+    days: int
+    counts: dict[str, int]
+    total: int
+
+
+@router.post(
+    "/admin/events/retention-cleanup",
+    summary="Delete the org's inbound events processed more than retention_days ago",
+    responses=problem_responses(401, 403, 422),
+)
+async def retention_cleanup(
+    principal: Operator,
+    s: OrgSession,
+    trail: Trail,
+    retention_days: Annotated[int, Query(ge=1, le=3650)] = 90,
+) -> RetentionOut:
+    deleted = await prune_processed_for_org(
+        s, principal.org_id, older_than=timedelta(days=retention_days)
+    )
+    await trail(
+        "events.retention_cleanup",
+        f"org:{principal.org_id}",
+        after={"deleted": deleted, "retention_days": retention_days},
+    )
+    return RetentionOut(deleted=deleted, retention_days=retention_days)
+
+
+@router.get(
+    "/admin/leads",
+    summary="The org's leads, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def leads(
+    principal: Reader, s: OrgSession, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> LeadsOut:
+    stmt = intake.after(intake.readable(principal.org_id), None).limit(limit)
+    items = [LeadOut.model_validate(r, from_attributes=True) for r in await s.scalars(stmt)]
+    return LeadsOut(items=items, count=len(items))
+
+
+@router.get(
+    "/admin/funnel",
+    summary="How many leads of the last `days` days stand in each status",
+    responses=problem_responses(401, 403, 422),
+)
+async def funnel(
+    principal: Reader, s: OrgSession, days: Annotated[int, Query(ge=1, le=365)] = 7
+) -> FunnelOut:
+    counts = await intake.status_counts(s, principal.org_id, utcnow() - timedelta(days=days))
+    return FunnelOut(days=days, counts=counts, total=sum(counts.values()))
