@@ -4,6 +4,7 @@ from servio.domains.actions import models as actions_models
 from servio.domains.bookings import models as bookings_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
+from servio.domains.messaging import models as messaging_models
 from servio.domains.payments import models as payments_models
 from servio.domains.scheduling import models as scheduling_models
 from servio.domains.webhooks import models as webhook_models
@@ -26,6 +27,7 @@ __all__ = [
     "identity_models",
     "intake_models",
     "jobs_models",
+    "messaging_models",
     "metadata",
     "outbox_models",
     "payments_models",

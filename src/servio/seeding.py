@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.seed import seed_demo_bookings
 from servio.domains.identity.seed import seed_demo_logins, seed_demo_orgs
+from servio.domains.messaging.seed import seed_demo_whatsapp
 from servio.domains.scheduling.seed import seed_demo_resources
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -23,6 +24,7 @@ DEMO_SEEDERS: list[tuple[str, Seeder]] = [
     ("demo logins", seed_demo_logins),
     ("demo resources", seed_demo_resources),
     ("demo history", seed_demo_bookings),
+    ("demo whatsapp", seed_demo_whatsapp),
 ]
 
 

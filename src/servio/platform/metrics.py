@@ -129,6 +129,12 @@ class Metrics:
             "Requests let through without a rate-limit check because the store failed",
             registry=self.registry,
         )
+        self.webhook_rejected = Counter(
+            "servio_webhook_events_rejected_total",
+            "Inbound webhook bodies acknowledged but rejected (malformed), by provider",
+            ["provider"],
+            registry=self.registry,
+        )
 
     def watch_pool(self, pool: Any) -> None:
         watch_pool(self, pool)

@@ -20,6 +20,7 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
 from servio.domains.intake import router as intake_router
+from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
@@ -115,6 +116,7 @@ def create_app(
         bookings_router.router,
         payments_router.router,
         payments_pages.router,
+        messaging_router.router,
         webhooks_router.router,
         webhooks_admin_router.router,
         admin_jobs.router,

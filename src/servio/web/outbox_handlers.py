@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from servio.domains.intake import tasks as intake_tasks
+from servio.domains.messaging import tasks as messaging_tasks
 from servio.domains.payments import tasks as payment_tasks
 from servio.domains.webhooks import tasks as webhook_tasks
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.webhooks_out import Sender
 from servio.web.stripe import payment_gateway
+from servio.web.whatsapp import whatsapp_config
 
 if TYPE_CHECKING:
     from servio.web.container import Container
@@ -24,4 +26,7 @@ def register_outbox_handlers(container: Container) -> None:
     intake_tasks.register_handlers(container.outbox, container.db)
     payment_tasks.register_handlers(
         container.outbox, container.db, payment_gateway(container.settings)
+    )
+    messaging_tasks.register_handlers(
+        container.outbox, container.db, whatsapp_config(container.settings, container.on_close)
     )

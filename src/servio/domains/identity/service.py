@@ -103,6 +103,15 @@ async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, An
     return dict(cache[org_id])
 
 
+async def orgs_with_setting(session: AsyncSession, key: str, value: Any) -> list[uuid.UUID]:
+    """The orgs whose setting ``key`` equals ``value`` (a system session sees all orgs):
+    how an inbound channel finds its business, say by WhatsApp phone number id."""
+    rows = await session.execute(
+        select(OrgSetting.org_id, OrgSetting.value).where(OrgSetting.key == key)
+    )
+    return [org_id for org_id, stored in rows if stored == value]
+
+
 class OrgRequired(DomainError):
     status = 422
     type = "org-required"
