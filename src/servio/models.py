@@ -1,6 +1,7 @@
 """Every table's model, imported in one place for Alembic and the test harness."""
 
 from servio.domains.bookings import models as bookings_models
+from servio.domains.conversations import models as conversations_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.payments import models as payments_models
@@ -20,6 +21,7 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "bookings_models",
+    "conversations_models",
     "email_models",
     "identity_models",
     "intake_models",
