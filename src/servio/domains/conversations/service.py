@@ -267,7 +267,7 @@ async def get(s: AsyncSession, org_id: uuid.UUID, conversation_id: uuid.UUID) ->
         )
     )
     if row is None:
-        raise ConversationNotFound(f"No conversation {conversation_id}.")
+        raise ConversationNotFound("No such conversation in this business.")
     return row
 
 
