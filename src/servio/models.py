@@ -2,6 +2,7 @@
 
 from servio.domains.actions import models as actions_models
 from servio.domains.bookings import models as bookings_models
+from servio.domains.conversations import models as conversations_models
 from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.messaging import models as messaging_models
@@ -23,6 +24,7 @@ __all__ = [
     "actions_models",
     "audit_models",
     "bookings_models",
+    "conversations_models",
     "email_models",
     "identity_models",
     "intake_models",

@@ -9,6 +9,7 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.seed import seed_demo_bookings
+from servio.domains.conversations.seed import seed_demo_studio
 from servio.domains.identity.seed import seed_demo_logins, seed_demo_orgs
 from servio.domains.messaging.seed import seed_demo_whatsapp
 from servio.domains.scheduling.seed import seed_demo_resources
@@ -25,6 +26,7 @@ DEMO_SEEDERS: list[tuple[str, Seeder]] = [
     ("demo resources", seed_demo_resources),
     ("demo history", seed_demo_bookings),
     ("demo whatsapp", seed_demo_whatsapp),
+    ("demo tattoo studio", seed_demo_studio),
 ]
 
 

@@ -15,6 +15,7 @@ from servio.domains.actions import router as actions_router
 from servio.domains.bookings import router as bookings_router
 from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
+from servio.domains.conversations import router as conversations_router
 from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
@@ -111,6 +112,7 @@ def create_app(
         router_admin.router,
         admin_outbox.router,
         catalog_router.router,
+        conversations_router.router,
         intake_router.router,
         scheduling_router.router,
         bookings_router.router,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from servio.domains.bookings import tasks as booking_tasks
+from servio.domains.conversations import tasks as conversation_tasks
 from servio.platform import idempotency, inbox
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -46,7 +47,7 @@ def register_platform_jobs(jobs: JobRegistry, settings: Settings) -> None:
 
 def register_domain_jobs(jobs: JobRegistry) -> None:
     """Unpaid booking holds are released every minute, across every org; reminders
-    falling due are queued every five minutes."""
+    falling due are queued every five minutes; quiet conversations go stale hourly."""
     jobs.register(
         Job(
             "bookings.expire_holds",
@@ -60,6 +61,14 @@ def register_domain_jobs(jobs: JobRegistry) -> None:
             "bookings.send_reminders",
             EVERY_FIVE_MINUTES,
             booking_tasks.queue_reminders_everywhere,
+            timeout_seconds=600,
+        )
+    )
+    jobs.register(
+        Job(
+            "conversations.mark_stale",
+            HOURLY,
+            conversation_tasks.mark_stale_and_abandoned,
             timeout_seconds=600,
         )
     )

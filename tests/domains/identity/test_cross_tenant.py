@@ -6,6 +6,7 @@ registered; a route whose body has no example fails here until it gets one."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
@@ -15,8 +16,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
 from servio.domains.identity.models import AuthSession, Membership, User
+from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.db.base import TENANT_TABLES
+from tests.conftest import make_settings
 from tests.support.app import app_of
 from tests.support.identity import Account, register
 
@@ -37,6 +40,12 @@ def _example_body(route: APIRoute) -> dict[str, Any] | None:
     example = examples[0]
     assert isinstance(example, dict)
     return example
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The walk sends every id to every id route, more than one client's default budget."""
+    return make_settings(db_url, var_dir=tmp_path / "var", rate_limit_default="10000/minute")
 
 
 async def _org_b(api: httpx.AsyncClient, db: Database) -> tuple[Account, dict[str, str]]:

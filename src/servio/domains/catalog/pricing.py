@@ -133,6 +133,7 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 def parse(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> Vertical:
     """Validate vertical data, with ``pricing.<path>`` overrides applied first."""
     data = copy.deepcopy(raw)
+    data.pop("conversation", None)  # the conversation domain reads and validates its table
     for key, value in sorted((overrides or {}).items()):
         if key.startswith(("pricing.", "deposit.")):
             _set_path(data, key, value)

@@ -41,6 +41,8 @@ def _read_all(extra_dir: Path | None) -> dict[str, dict[str, Any]]:
     raw: dict[str, dict[str, Any]] = {}
     for name, text in texts.items():
         data = load_text(text)
+        if "pricing" not in data:
+            continue  # a vertical without a price list (its conversation prices nothing)
         try:
             parse(data)
         except InvalidPricing as exc:

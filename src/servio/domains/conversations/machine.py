@@ -1,0 +1,236 @@
+"""The conversation as a pure state machine: a state, an inbound message and the flow
+give the next state and the actions to send. No database, no clock of its own.
+
+Order of rules for each message: an opted-out contact is heard only when they say
+START; STOP (or UNSUBSCRIBE) opts out from anywhere; while staff have the conversation
+the bot stays quiet; HUMAN (or AGENT) hands over; a quiet conversation wakes up where it
+was; otherwise the message answers the current question, which is stored or re-asked
+(three failures to one question hand over too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from servio.domains.conversations import answers
+from servio.domains.conversations.actions import (
+    Action,
+    Buttons,
+    ChoiceList,
+    ChoiceOption,
+    DepositRequest,
+    Handover,
+    Text,
+)
+from servio.domains.conversations.flows import Flow, Question
+from servio.platform.errors import Conflict
+
+STAGES = (
+    "NEW",
+    "QUALIFYING",
+    "NEEDS_ARTIST_REVIEW",
+    "NEEDS_FOLLOW_UP",
+    "OPTED_OUT",
+    "HANDED_OVER",
+    "AWAITING_DEPOSIT",
+    "DEPOSIT_PAID",
+    "BOOKING_PENDING",
+    "BOOKED",
+    "REJECTED",
+    "ABANDONED",
+    "STALE",
+)
+# Stages a quiet contact can leave behind (the stale job watches these).
+WAITING_ON_CONTACT = ("NEW", "QUALIFYING", "NEEDS_FOLLOW_UP", "AWAITING_DEPOSIT")
+_PAUSES = ("OPTED_OUT", "HANDED_OVER", "STALE", "ABANDONED")
+_OPEN = (
+    "NEW",
+    "QUALIFYING",
+    "NEEDS_ARTIST_REVIEW",
+    "NEEDS_FOLLOW_UP",
+    "AWAITING_DEPOSIT",
+    "DEPOSIT_PAID",
+    "BOOKING_PENDING",
+)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "NEW": frozenset({"QUALIFYING", "REJECTED", *_PAUSES}),
+    "QUALIFYING": frozenset({"NEEDS_ARTIST_REVIEW", "NEEDS_FOLLOW_UP", "REJECTED", *_PAUSES}),
+    "NEEDS_ARTIST_REVIEW": frozenset(
+        {"AWAITING_DEPOSIT", "NEEDS_FOLLOW_UP", "REJECTED", "OPTED_OUT", "HANDED_OVER", "STALE"}
+    ),
+    "NEEDS_FOLLOW_UP": frozenset({"QUALIFYING", "NEEDS_ARTIST_REVIEW", "REJECTED", *_PAUSES}),
+    "AWAITING_DEPOSIT": frozenset({"DEPOSIT_PAID", "REJECTED", *_PAUSES}),
+    "DEPOSIT_PAID": frozenset({"BOOKING_PENDING", "HANDED_OVER", "OPTED_OUT"}),
+    "BOOKING_PENDING": frozenset({"BOOKED", "HANDED_OVER", "OPTED_OUT"}),
+    "BOOKED": frozenset({"HANDED_OVER", "OPTED_OUT"}),
+    "REJECTED": frozenset(),
+    "OPTED_OUT": frozenset(_OPEN) | {"HANDED_OVER", "BOOKED"},
+    "HANDED_OVER": frozenset(set(_OPEN) - {"NEW"}) | {"BOOKED", "REJECTED", "OPTED_OUT"},
+    "STALE": frozenset(_OPEN) | {"ABANDONED", "OPTED_OUT", "HANDED_OVER", "REJECTED"},
+    "ABANDONED": frozenset(_OPEN) | {"OPTED_OUT", "HANDED_OVER", "REJECTED"},
+}
+
+
+class IllegalStageTransition(Conflict):
+    type = "illegal-stage-transition"
+    title = "The conversation cannot move to that stage"
+    description = "The stage machine does not allow this move; `allowed` lists the moves."
+
+
+def check(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise IllegalStageTransition(
+            f"A conversation in {current} cannot move to {target}.",
+            extra={"from": current, "to": target, "allowed": sorted(TRANSITIONS[current])},
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    stage: str = "NEW"
+    question: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    opted_out: bool = False
+    handed_over: bool = False
+    resume_stage: str | None = None
+
+    def to(self, stage: str, **changes: Any) -> State:
+        check(self.stage, stage)
+        return replace(self, stage=stage, **changes)
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    actions: list[Action]
+    parse: answers.Parse | None = None
+    completed: bool = False  # the last question was just answered
+
+
+def prompt(question: Question, text: str | None = None) -> Action:
+    """The question as the channel shows it: buttons for up to three choices, a list
+    beyond, plain text otherwise."""
+    text = text or question.ask
+    if question.type == "yes_no":
+        yes_no = [ChoiceOption(id="yes", label="Yes"), ChoiceOption(id="no", label="No")]
+        return Buttons(text=text, options=yes_no)
+    if question.type != "choice":
+        return Text(text=text)
+    options = [ChoiceOption(id=o.value, label=o.label) for o in question.options]
+    if len(options) <= 3:
+        return Buttons(text=text, options=options)
+    return ChoiceList(text=text, options=options)
+
+
+def _word(text: str) -> str:
+    return " ".join(text.strip().upper().strip(".!?").split())
+
+
+def step(flow: Flow, state: State, text: str, reply_id: str | None, ctx: answers.Context) -> Step:
+    word = _word(text)
+    if state.opted_out:
+        if word not in flow.keywords.start:
+            return Step(state, [])
+        back = state.resume_stage or "QUALIFYING"
+        state = state.to(back, opted_out=False, resume_stage=None)
+        return Step(state, [Text(text=flow.resumed), *_current_prompt(flow, state)])
+    if word in flow.keywords.stop:
+        keep = state.resume_stage if state.stage in _PAUSES else state.stage
+        return Step(
+            state.to("OPTED_OUT", opted_out=True, resume_stage=keep), [Text(text=flow.opted_out)]
+        )
+    if state.handed_over:
+        return Step(state, [])
+    if word in flow.keywords.human:
+        return _hand_over(flow, state, "asked")
+    if state.stage in ("STALE", "ABANDONED"):
+        state = state.to(state.resume_stage or "QUALIFYING", resume_stage=None)
+    if state.stage == "NEW":
+        first = flow.questions[0]
+        state = state.to("QUALIFYING", question=first.key)
+        return Step(state, [Text(text=flow.greeting), prompt(first)])
+    question = flow.question(state.question) if state.stage == "QUALIFYING" else None
+    if question is None:
+        return _after_flow(state, reply_id)
+    return _answer(flow, state, question, text, reply_id, ctx)
+
+
+def _current_prompt(flow: Flow, state: State) -> list[Action]:
+    question = flow.question(state.question) if state.stage == "QUALIFYING" else None
+    return [prompt(question)] if question is not None else []
+
+
+def _hand_over(flow: Flow, state: State, reason: str) -> Step:
+    keep = state.resume_stage if state.stage in _PAUSES else state.stage
+    text = flow.handover if reason == "asked" else flow.too_many_failures
+    state = state.to("HANDED_OVER", handed_over=True, resume_stage=keep)
+    return Step(state, [Handover(text=text, reason="asked" if reason == "asked" else "failures")])
+
+
+def _answer(
+    flow: Flow,
+    state: State,
+    question: Question,
+    text: str,
+    reply_id: str | None,
+    ctx: answers.Context,
+) -> Step:
+    reading = answers.read(question, text, reply_id, ctx)
+    result = reading.result
+    if isinstance(result, answers.Refused):
+        if result.refusal:
+            state = state.to("REJECTED", question=None)
+            return Step(state, [Text(text=result.reask)], reading.parse)
+        failures = {**state.failures, question.key: state.failures.get(question.key, 0) + 1}
+        state = replace(state, failures=failures)
+        if failures[question.key] >= flow.lifecycle.max_failures:
+            handed = _hand_over(flow, state, "failures")
+            return Step(handed.state, handed.actions, reading.parse)
+        return Step(state, [prompt(question, result.reask)], reading.parse)
+    stored = {**state.answers, question.key: result.value}
+    nxt = flow.after(question.key)
+    if nxt is not None:
+        state = replace(state, answers=stored, question=nxt.key)
+        return Step(state, [prompt(nxt)], reading.parse)
+    done = "NEEDS_ARTIST_REVIEW" if flow.deposit is not None else "NEEDS_FOLLOW_UP"
+    state = state.to(done, answers=stored, question=None)
+    return Step(state, [Text(text=flow.done)], reading.parse, completed=True)
+
+
+def _after_flow(state: State, reply_id: str | None) -> Step:
+    """A message once the questions are done: a slot picked from the offer is noted."""
+    offered = {s["id"]: s for s in state.answers.get("_offered", [])}
+    if reply_id in offered and state.stage in ("NEEDS_ARTIST_REVIEW", "AWAITING_DEPOSIT"):
+        chosen = offered[reply_id]
+        state = replace(state, answers={**state.answers, "slot": chosen})
+        when = chosen["local_start"]
+        return Step(
+            state, [Text(text=f"Noted: {when}. The artist will confirm the time with you.")]
+        )
+    if state.stage in ("REJECTED", "BOOKED"):
+        return Step(state, [])
+    return Step(
+        state, [Text(text="Thanks, we have your request. Reply HUMAN to talk to the team.")]
+    )
+
+
+def deposit_for(flow: Flow, state: State, currency: str) -> DepositRequest | None:
+    """The deposit the flow's policy asks for these answers, when it has one."""
+    policy = flow.deposit
+    if policy is None:
+        return None
+    amount = policy.amount_cents.get(str(state.answers.get(policy.by)))
+    if amount is None:
+        amount = max(policy.amount_cents.values())
+    text = policy.wording.format(amount=answers.money_text(amount, currency))
+    return DepositRequest(text=text, amount_cents=amount, currency=currency, reason=policy.reason)
+
+
+def on_stage(flow: Flow, state: State, currency: str) -> list[Action]:
+    """What the contact is told when staff move the conversation to ``state.stage``."""
+    if state.stage == "AWAITING_DEPOSIT":
+        deposit = deposit_for(flow, state, currency)
+        return [deposit] if deposit is not None else []
+    return []

@@ -1,0 +1,158 @@
+"""The web chat (``POST /v1/chat/messages``, public), staff moves on a conversation,
+and ``GET /admin/slot-parse-stats`` (seed 004)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from servio.domains.catalog import service as catalog
+from servio.domains.conversations import service
+from servio.domains.conversations.actions import Action
+from servio.domains.conversations.machine import STAGES
+from servio.domains.conversations.models import Conversation
+from servio.domains.identity import service as identity
+from servio.platform.db import utcnow
+from servio.platform.http.auth import OrgSession, database, require
+from servio.platform.http.problems import problem_responses
+from servio.platform.http.routing import JsonRoute
+from servio.platform.security.principal import Principal
+
+router = APIRouter(tags=["conversations"], route_class=JsonRoute)
+OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="business slug")]
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"session_id": "b7f2c9a1-web-3e", "text": "I'd like a small rose on my wrist"},
+                {"session_id": "b7f2c9a1-web-3e", "text": "Medium", "reply_id": "medium"},
+            ]
+        },
+    )
+    session_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$", description="client-generated, kept per browser"
+    )
+    text: str = Field(default="", max_length=2000)
+    reply_id: str | None = Field(
+        default=None, max_length=120, description="the id of a button or list row pressed"
+    )
+
+
+class ChatReplyOut(BaseModel):
+    conversation_id: uuid.UUID
+    stage: str
+    question: str | None
+    actions: list[Action]
+
+
+class ConversationOut(BaseModel):
+    id: uuid.UUID
+    channel: str
+    contact: str
+    stage: str
+    question: str | None
+    answers: dict[str, Any]
+    opted_out: bool
+    handed_over: bool
+    last_inbound_at: datetime | None
+    version: int
+    actions: list[Action] = Field(default_factory=list, description="to send to the contact")
+
+    @classmethod
+    def of(cls, row: Conversation, actions: list[Action] | None = None) -> ConversationOut:
+        return cls(
+            id=row.id,
+            channel=row.channel,
+            contact=row.contact,
+            stage=row.stage,
+            question=row.question,
+            answers=row.answers,
+            opted_out=row.opted_out,
+            handed_over=row.handed_over,
+            last_inbound_at=row.last_inbound_at,
+            version=row.version,
+            actions=actions or [],
+        )
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"stage": "AWAITING_DEPOSIT"}]}
+    )
+    stage: str = Field(pattern=f"^({'|'.join(STAGES)})$")
+
+
+class SlotParseStatsOut(BaseModel):
+    success: dict[str, int]
+    reject: dict[str, int]
+    total_success: int
+    total_reject: int
+
+
+@router.post(
+    "/v1/chat/messages",
+    summary="The web chat: one message in, the conversation's actions out",
+    responses=problem_responses(404, 422),
+)
+async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = None) -> ChatReplyOut:
+    db = database(request)
+    default = request.app.state.container.settings.default_org
+    found = await identity.resolve_public_org(db, org, default)
+    prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
+    async with db.unit_of_work(found.id, immediate=True) as s:
+        handled = await service.converse(
+            s, found.id, "web", body.session_id, body.text, body.reply_id, prices=prices
+        )
+        row = handled.conversation
+        return ChatReplyOut(
+            conversation_id=row.id, stage=row.stage, question=row.question, actions=handled.actions
+        )
+
+
+@router.get(
+    "/v1/conversations/{conversation_id}",
+    summary="A conversation: its stage, answers and flags",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_conversation(
+    conversation_id: uuid.UUID,
+    principal: Annotated[Principal, Depends(require("leads:read"))],
+    s: OrgSession,
+) -> ConversationOut:
+    return ConversationOut.of(await service.get(s, principal.org_id, conversation_id))
+
+
+@router.post(
+    "/v1/conversations/{conversation_id}/stage",
+    summary="Move a conversation along its lifecycle (illegal moves are 409)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def move_stage(
+    conversation_id: uuid.UUID,
+    body: StageIn,
+    principal: Annotated[Principal, Depends(require("leads:write"))],
+    s: OrgSession,
+) -> ConversationOut:
+    handled = await service.move(s, principal.org_id, conversation_id, body.stage)
+    return ConversationOut.of(handled.conversation, handled.actions)
+
+
+@router.get(
+    "/admin/slot-parse-stats",
+    summary="How free-text date answers were read: successes by kind, rejections by reason",
+    responses=problem_responses(401, 403),
+)
+async def slot_parse_stats(
+    principal: Annotated[Principal, Depends(require("leads:read"))],
+    s: OrgSession,
+    days: Annotated[int, Query(ge=1, le=365)] = 7,
+) -> SlotParseStatsOut:
+    since = utcnow() - timedelta(days=days)
+    return SlotParseStatsOut(**await service.slot_parse_stats(s, principal.org_id, since))

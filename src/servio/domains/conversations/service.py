@@ -1,0 +1,358 @@
+"""The conversation engine on the database: any channel hands it an inbound message and
+renders the actions it returns.
+
+``converse`` finds (or starts) the one conversation of (org, channel, contact), locks
+it, runs the pure machine, adds what needs the database (the artists' free starts for
+the preferred window, the core estimate) and stores the new state with a turn in the
+log. WhatsApp calls it from its ``conversation.inbound`` handler exactly as the web chat
+does from its route.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.catalog import service as catalog
+from servio.domains.conversations import machine
+from servio.domains.conversations.actions import Action, OfferedSlot, SlotOffer, Text
+from servio.domains.conversations.answers import Context, money_text
+from servio.domains.conversations.flows import Flow, flow_for
+from servio.domains.conversations.models import Conversation, ConversationTurn
+from servio.domains.identity import service as identity
+from servio.domains.scheduling import service as scheduling
+from servio.platform.db import utcnow
+from servio.platform.errors import DomainError, NotFound
+
+_ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
+MAX_TEXT = 4000
+
+
+class ConversationNotFound(NotFound):
+    type = "conversation-not-found"
+    title = "No such conversation"
+
+
+@dataclass(frozen=True)
+class Handled:
+    conversation: Conversation
+    actions: list[Action]
+
+
+def _state(row: Conversation) -> machine.State:
+    return machine.State(
+        stage=row.stage,
+        question=row.question,
+        answers=dict(row.answers or {}),
+        failures=dict(row.failures or {}),
+        opted_out=row.opted_out,
+        handed_over=row.handed_over,
+        resume_stage=row.resume_stage,
+    )
+
+
+def _store(row: Conversation, state: machine.State, now: datetime) -> None:
+    row.stage, row.question, row.resume_stage = state.stage, state.question, state.resume_stage
+    row.answers, row.failures = dict(state.answers), dict(state.failures)
+    row.opted_out, row.handed_over = state.opted_out, state.handed_over
+    row.version += 1
+    row.updated_at = now
+
+
+async def _conversation(
+    s: AsyncSession, org_id: uuid.UUID, channel: str, contact: str, vertical: str
+) -> Conversation:
+    """The contact's conversation, locked; started on their first message."""
+    query = (
+        select(Conversation)
+        .where(
+            Conversation.org_id == org_id,
+            Conversation.channel == channel,
+            Conversation.contact == contact,
+        )
+        .with_for_update()
+    )
+    row = await s.scalar(query)
+    if row is not None:
+        return row
+    try:
+        async with s.begin_nested():
+            row = Conversation(org_id=org_id, channel=channel, contact=contact, vertical=vertical)
+            s.add(row)
+            await s.flush()
+        return row
+    except IntegrityError:
+        found = await s.scalar(query)  # another message from the contact started it
+        assert found is not None
+        return found
+
+
+async def converse(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    channel: str,
+    contact: str,
+    text: str,
+    reply_id: str | None = None,
+    now: datetime | None = None,
+    *,
+    prices: catalog.Catalog | None = None,
+) -> Handled:
+    """Run one inbound message through the org's conversation flow."""
+    now = now or utcnow()
+    org = await identity.get_org(s, org_id)
+    flow = flow_for(org.vertical)
+    row = await _conversation(s, org_id, channel, contact, org.vertical)
+    text = text[:MAX_TEXT]
+    ctx = Context(
+        now=now,
+        tz=ZoneInfo(org.timezone),
+        currency=org.currency,
+        day_first=flow.day_first,
+        keywords=flow.keywords,
+    )
+    asked = row.question
+    result = machine.step(flow, _state(row), text, reply_id, ctx)
+    state, actions = result.state, list(result.actions)
+    if result.completed:
+        state, more = await _complete(s, org_id, flow, state, now, org.timezone, prices)
+        actions += more
+    _store(row, state, now)
+    row.last_inbound_at = now
+    s.add(
+        ConversationTurn(
+            org_id=org_id,
+            conversation_id=row.id,
+            text=text,
+            reply_id=reply_id,
+            question=asked,
+            stage=state.stage,
+            actions=_ACTIONS.dump_python(actions, mode="json"),
+            parse_outcome=result.parse.outcome if result.parse else None,
+            parse_kind=result.parse.kind[:40] if result.parse else None,
+        )
+    )
+    await s.flush()
+    return Handled(row, actions)
+
+
+async def handle(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    channel: str,
+    contact: str,
+    text: str,
+    reply_id: str | None = None,
+    now: datetime | None = None,
+) -> list[Action]:
+    """The actions a channel sends back for one inbound message."""
+    return (await converse(s, org_id, channel, contact, text, reply_id, now)).actions
+
+
+async def _complete(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    flow: Flow,
+    state: machine.State,
+    now: datetime,
+    timezone: str,
+    prices: catalog.Catalog | None,
+) -> tuple[machine.State, list[Action]]:
+    """After the last answer: the free starts in the preferred window, or the estimate."""
+    actions: list[Action] = []
+    if flow.slots is not None:
+        offer = await _offer(s, org_id, flow, state, now, timezone)
+        if offer is not None:
+            offered = [slot.model_dump(mode="json") for slot in offer.slots]
+            state = replace(state, answers={**state.answers, "_offered": offered})
+            actions.append(offer)
+    if flow.estimate:
+        found = await _estimate(s, org_id, state, prices)
+        state = replace(state, answers={**state.answers, "_estimate": found})
+        total = money_text(int(found["total_cents"]), str(found["currency"]))
+        actions.append(Text(text=f"Your estimate: {total}."))
+    return state, actions
+
+
+def _windows(flow: Flow, state: machine.State) -> list[tuple[datetime, datetime]]:
+    keys = [q.key for q in flow.questions if q.type == "date_window"]
+    found = [state.answers.get(key) for key in keys]
+    return [
+        (datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"]))
+        for answer in found
+        if isinstance(answer, dict)
+        for w in answer.get("windows", [])
+    ]
+
+
+async def _offer(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    flow: Flow,
+    state: machine.State,
+    now: datetime,
+    timezone: str,
+) -> SlotOffer | None:
+    policy = flow.slots
+    windows = _windows(flow, state)
+    if policy is None or not windows:
+        return None
+    tz = ZoneInfo(timezone)
+    first = min(start for start, _ in windows).astimezone(tz).date()
+    last = max(end for _, end in windows).astimezone(tz).date()
+    days = max(1, min(scheduling.MAX_DAYS, (last - first).days + 1))
+    try:
+        slots = await scheduling.find_slots(
+            s,
+            org_id,
+            first_day=first,
+            days=days,
+            duration=timedelta(minutes=policy.duration_minutes),
+            now=now,
+        )
+    except DomainError:
+        slots = []
+    fits = [
+        slot
+        for slot in slots
+        if any(start <= slot.start <= max(start, end) for start, end in windows)
+    ]
+    chosen = fits[: policy.offer]
+    if not chosen:
+        text = "No free time matches yet; the artist will suggest some times."
+        return SlotOffer(text=text, timezone=timezone, slots=[])
+    return SlotOffer(
+        text="These times are free. Pick one and the artist will confirm:",
+        timezone=timezone,
+        slots=[
+            OfferedSlot(
+                id=f"slot:{n}",
+                resource_id=slot.resource_id,
+                resource_name=slot.resource_name,
+                start=slot.start.astimezone(UTC),
+                end=slot.end.astimezone(UTC),
+                local_start=slot.local_start,
+            )
+            for n, slot in enumerate(chosen, start=1)
+        ],
+    )
+
+
+async def _estimate(
+    s: AsyncSession, org_id: uuid.UUID, state: machine.State, prices: catalog.Catalog | None
+) -> dict[str, Any]:
+    answers = state.answers
+    inputs = catalog.EstimateIn(
+        beds=int(answers["beds"]),
+        baths=Decimal(str(answers["baths"])),
+        cleaning_type=str(answers.get("cleaning_type", "standard")),
+        frequency=str(answers.get("frequency", "one_time")),
+    )
+    return await catalog.price_inputs(s, prices or catalog.Catalog(), org_id, inputs)
+
+
+async def get(s: AsyncSession, org_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+    row = await s.scalar(
+        select(Conversation).where(
+            Conversation.org_id == org_id, Conversation.id == conversation_id
+        )
+    )
+    if row is None:
+        raise ConversationNotFound("No such conversation in this business.")
+    return row
+
+
+async def move(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    stage: str,
+    now: datetime | None = None,
+) -> Handled:
+    """Staff move a conversation (approve for a deposit, hand back to the bot, book,
+    reject); an illegal move is a 409. Returns what the contact is to be told."""
+    row = await get(s, org_id, conversation_id)
+    org = await identity.get_org(s, org_id)
+    state = _state(row).to(stage)
+    if row.stage == "HANDED_OVER":
+        state = replace(state, handed_over=False, resume_stage=None)
+    if row.stage == "OPTED_OUT":
+        state = replace(state, opted_out=False, resume_stage=None)
+    _store(row, state, now or utcnow())
+    await s.flush()
+    return Handled(row, machine.on_stage(flow_for(org.vertical), state, org.currency))
+
+
+async def slot_parse_stats(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> dict[str, Any]:
+    """How free-text date answers were read since ``since``: counts by phrase kind for
+    successes, by reason for rejections."""
+    rows = await s.execute(
+        select(ConversationTurn.parse_outcome, ConversationTurn.parse_kind, func.count())
+        .where(
+            ConversationTurn.org_id == org_id,
+            ConversationTurn.created_at >= since,
+            ConversationTurn.parse_outcome.is_not(None),
+        )
+        .group_by(ConversationTurn.parse_outcome, ConversationTurn.parse_kind)
+    )
+    out: dict[str, dict[str, int]] = {"success": {}, "reject": {}}
+    for outcome, kind, count in rows:
+        out[str(outcome)][str(kind)] = int(count)
+    return {
+        **out,
+        "total_success": sum(out["success"].values()),
+        "total_reject": sum(out["reject"].values()),
+    }
+
+
+async def mark_quiet(s: AsyncSession, org_id: uuid.UUID, now: datetime) -> int:
+    """Conversations waiting on a contact who went quiet become STALE after the flow's
+    ``stale_after_hours``; stale ones become ABANDONED after ``abandoned_after_days``."""
+    org = await identity.get_org(s, org_id)
+    life = flow_for(org.vertical).lifecycle
+    stale_before = now - timedelta(hours=life.stale_after_hours)
+    abandoned_before = now - timedelta(days=life.abandoned_after_days)
+    rows = await s.scalars(
+        select(Conversation)
+        .where(
+            Conversation.org_id == org_id,
+            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, "STALE"]),
+            Conversation.last_inbound_at < stale_before,
+        )
+        .with_for_update()
+    )
+    moved = 0
+    for row in rows:
+        state = _state(row)
+        if row.stage != "STALE":
+            state = state.to("STALE", resume_stage=row.stage)
+        if row.last_inbound_at is not None and row.last_inbound_at < abandoned_before:
+            state = state.to("ABANDONED")
+        if state.stage != row.stage:
+            _store(row, state, now)
+            moved += 1
+    await s.flush()
+    return moved
+
+
+async def orgs_with_quiet_conversations(s: AsyncSession, now: datetime) -> list[uuid.UUID]:
+    """Orgs with a conversation quiet for at least an hour (each flow's own thresholds
+    then decide)."""
+    rows = await s.scalars(
+        select(Conversation.org_id)
+        .where(
+            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, "STALE"]),
+            Conversation.last_inbound_at < now - timedelta(hours=1),
+        )
+        .distinct()
+    )
+    return list(rows)
