@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from servio.domains.catalog.service import Catalog
+from servio.domains.conversations import channels as conversation_channels
 from servio.domains.intake import tasks as intake_tasks
 from servio.domains.messaging import tasks as messaging_tasks
 from servio.domains.payments import tasks as payment_tasks
@@ -29,4 +31,7 @@ def register_outbox_handlers(container: Container) -> None:
     )
     messaging_tasks.register_handlers(
         container.outbox, container.db, whatsapp_config(container.settings, container.on_close)
+    )
+    conversation_channels.register_handlers(
+        container.outbox, container.db, Catalog(container.settings.verticals_dir)
     )

@@ -153,3 +153,30 @@ async def test_demo_studio_seed(db_url: str, db: Database, tmp_path: Path) -> No
         ("web", "QUALIFYING", "colour"),
         ("whatsapp", "QUALIFYING", "style"),
     ]
+
+
+async def test_the_chat_turn_route_names_the_business_in_the_body(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(api, "owner@gleam.example.com", "Gleam")
+    async with db.unit_of_work(system=True) as s:
+        org = await s.get(Org, owner.org_id)
+        assert org is not None
+        org.vertical, org.currency = "cleaning", "CAD"
+    answers = ["hi", "2", "1", "standard", "weekly"]
+    for n, text in enumerate(answers):
+        r = await api.post(
+            "/v1/chat/turn",
+            json={"org": owner.org_slug, "session_id": "turn-session-1", "text": text},
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) >= {"reply", "actions", "state"}
+        assert body["reply"] == "\n".join(a["text"] for a in body["actions"])
+        if n < len(answers) - 1:
+            assert body["estimate"] is None
+    assert body["state"] == "NEEDS_FOLLOW_UP"
+    assert body["estimate"]["subtotal_cents"] == 94_50
+    assert "94.50 CAD" in body["reply"]
+    missing = await api.post("/v1/chat/turn", json={"session_id": "turn-session-1", "text": "x"})
+    problem(missing, 422, "org-required")

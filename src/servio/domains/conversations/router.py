@@ -116,6 +116,60 @@ async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = Non
         )
 
 
+class ChatTurnIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "org": "sparkle-clean",
+                    "session_id": "b7f2c9a1-web-3e",
+                    "text": "A 2 bedroom, 1 bath apartment",
+                }
+            ]
+        },
+    )
+    org: str | None = Field(default=None, max_length=63, description="business slug")
+    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    text: str = Field(default="", max_length=2000)
+    reply_id: str | None = Field(default=None, max_length=120)
+
+
+class ChatTurnOut(BaseModel):
+    reply: str  # every text of the actions, one per line
+    actions: list[Action]
+    state: str  # the conversation's stage
+    conversation_id: uuid.UUID
+    question: str | None
+    estimate: dict[str, Any] | None = None  # the core estimate, once the answers price
+
+
+@router.post(
+    "/v1/chat/turn",
+    summary="The web chat, one turn: the body names the business; the reply as text too",
+    responses=problem_responses(404, 422),
+)
+async def chat_turn(body: ChatTurnIn, request: Request, org: OrgSlug = None) -> ChatTurnOut:
+    db = database(request)
+    default = request.app.state.container.settings.default_org
+    found = await identity.resolve_public_org(db, body.org or org, default)
+    prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
+    async with db.unit_of_work(found.id, immediate=True) as s:
+        handled = await service.converse(
+            s, found.id, "web", body.session_id, body.text, body.reply_id, prices=prices
+        )
+        row = handled.conversation
+        estimate = (row.answers or {}).get("_estimate")
+        return ChatTurnOut(
+            reply="\n".join(a.text for a in handled.actions if getattr(a, "text", "")),
+            actions=handled.actions,
+            state=row.stage,
+            conversation_id=row.id,
+            question=row.question,
+            estimate=estimate if isinstance(estimate, dict) else None,
+        )
+
+
 @router.get(
     "/v1/conversations/{conversation_id}",
     summary="A conversation: its stage, answers and flags",

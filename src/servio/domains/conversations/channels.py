@@ -1,0 +1,88 @@
+"""The engine on WhatsApp: an inbound message (outbox kind ``conversation.inbound``,
+queued by the messaging domain) runs through the conversation, and each action goes
+back as a WhatsApp message: text, reply buttons, or a list for longer choices and
+slot offers. STOP and START reach the contact's opt-out flag, which the sender honours."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from servio.domains.catalog import service as catalog
+from servio.domains.conversations import service
+from servio.domains.conversations.actions import (
+    Action,
+    Buttons,
+    ChoiceList,
+    ChoiceOption,
+    SlotOffer,
+)
+from servio.domains.messaging import service as messaging
+from servio.platform.db import Database
+from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
+
+BUTTON_TITLE, ROW_TITLE, ROWS = 20, 24, 10  # WhatsApp's limits
+
+
+def _rows(options: list[ChoiceOption]) -> dict[str, Any]:
+    rows = [{"id": o.id, "title": o.label[:ROW_TITLE]} for o in options[:ROWS]]
+    return {"button": "Choose", "sections": [{"title": "Options", "rows": rows}]}
+
+
+def render(action: Action) -> dict[str, Any]:
+    """The ``messaging.send`` arguments for one action."""
+    if isinstance(action, Buttons):
+        buttons = [{"id": o.id, "title": o.label[:BUTTON_TITLE]} for o in action.options[:3]]
+        return {"text": action.text, "buttons": buttons}
+    if isinstance(action, ChoiceList):
+        return {"text": action.text, "list": _rows(action.options)}
+    if isinstance(action, SlotOffer):
+        options = [
+            ChoiceOption(id=x.id, label=x.local_start.strftime("%a %d %b %H:%M"))
+            for x in action.slots
+        ]
+        return {"text": action.text, "list": _rows(options)} if options else {"text": action.text}
+    return {"text": action.text}
+
+
+@dataclass(frozen=True)
+class WhatsAppConversations:
+    db: Database
+    prices: catalog.Catalog | None = None
+
+    async def inbound(self, delivery: Delivery) -> None:
+        p = delivery.payload
+        try:
+            org_id = uuid.UUID(str(p["org_id"]))
+            contact, message_id = str(p["contact"]), str(p["message_id"])
+        except (KeyError, ValueError) as exc:
+            raise PermanentFailure(f"malformed {messaging.CONVERSATION_INBOUND}: {exc}") from exc
+        async with self.db.unit_of_work(org_id, immediate=True) as s:
+            handled = await service.converse(
+                s,
+                org_id,
+                str(p.get("channel") or messaging.WHATSAPP),
+                contact,
+                str(p.get("text") or ""),
+                p.get("reply_id"),
+                prices=self.prices,
+            )
+            for n, action in enumerate(handled.actions):
+                await messaging.send(
+                    s, org_id, to=contact, dedupe_key=f"reply:{message_id}:{n}", **render(action)
+                )
+            opted_out = handled.conversation.opted_out
+            known = await messaging.contact(s, org_id, messaging.WHATSAPP, contact)
+            if known is None or known.opted_out != opted_out:
+                await messaging.set_opted_out(s, org_id, messaging.WHATSAPP, contact, opted_out)
+
+
+def register_handlers(
+    registry: OutboxRegistry, db: Database, prices: catalog.Catalog | None = None
+) -> None:
+    registry.register(
+        messaging.CONVERSATION_INBOUND,
+        WhatsAppConversations(db, prices).inbound,
+        timeout_seconds=60,
+    )
