@@ -201,6 +201,7 @@ async def test_servio_worker_once_runs_due_jobs_and_exits(
         "inbox.prune",
         "idempotency.prune",
         "jobs.prune_runs",
+        "conversations.mark_stale",
         "bookings.expire_holds",
         "bookings.send_reminders",
     }

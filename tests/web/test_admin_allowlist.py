@@ -27,7 +27,7 @@ async def _client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     overrides.setdefault("admin_ip_allowlist", ALLOWLIST)
     async with app_client(make_settings(sqlite_url, **overrides), client=client) as http:
-        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted"):
+        for path in ("/admin/_t/allowlisted", "/v1/admin/_t/allowlisted"):
             app_of(http).add_api_route(path, _admin_page)
         yield http
 
@@ -37,7 +37,7 @@ async def _client(
 )
 async def test_admin_routes_answer_inside_the_allowlist(sqlite_url: str, address: str) -> None:
     async with _client(sqlite_url, (address, 4000)) as client:
-        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted"):
+        for path in ("/admin/_t/allowlisted", "/v1/admin/_t/allowlisted"):
             response = await client.get(path)
             assert response.status_code == 200, path
             assert response.json() == {"admin": True}
@@ -46,7 +46,12 @@ async def test_admin_routes_answer_inside_the_allowlist(sqlite_url: str, address
 @pytest.mark.parametrize("address", ["203.0.113.9", "198.51.100.11", "2001:db9::1", "::1"])
 async def test_admin_routes_refuse_outside_the_allowlist(sqlite_url: str, address: str) -> None:
     async with _client(sqlite_url, (address, 4000)) as client:
-        for path in ("/admin/funnel", "/v1/admin/_t/allowlisted", "/admin", "/v1/admin/nothing"):
+        for path in (
+            "/admin/_t/allowlisted",
+            "/v1/admin/_t/allowlisted",
+            "/admin",
+            "/v1/admin/nothing",
+        ):
             body = assert_problem(await client.get(path), 403, "ip-not-allowed")
             assert body["title"] == "Address not allowed"
             assert body["detail"] == f"Admin routes are not open to your address ({address})."
@@ -58,19 +63,23 @@ async def test_admin_routes_refuse_outside_the_allowlist(sqlite_url: str, addres
 
 async def test_forwarded_address_counts_only_from_a_trusted_proxy(sqlite_url: str) -> None:
     async with _client(sqlite_url, ("10.0.0.5", 4000), trusted_proxies="10.0.0.5") as proxy:
-        inside = await proxy.get("/admin/funnel", headers={"X-Forwarded-For": "192.0.2.7"})
+        inside = await proxy.get("/admin/_t/allowlisted", headers={"X-Forwarded-For": "192.0.2.7"})
         assert inside.json() == {"admin": True}
-        outside = await proxy.get("/admin/funnel", headers={"X-Forwarded-For": "203.0.113.9"})
+        outside = await proxy.get(
+            "/admin/_t/allowlisted", headers={"X-Forwarded-For": "203.0.113.9"}
+        )
         assert_problem(outside, 403, "ip-not-allowed")
     async with _client(sqlite_url, ("203.0.113.9", 4000), trusted_proxies="10.0.0.5") as direct:
-        spoofed = await direct.get("/admin/funnel", headers={"X-Forwarded-For": "192.0.2.7"})
+        spoofed = await direct.get(
+            "/admin/_t/allowlisted", headers={"X-Forwarded-For": "192.0.2.7"}
+        )
         body = assert_problem(spoofed, 403, "ip-not-allowed")
         assert "203.0.113.9" in body["detail"]
 
 
 async def test_an_empty_allowlist_lets_every_address_in(sqlite_url: str) -> None:
     async with _client(sqlite_url, ("203.0.113.9", 4000), admin_ip_allowlist="") as client:
-        assert (await client.get("/admin/funnel")).json() == {"admin": True}
+        assert (await client.get("/admin/_t/allowlisted")).json() == {"admin": True}
 
 
 async def test_admin_websockets_outside_the_allowlist_are_closed() -> None:

@@ -41,7 +41,7 @@ async def add_stale_worker(db: Database, seen_ago: timedelta) -> None:
         )
 
 
-BOOKING_JOBS = ["bookings.expire_holds", "bookings.send_reminders"]
+BOOKING_JOBS = ["bookings.expire_holds", "bookings.send_reminders", "conversations.mark_stale"]
 
 
 def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from servio.domains.identity import service as identity
 from servio.domains.messaging import service as messaging
 from servio.domains.messaging.models import ChannelMessage
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from servio.platform.outbox import OutboxMessage
-from tests.domains.messaging.conftest import envelope, post_signed, text_message, wa_settings
-from tests.support.app import app_client, deliver_outbox
+from tests.domains.messaging.conftest import envelope, post_signed, wa_settings
+from tests.support.app import app_client, app_of, deliver_outbox
 from tests.support.fake_graph import FakeGraph, meta_error
 
 CLIENT = "+15551230001"
@@ -27,8 +28,13 @@ def now_ts() -> int:
 
 
 async def _open_window(api: httpx.AsyncClient, number: str = CLIENT) -> None:
-    message = text_message(f"wamid.in-{uuid.uuid4().hex}", number[1:], now_ts(), "hello")
-    assert (await post_signed(api, envelope([message]))).status_code == 200
+    """The contact wrote a moment ago, so the 24 h window is open. Set on the contact
+    directly: a real message would start a consultation whose replies mix with the
+    sends under test (the engine's replies are tested in test_conversation_channel)."""
+    async with app_of(api).state.db.unit_of_work(system=True) as s:
+        org = await identity.get_org_by_slug(s, "inkwell-tattoo")
+        contact = await messaging.ensure_contact(s, org.id, "whatsapp", number)
+        contact.last_inbound_at = utcnow()
 
 
 async def _send(db: Database, org_id: uuid.UUID, key: str, **content: object) -> uuid.UUID:
