@@ -75,8 +75,8 @@ def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> N
         ("inkwell-tattoo", "tattoo", "America/Edmonton", "CAD"),
         ("sparkle-clean", "cleaning", "America/Edmonton", "CAD"),
     ]
-    assert settings == 4  # tax rate and name, travel buffer, WhatsApp number
-    assert teams == 2
+    assert settings == 5  # tax rate and name, travel buffer, WhatsApp number and templates
+    assert teams == 4  # two cleaning teams, two tattoo artists
 
     worked = run(["worker", "--once"], env, tmp_path)
     assert worked.returncode == 0, worked.stderr
