@@ -6,10 +6,12 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
+from servio.domains.identity import service as identity
 from servio.platform.db import Database
 from servio.platform.worker import Worker, WorkRegistry
 from tests.conftest import make_settings
 from tests.support.app import app_client
+from tests.support.orgs import add_org
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -35,12 +37,22 @@ async def test_readyz_reports_each_check(api: httpx.AsyncClient, db: Database) -
     assert response.json()["checks"]["workers"] == {"status": "ok", "fresh": 1}
 
 
-async def test_seed_004_health_and_ready_shapes(api: httpx.AsyncClient) -> None:
+async def test_seed_004_health_and_ready_shapes(api: httpx.AsyncClient, db: Database) -> None:
     health = (await api.get("/health")).json()
     assert health["ok"] is True
-    assert health["templates_configured"] == []
+    assert health["templates_configured"] == []  # no business named
     assert health["features"]["stripe"] is False
     assert (await api.get("/ready")).json() == {"ok": True, "database": "connected"}
+    async with db.unit_of_work(system=True) as s:
+        org = await add_org(s, "inkwell-tattoo", vertical="tattoo")
+        templates = {
+            "follow_up": {"name": "consult_follow_up", "language": "en"},
+            "deposit": {"name": "deposit_link", "language": "en"},
+        }
+        await identity.put_setting(s, org.id, "whatsapp.templates", templates)
+    studio = (await api.get("/health", params={"org": "inkwell-tattoo"})).json()
+    assert studio["templates_configured"] == ["deposit", "follow_up"]
+    assert (await api.get("/health", params={"org": "nope"})).status_code == 404
 
 
 async def test_readyz_fails_when_migrations_are_behind(tmp_path: pytest.TempPathFactory) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from pydantic import BaseModel
 
+from servio.domains.identity import service as identity
+from servio.domains.messaging import service as messaging
 from servio.platform.errors import DomainError
 from servio.platform.http.problems import problem_response, problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -73,11 +75,25 @@ async def readyz(request: Request, container: AppContainer) -> Any:
     return ReadinessOut(status=report.status, checks=report.checks)
 
 
-async def health(container: AppContainer) -> HealthOut:
+async def _templates(container: AppContainer, slug: str | None) -> list[str]:
+    """The WhatsApp template purposes the named business (or the deployment's single
+    business) has configured; none without one. An unknown business is 404."""
+    slug = slug or container.settings.default_org
+    if not slug:
+        return []
+    org = await identity.resolve_public_org(container.db, slug, None)
+    async with container.db.unit_of_work(org.id) as s:
+        return sorted(await messaging.templates_of(s, org.id))
+
+
+async def health(
+    container: AppContainer,
+    org: Annotated[str | None, Query(max_length=63, description="business slug")] = None,
+) -> HealthOut:
     settings = container.settings
     return HealthOut(
         ok=True,
-        templates_configured=[],
+        templates_configured=await _templates(container, org),
         features={
             "stripe": settings.stripe_api_key is not None,
             "whatsapp": settings.whatsapp_access_token is not None,
@@ -136,7 +152,13 @@ def install(app: FastAPI) -> None:
         "Readiness: database, migrations at head, Redis; workers degrade only",
         responses=problem_responses(503),
     )
-    probe("/health", health, "Health summary with configured features (seed 004 shape)")
+    probe(
+        "/health",
+        health,
+        "Health summary with configured features and, with ?org=, that business's WhatsApp "
+        "templates (seed 004 shape)",
+        responses=problem_responses(404),
+    )
     probe(
         "/ready",
         ready,
