@@ -16,6 +16,7 @@ from servio.domains.bookings import router as bookings_router
 from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import router as conversations_router
+from servio.domains.conversations import router_admin as conversations_admin_router
 from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
@@ -113,6 +114,7 @@ def create_app(
         admin_outbox.router,
         catalog_router.router,
         conversations_router.router,
+        conversations_admin_router.router,
         intake_router.router,
         scheduling_router.router,
         bookings_router.router,

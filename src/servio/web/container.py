@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from servio.domains.bookings import emails as booking_emails
+from servio.domains.conversations import panic as conversations_panic
 from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
 from servio.domains.intake import service as intake_service
@@ -111,6 +112,7 @@ class Container:
                     identity_links.EMAIL_TEMPLATES,
                     booking_emails.EMAIL_TEMPLATES,
                     intake_service.EMAIL_TEMPLATES,
+                    conversations_panic.EMAIL_TEMPLATES,
                 ],
                 globals_={"public_url": s.public_url.rstrip("/")},
             ),

@@ -50,6 +50,7 @@ class ChatReplyOut(BaseModel):
     stage: str
     question: str | None
     actions: list[Action]
+    paused: bool = False  # panic mode: the message was stored, nothing is sent back
 
 
 class ConversationOut(BaseModel):
@@ -112,7 +113,11 @@ async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = Non
         )
         row = handled.conversation
         return ChatReplyOut(
-            conversation_id=row.id, stage=row.stage, question=row.question, actions=handled.actions
+            conversation_id=row.id,
+            stage=row.stage,
+            question=row.question,
+            actions=handled.actions,
+            paused=handled.paused,
         )
 
 
@@ -142,6 +147,7 @@ class ChatTurnOut(BaseModel):
     conversation_id: uuid.UUID
     question: str | None
     estimate: dict[str, Any] | None = None  # the core estimate, once the answers price
+    paused: bool = False  # panic mode: the message was stored, nothing is sent back
 
 
 @router.post(
@@ -167,6 +173,7 @@ async def chat_turn(body: ChatTurnIn, request: Request, org: OrgSlug = None) -> 
             conversation_id=row.id,
             question=row.question,
             estimate=estimate if isinstance(estimate, dict) else None,
+            paused=handled.paused,
         )
 
 

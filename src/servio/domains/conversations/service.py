@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import machine
+from servio.domains.conversations import machine, panic
 from servio.domains.conversations.actions import Action, OfferedSlot, SlotOffer, Text
 from servio.domains.conversations.answers import Context, money_text
 from servio.domains.conversations.flows import Flow, flow_for
@@ -46,6 +46,7 @@ class ConversationNotFound(NotFound):
 class Handled:
     conversation: Conversation
     actions: list[Action]
+    paused: bool = False  # panic mode: stored, not answered
 
 
 def _state(row: Conversation) -> machine.State:
@@ -113,6 +114,8 @@ async def converse(
     flow = flow_for(org.vertical)
     row = await _conversation(s, org_id, channel, contact, org.vertical)
     text = text[:MAX_TEXT]
+    if await panic.hold(s, org_id, row, text, reply_id, now):
+        return Handled(row, [], paused=True)
     ctx = Context(
         now=now,
         tz=ZoneInfo(org.timezone),

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.identity.models import Org, OrgSetting
+from servio.domains.identity.models import Membership, Org, OrgSetting, User
 from servio.platform.db import Database
 from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
@@ -110,6 +110,24 @@ async def orgs_with_setting(session: AsyncSession, key: str, value: Any) -> list
         select(OrgSetting.org_id, OrgSetting.value).where(OrgSetting.key == key)
     )
     return [org_id for org_id, stored in rows if stored == value]
+
+
+async def staff_emails(
+    session: AsyncSession, org_id: uuid.UUID, roles: tuple[str, ...] = ("OWNER", "ADMIN")
+) -> list[str]:
+    """The addresses of the org's active members with one of ``roles``, to notify."""
+    rows = await session.scalars(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.org_id == org_id,
+            Membership.role.in_(roles),
+            Membership.active.is_(True),
+            User.is_active.is_(True),
+        )
+        .order_by(User.email)
+    )
+    return list(rows)
 
 
 class OrgRequired(DomainError):

@@ -12,7 +12,7 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
@@ -237,3 +237,18 @@ async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> 
     for status, n in rows:
         counts[status] = int(n)
     return counts
+
+
+async def prune_leads(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    lost_before: datetime,
+    also: frozenset[uuid.UUID] = frozenset(),
+) -> int:
+    """Delete the org's LOST leads untouched since ``lost_before``, plus the leads in
+    ``also`` (say, of abandoned conversations) unless they were BOOKED."""
+    stale = (Lead.status == "LOST") & (Lead.updated_at < lost_before)
+    chosen = or_(stale, Lead.id.in_(also) & (Lead.status != "BOOKED")) if also else stale
+    result = await s.execute(delete(Lead).where(Lead.org_id == org_id, chosen))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

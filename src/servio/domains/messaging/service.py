@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import service as identity
@@ -205,3 +205,14 @@ async def templates_of(session: AsyncSession, org_id: uuid.UUID) -> dict[str, An
 async def phone_number_of(session: AsyncSession, org_id: uuid.UUID) -> str | None:
     value = (await identity.org_settings(session, org_id)).get(PHONE_NUMBER_SETTING)
     return str(value) if value else None
+
+
+async def prune_messages(session: AsyncSession, org_id: uuid.UUID, before: datetime) -> int:
+    """Delete the org's stored messages (in and out, every channel) created before
+    ``before``; returns how many went. Contacts and their opt-outs stay."""
+    result = await session.execute(
+        delete(ChannelMessage).where(
+            ChannelMessage.org_id == org_id, ChannelMessage.created_at < before
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
