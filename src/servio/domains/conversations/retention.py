@@ -98,15 +98,15 @@ async def cleanup(
             s, delete(ConversationTurn).where(ConversationTurn.org_id == org_id, turns)
         ),
         "messages": await messaging.prune_messages(s, org_id, transcripts_before),
-        "conversations": await _delete(
+        "conversations": 0,
+    }
+    if ended_ids:
+        deleted["conversations"] = await _delete(
             s,
             delete(Conversation).where(
                 Conversation.org_id == org_id, Conversation.id.in_(ended_ids)
             ),
         )
-        if ended_ids
-        else 0,
-    }
     linked = frozenset(lead for _, lead in ended if lead is not None)
     deleted["leads"] = await intake.prune_leads(s, org_id, lost_before=leads_before, also=linked)
     return deleted, kept
