@@ -40,7 +40,6 @@ class StripeGateway:
             "mode": "payment",
             "success_url": success_url,
             "cancel_url": cancel_url,
-            "customer_email": customer_email,
             "client_reference_id": reference,
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
@@ -55,6 +54,8 @@ class StripeGateway:
                 }
             ],
         }
+        if customer_email:  # a contact reached on WhatsApp may have none
+            params["customer_email"] = customer_email
         try:
             session = await self.client.v1.checkout.sessions.create_async(
                 params=params,  # type: ignore[arg-type]

@@ -87,7 +87,8 @@ async def test_full_consultation(api: httpx.AsyncClient, db: Database) -> None:
     assert picked["stage"] == "NEEDS_ARTIST_REVIEW"
     assert (await conversation(db, done["conversation_id"])).answers["slot"] == offer["slots"][0]
 
-    # The artist approves: the contact is asked for the medium-size deposit.
+    # The artist approves: the contact is asked for the medium-size deposit, and the
+    # picked slot is booked PENDING (no payment provider here: no checkout link).
     r = await api.post(
         f"/v1/conversations/{done['conversation_id']}/stage",
         json={"stage": "AWAITING_DEPOSIT"},
@@ -104,8 +105,11 @@ async def test_full_consultation(api: httpx.AsyncClient, db: Database) -> None:
             "amount_cents": 10000,
             "currency": "CAD",
             "reason": "Deposit to hold your session; it comes off the final price.",
+            "checkout_url": None,
+            "booking_id": body["booking_id"],
         }
     ]
+    assert body["booking_id"] is not None
 
 
 async def test_under_18_is_refused(api: httpx.AsyncClient, db: Database) -> None:

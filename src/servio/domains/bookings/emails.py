@@ -42,6 +42,8 @@ async def send(
 ) -> None:
     """Tell the customer, after commit, through the outbox: once per booking version, or
     once per ``key``. ``invite`` attaches the calendar event (REQUEST or CANCEL)."""
+    if not b.email:  # reached on another channel, which tells them itself
+        return
     org = await identity.get_org(s, b.org_id)
     tz = ZoneInfo(org.timezone)
     attachments = []

@@ -40,6 +40,9 @@ class Booking(TenantBase):
     deposit_cents: Mapped[int] = mapped_column(Integer, default=0)
     deposit_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A paid deposit keeps the booking PENDING (its slot firmly held) until staff
+    # confirm it, as a tattoo artist does; otherwise the deposit confirms it.
+    staff_confirms: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     # The deposit returned when the booking was cancelled (None: not cancelled).
     refund_cents: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import cancellation, emails
 from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
-from servio.domains.bookings.deposit import BookingFacts, decide
+from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decide
 from servio.domains.bookings.invites import Method
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
+from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
 
@@ -32,6 +33,10 @@ MOVES: dict[str, frozenset[str]] = {
     "no_show": frozenset({"CONFIRMED"}),
     "reschedule": frozenset({"PENDING", "CONFIRMED"}),
 }
+# Queued for a booking staff confirm after its deposit (``staff_confirms``): whoever
+# opened it (a conversation) follows along. Payload: booking_id.
+DEPOSIT_PAID = "booking.deposit_paid"
+CONFIRMED = "booking.confirmed"
 RESULT = {
     "confirm": "CONFIRMED",
     "cancel": "CANCELLED",
@@ -86,7 +91,7 @@ class CustomQuoteRequired(DomainError):
 @dataclass(frozen=True)
 class BookingRequest:
     name: str
-    email: str
+    email: str | None  # None: a contact reached on another channel (no emails sent)
     phone: str | None
     start: datetime
     inputs: catalog.EstimateIn | None
@@ -95,6 +100,9 @@ class BookingRequest:
     lead_id: uuid.UUID | None
     risk: bool = False
     pay_online: bool = False  # a payment provider takes the deposit (the email links it)
+    # A vertical's own deposit (a tattoo's by size) instead of the core deposit policy.
+    deposit_cents: int | None = None
+    staff_confirms: bool = False  # a paid deposit waits for staff to confirm
 
 
 def readable(org_id: uuid.UUID) -> Select[Booking]:
@@ -182,18 +190,20 @@ async def create(
     duration, estimate = await _duration(s, cat, org_id, req)
     tz = ZoneInfo(org.timezone)
     resource_id = await _pick_resource(s, org_id, req, duration, tz, now)
-    policy = await catalog.deposit_policy(s, cat, org_id)
-    decision = decide(
-        policy,
-        BookingFacts(
-            subtotal_cents=estimate["subtotal_cents"] if estimate else None,
-            cleaning_type=req.inputs.cleaning_type if req.inputs else None,
-            local_start=req.start.astimezone(tz),
-            now=now.astimezone(tz),
-            first_time_client=await _first_time(s, org_id, contact.email),
-            risk=req.risk,
-        ),
-    )
+    if req.deposit_cents is not None:
+        decision = DepositDecision(True, req.deposit_cents, ("vertical_policy",))
+    else:
+        decision = decide(
+            await catalog.deposit_policy(s, cat, org_id),
+            BookingFacts(
+                subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+                cleaning_type=req.inputs.cleaning_type if req.inputs else None,
+                local_start=req.start.astimezone(tz),
+                now=now.astimezone(tz),
+                first_time_client=await _first_time(s, org_id, contact.email),
+                risk=req.risk,
+            ),
+        )
     hold_until = (
         now + timedelta(minutes=int(settings.get("bookings.hold_minutes", 30)))
         if decision.required
@@ -227,6 +237,7 @@ async def create(
         deposit_cents=decision.amount_cents,
         deposit_reasons=list(decision.reasons),
         hold_expires_at=hold_until,
+        staff_confirms=req.staff_confirms,
     )
     s.add(booking)
     await s.flush()
@@ -318,6 +329,7 @@ async def apply(
     await record_event(s, b, move, actor, old=old, new=b.status, reason=reason, **detail)
     if move == "confirm":
         await emails.send(s, b, "confirmed", invite="REQUEST")
+        await _announce(s, b, CONFIRMED)
     elif move == "cancel":
         # Only a confirmed booking was sent an invitation that now has to be withdrawn.
         withdraw: Method | None = "CANCEL" if old == "CONFIRMED" else None
@@ -434,7 +446,7 @@ async def deposit_paid(
     the deposit by hand record it as ``deposit_marked_paid`` under their own name."""
     now = now or utcnow()
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW"):
+    if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW") or _paid_awaiting_staff(b):
         return "already"
     if b.status == "CANCELLED":
         return "needs_refund"
@@ -459,12 +471,32 @@ async def deposit_paid(
     else:
         await _reservation_active(s, b, True, kind="booking")
         outcome = "confirmed"
-    b.status, b.hold_expires_at, b.version, b.updated_at = "CONFIRMED", None, b.version + 1, now
+    b.hold_expires_at, b.version, b.updated_at = None, b.version + 1, now
+    b.status = "PENDING" if b.staff_confirms else "CONFIRMED"
     await record_event(s, b, event, actor, outcome=outcome)
+    if b.staff_confirms:  # the slot is kept; staff confirm it (apply "confirm")
+        await _announce(s, b, DEPOSIT_PAID)
+        return "awaiting_confirmation"
     await emails.send(s, b, "confirmed", invite="REQUEST")
     if b.lead_id is not None:
         await intake.grant_referral_credit(s, org_id, b.lead_id)
     return outcome
+
+
+def _paid_awaiting_staff(b: Booking) -> bool:
+    """A staff-confirmed booking whose deposit came in: PENDING with its hold lifted."""
+    return b.staff_confirms and b.status == "PENDING" and b.hold_expires_at is None
+
+
+async def _announce(s: AsyncSession, b: Booking, kind: str) -> None:
+    if b.staff_confirms:
+        await outbox.add(
+            s,
+            kind=kind,
+            payload={"booking_id": str(b.id)},
+            dedupe_key=f"{kind}:{b.id}",
+            org_id=b.org_id,
+        )
 
 
 async def deposit_marked_paid(

@@ -62,6 +62,8 @@ class DepositRequest(_Action):
     amount_cents: int
     currency: str
     reason: str
+    checkout_url: str | None = None  # where the contact pays (the provider's checkout)
+    booking_id: uuid.UUID | None = None  # the booking holding the chosen slot
 
 
 class Handover(_Action):

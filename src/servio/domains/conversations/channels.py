@@ -1,7 +1,10 @@
 """The engine on WhatsApp: an inbound message (outbox kind ``conversation.inbound``,
 queued by the messaging domain) runs through the conversation, and each action goes
 back as a WhatsApp message: text, reply buttons, or a list for longer choices and
-slot offers. STOP and START reach the contact's opt-out flag, which the sender honours."""
+slot offers. STOP and START reach the contact's opt-out flag, which the sender honours.
+
+Staff moves and the core's booking news (``booking.deposit_paid``,
+``booking.confirmed``) reach a WhatsApp contact the same way through ``tell``."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import service
 from servio.domains.conversations.actions import (
@@ -16,8 +22,10 @@ from servio.domains.conversations.actions import (
     Buttons,
     ChoiceList,
     ChoiceOption,
+    DepositRequest,
     SlotOffer,
 )
+from servio.domains.conversations.models import Conversation
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
@@ -43,7 +51,20 @@ def render(action: Action) -> dict[str, Any]:
             for x in action.slots
         ]
         return {"text": action.text, "list": _rows(options)} if options else {"text": action.text}
+    if isinstance(action, DepositRequest) and action.checkout_url:
+        return {"text": f"{action.text}\nPay the deposit here: {action.checkout_url}"}
     return {"text": action.text}
+
+
+async def tell(
+    s: AsyncSession, org_id: uuid.UUID, row: Conversation, actions: list[Action], key: str
+) -> None:
+    """Send actions to a WhatsApp conversation's contact (the web chat shows them in
+    its own replies); ``key`` names this batch so a retry sends nothing twice."""
+    if row.channel != messaging.WHATSAPP:
+        return
+    for n, action in enumerate(actions):
+        await messaging.send(s, org_id, to=row.contact, dedupe_key=f"{key}:{n}", **render(action))
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,23 @@ class WhatsAppConversations:
                 await messaging.set_opted_out(s, org_id, messaging.WHATSAPP, contact, opted_out)
 
 
+@dataclass(frozen=True)
+class BookingNews:
+    db: Database
+
+    async def __call__(self, delivery: Delivery) -> None:
+        try:
+            org_id = uuid.UUID(str(delivery.org_id))
+            booking_id = uuid.UUID(str(delivery.payload["booking_id"]))
+        except (KeyError, ValueError) as exc:
+            raise PermanentFailure(f"malformed {delivery.kind}: {exc}") from exc
+        async with self.db.unit_of_work(org_id, immediate=True) as s:
+            handled = await service.booking_changed(s, org_id, booking_id, delivery.kind)
+            if handled is not None:
+                key = f"{delivery.kind}:{booking_id}"
+                await tell(s, org_id, handled.conversation, handled.actions, key)
+
+
 def register_handlers(
     registry: OutboxRegistry, db: Database, prices: catalog.Catalog | None = None
 ) -> None:
@@ -86,3 +124,5 @@ def register_handlers(
         WhatsAppConversations(db, prices).inbound,
         timeout_seconds=60,
     )
+    for kind in (bookings.DEPOSIT_PAID, bookings.CONFIRMED):
+        registry.register(kind, BookingNews(db), timeout_seconds=60)

@@ -20,6 +20,8 @@ class Conversation(TenantBase):
     contact: Mapped[str] = mapped_column(String(120))
     vertical: Mapped[str] = mapped_column(String(40))
     lead_id: Mapped[uuid.UUID | None] = mapped_column(UuidType, default=None)
+    # The booking opened when staff asked for the deposit.
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(UuidType, default=None, index=True)
     stage: Mapped[str] = mapped_column(String(24), default="NEW", index=True)
     resume_stage: Mapped[str | None] = mapped_column(String(24), default=None)
     question: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import service
+from servio.domains.conversations import channels, deposits, service
 from servio.domains.conversations.actions import Action
 from servio.domains.conversations.machine import STAGES
 from servio.domains.conversations.models import Conversation
@@ -62,6 +62,7 @@ class ConversationOut(BaseModel):
     answers: dict[str, Any]
     opted_out: bool
     handed_over: bool
+    booking_id: uuid.UUID | None = None
     last_inbound_at: datetime | None
     version: int
     actions: list[Action] = Field(default_factory=list, description="to send to the contact")
@@ -77,6 +78,7 @@ class ConversationOut(BaseModel):
             answers=row.answers,
             opted_out=row.opted_out,
             handed_over=row.handed_over,
+            booking_id=row.booking_id,
             last_inbound_at=row.last_inbound_at,
             version=row.version,
             actions=actions or [],
@@ -198,11 +200,24 @@ async def get_conversation(
 async def move_stage(
     conversation_id: uuid.UUID,
     body: StageIn,
+    request: Request,
     principal: Annotated[Principal, Depends(require("leads:write"))],
     s: OrgSession,
 ) -> ConversationOut:
-    handled = await service.move(s, principal.org_id, conversation_id, body.stage)
-    return ConversationOut.of(handled.conversation, handled.actions)
+    """Approving for a deposit (AWAITING_DEPOSIT) books the slot the contact picked and
+    opens its checkout; a WhatsApp contact is sent what they are to be told."""
+    state = request.app.state
+    checkout = deposits.Checkout(
+        prices=state.catalog,
+        gateway=state.payment_gateway,
+        public_url=state.container.settings.public_url,
+    )
+    handled = await service.move(
+        s, principal.org_id, conversation_id, body.stage, checkout=checkout
+    )
+    row = handled.conversation
+    await channels.tell(s, principal.org_id, row, handled.actions, f"stage:{row.id}:{row.version}")
+    return ConversationOut.of(row, handled.actions)
 
 
 @router.get(

@@ -10,6 +10,7 @@ does from its route.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,9 +23,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import machine, panic
-from servio.domains.conversations.actions import Action, OfferedSlot, SlotOffer, Text
+from servio.domains.conversations import deposits, machine, panic
+from servio.domains.conversations.actions import (
+    Action,
+    DepositRequest,
+    OfferedSlot,
+    SlotOffer,
+    Text,
+)
 from servio.domains.conversations.answers import Context, money_text
 from servio.domains.conversations.flows import Flow, flow_for
 from servio.domains.conversations.models import Conversation, ConversationTurn
@@ -33,6 +41,7 @@ from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError, NotFound
 
+log = logging.getLogger(__name__)
 _ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
 MAX_TEXT = 4000
 
@@ -280,9 +289,12 @@ async def move(
     conversation_id: uuid.UUID,
     stage: str,
     now: datetime | None = None,
+    *,
+    checkout: deposits.Checkout | None = None,
 ) -> Handled:
     """Staff move a conversation (approve for a deposit, hand back to the bot, book,
-    reject); an illegal move is a 409. Returns what the contact is to be told."""
+    reject); an illegal move is a 409. Returns what the contact is to be told. With
+    ``checkout``, approving for a deposit books the chosen slot and opens its checkout."""
     row = await get(s, org_id, conversation_id)
     org = await identity.get_org(s, org_id)
     state = _state(row).to(stage)
@@ -290,9 +302,54 @@ async def move(
         state = replace(state, handed_over=False, resume_stage=None)
     if row.stage == "OPTED_OUT":
         state = replace(state, opted_out=False, resume_stage=None)
+    actions = machine.on_stage(flow_for(org.vertical), state, org.currency)
+    if checkout is not None:
+        actions = [
+            await deposits.open_deposit(s, org_id, row, state.answers, a, checkout)
+            if isinstance(a, DepositRequest)
+            else a
+            for a in actions
+        ]
     _store(row, state, now or utcnow())
     await s.flush()
-    return Handled(row, machine.on_stage(flow_for(org.vertical), state, org.currency))
+    return Handled(row, actions)
+
+
+async def booking_changed(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, kind: str
+) -> Handled | None:
+    """The core's word on a conversation's booking: the deposit was paid (DEPOSIT_PAID,
+    then BOOKING_PENDING until the artist confirms) or the artist confirmed (BOOKED).
+    None when no conversation holds the booking or its stage does not allow the move."""
+    row = await s.scalar(
+        select(Conversation)
+        .where(Conversation.org_id == org_id, Conversation.booking_id == booking_id)
+        .with_for_update()
+    )
+    if row is None:
+        return None
+    state = _state(row)
+    try:
+        if kind == bookings.DEPOSIT_PAID:
+            state, text = state.to("DEPOSIT_PAID").to("BOOKING_PENDING"), deposits.RECEIVED
+        else:
+            state, text = state.to("BOOKED"), _booked_text(state.answers)
+    except machine.IllegalStageTransition as exc:
+        log.warning("conversation %s stays %s on %s: %s", row.id, row.stage, kind, exc)
+        return None
+    _store(row, state, utcnow())
+    await s.flush()
+    return Handled(row, [Text(text=text)])
+
+
+def _booked_text(answers: dict[str, Any]) -> str:
+    slot = answers.get("slot") or {}
+    start = slot.get("local_start")
+    when = (
+        datetime.fromisoformat(start).strftime("%A %d %B at %H:%M") if start else "the agreed time"
+    )
+    artist = str(slot.get("resource_name") or "your artist")
+    return deposits.BOOKED.format(artist=artist, when=when)
 
 
 async def slot_parse_stats(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> dict[str, Any]:

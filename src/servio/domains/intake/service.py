@@ -66,9 +66,16 @@ class Contact:
     phone: str | None
 
 
-def normalize_contact(name: str, email: str, phone: str | None, region: str | None) -> Contact:
+def normalize_contact(
+    name: str, email: str | None, phone: str | None, region: str | None
+) -> Contact:
+    """The contact cleaned up; ``email`` None (a contact reached on a messaging
+    channel) is kept empty."""
+    clean_email = ""
     try:
-        clean_email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        if email is not None:
+            valid = validate_email(email.strip(), check_deliverability=False)
+            clean_email = valid.normalized.lower()
     except EmailNotValidError as exc:
         raise InvalidContact(str(exc), extra={"field": "email"}) from exc
     e164 = None
