@@ -76,8 +76,17 @@ class WrkRun:
 
 
 def run_wrk(
-    url: str, *, threads: int, connections: int, seconds: int, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    script: Path = WRK_SCRIPT,
+    script_args: list[str] | None = None,
 ) -> WrkRun:
+    """One wrk run; ``script`` must print the WRK_JSON line (``wrk_report.lua``'s
+    done()), ``script_args`` go to its init()."""
     header_args = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     output = subprocess.run(
         [
@@ -86,9 +95,10 @@ def run_wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "-s",
-            str(WRK_SCRIPT),
+            str(script),
             *header_args,
             url,
+            *(["--", *script_args] if script_args else []),
         ],
         capture_output=True,
         text=True,
