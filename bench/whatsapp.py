@@ -38,7 +38,17 @@ import httpx
 from sqlalchemy import func, select
 
 import servio.models  # noqa: F401 - every table, so foreign keys resolve
-from common import RESULTS, ROOT, VENV_BIN, WrkRun, median_run, run_wrk, server, write_result
+from common import (
+    RESULTS,
+    ROOT,
+    VENV_BIN,
+    WrkRun,
+    cpu_seconds,
+    median_run,
+    run_wrk,
+    server,
+    write_result,
+)
 from servio.platform.db import Database
 from servio.platform.outbox import OutboxMessage
 
@@ -175,21 +185,29 @@ async def _drained(db: Database, tag: str, started: datetime, deadline: float) -
     return {"statuses": rows, "done": rows.get("done", 0), "seconds": seconds, "replies": replies}
 
 
-def load(base: str, connections: int) -> dict[str, Any]:
-    """One wrk load of fresh deliveries, then the drain: webhook percentiles and the
-    end-to-end rate."""
+def load(base: str, connections: int, pids: dict[str, list[int]]) -> dict[str, Any]:
+    """One wrk load of fresh deliveries, then the drain: webhook percentiles, the
+    end-to-end rate, and the server's and the workers' CPU per message (which moves far
+    less than the rate when other work shares the machine)."""
     tag = uuid.uuid4().hex[:12]
     path = write_deliveries(tag, MESSAGES)
+    cpu = {name: cpu_seconds(p) for name, p in pids.items()}
     started = datetime.now(UTC)
     run = wrk_deliveries(base, path, connections)
     path.unlink()
     drain = asyncio.run(drained(tag, started, wait_seconds=900))
     rate = drain["done"] / drain["seconds"] if drain["seconds"] else 0.0
-    return {"wrk": run, "messages_per_second": round(rate, 1), **drain}
+    per_message = {
+        f"{name}_cpu_ms_per_message": round(
+            (cpu_seconds(p) - cpu[name]) * 1000 / max(drain["done"], 1), 2
+        )
+        for name, p in pids.items()
+    }
+    return {"wrk": run, "messages_per_second": round(rate, 1), **drain, **per_message}
 
 
 @contextmanager
-def workers(count: int) -> Iterator[None]:
+def workers(count: int) -> Iterator[list[int]]:
     log = (RESULTS / "whatsapp-worker.log").open("ab")
     command = [str(VENV_BIN / "servio"), "worker"]
     processes = [
@@ -197,7 +215,7 @@ def workers(count: int) -> Iterator[None]:
         for _ in range(count)
     ]
     try:
-        yield
+        yield [p.pid for p in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -230,12 +248,16 @@ def main() -> None:
     latency: list[dict[str, Any]] = []
     loaded: list[dict[str, Any]] = []
     healthz: list[WrkRun] = []
-    with server(cmd, env(), "whatsapp-servio.log", f"{base}/healthz"), workers(WORKERS):
+    with (
+        server(cmd, env(), "whatsapp-servio.log", f"{base}/healthz") as serving,
+        workers(WORKERS) as worker_pids,
+    ):
+        pids = {"server": [serving.pid], "worker": worker_pids}
         probe(base)
         run_wrk(f"{base}/healthz", threads=THREADS, connections=LOAD_CONNECTIONS, seconds=2)
         for _ in range(ROUNDS):
-            latency.append(load(base, LATENCY_CONNECTIONS))
-            loaded.append(load(base, LOAD_CONNECTIONS))
+            latency.append(load(base, LATENCY_CONNECTIONS, pids))
+            loaded.append(load(base, LOAD_CONNECTIONS, pids))
             healthz.append(
                 run_wrk(
                     f"{base}/healthz",
@@ -253,6 +275,10 @@ def summary(phases: list[dict[str, Any]]) -> dict[str, Any]:
             statistics.median(p["messages_per_second"] for p in phases), 1
         ),
         "webhook": median_run([p["wrk"] for p in phases]),
+        **{
+            key: round(statistics.median(p[key] for p in phases), 2)
+            for key in ("server_cpu_ms_per_message", "worker_cpu_ms_per_message")
+        },
         "rounds": [
             {k: v for k, v in p.items() if k != "wrk"}
             | {"webhook_rps": round(p["wrk"].requests_per_second, 1)}
@@ -297,7 +323,9 @@ def report(
         f"{many['messages_per_second']:.0f} messages/s end to end at {LOAD_CONNECTIONS} "
         f"connections (webhook {many['webhook']['requests_per_second']:.0f} req/s, "
         f"p95 {many['webhook']['p95_ms']:.0f} ms) vs /healthz "
-        f"{healthz['requests_per_second']:.0f} req/s -> ratio {result['ratio']} "
+        f"{healthz['requests_per_second']:.0f} req/s -> ratio {result['ratio']}; CPU per "
+        f"message: server {many['server_cpu_ms_per_message']:.1f} ms, worker "
+        f"{many['worker_cpu_ms_per_message']:.1f} ms "
         f"(load {result['machine']['loadavg_1m_at_end']})"
     )
 
