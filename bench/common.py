@@ -48,8 +48,11 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], log_name: str, url: str) -> Iterator[None]:
-    """Run a server as a subprocess until the block ends, its output in a log file."""
+def server(
+    command: list[str], env: dict[str, str], log_name: str, url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server as a subprocess until the block ends, its output in a log file;
+    the block gets the process."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / log_name).open("w") as log:
         process = subprocess.Popen(
@@ -57,7 +60,7 @@ def server(command: list[str], env: dict[str, str], log_name: str, url: str) -> 
         )
         try:
             wait_until_up(url)
-            yield
+            yield process
         finally:
             process.terminate()
             try:
@@ -76,8 +79,17 @@ class WrkRun:
 
 
 def run_wrk(
-    url: str, *, threads: int, connections: int, seconds: int, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    script: Path = WRK_SCRIPT,
+    script_args: list[str] | None = None,
 ) -> WrkRun:
+    """One wrk run; ``script`` must print the WRK_JSON line (``wrk_report.lua``'s
+    done()), ``script_args`` go to its init()."""
     header_args = [arg for k, v in (headers or {}).items() for arg in ("-H", f"{k}: {v}")]
     output = subprocess.run(
         [
@@ -86,9 +98,10 @@ def run_wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "-s",
-            str(WRK_SCRIPT),
+            str(script),
             *header_args,
             url,
+            *(["--", *script_args] if script_args else []),
         ],
         capture_output=True,
         text=True,
@@ -104,6 +117,15 @@ def run_wrk(
         p99_ms=data["p99_us"] / 1000,
         errors=data["errors"] + data["non_2xx"],
     )
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def median_run(runs: list[WrkRun]) -> dict[str, float]:

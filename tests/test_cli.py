@@ -41,6 +41,7 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         (["seed", "demo", "--help"], "idempotent"),
         (["demo", "--help"], "--port"),
         (["audit", "verify", "--help"], "tampered"),
+        (["check-live", "--help"], "--base-url"),
     ],
 )
 def test_help_is_useful_on_every_command(args: list[str], expected: str) -> None:

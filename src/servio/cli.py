@@ -1,4 +1,4 @@
-"""The ``servio`` command: serve, worker, migrate, seed, audit, demo."""
+"""The ``servio`` command: serve, worker, migrate, seed, audit, demo, check-live."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import signal
 import sys
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
+from servio import golive
 from servio.platform import audit
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -240,6 +243,42 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
         runner.stop()
         await worker_task
         await runner.db.dispose()
+
+
+@app.command("check-live")
+def check_live(
+    base_url: Annotated[str, typer.Option(help="The deployment, e.g. https://api.example.com.")],
+    verify_token: Annotated[
+        str | None, typer.Option(help="SERVIO_WHATSAPP_VERIFY_TOKEN of the deployment.")
+    ] = None,
+    app_secret: Annotated[
+        str | None, typer.Option(help="SERVIO_WHATSAPP_APP_SECRET (signs a status-only POST).")
+    ] = None,
+    admin_key: Annotated[
+        str | None, typer.Option(help="An admin API key (X-Admin-API-Key) of a business.")
+    ] = None,
+    stripe_secret: Annotated[
+        str | None, typer.Option(help="SERVIO_STRIPE_WEBHOOK_SECRET of the deployment.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.", min=0.1)] = 10.0,
+) -> None:
+    """Run the go-live checks against a deployment; exit 1 when any check fails.
+
+    Checks whose secret is not given are skipped. No business data changes."""
+    given = golive.Secrets(verify_token, app_secret, admin_key, stripe_secret)
+    with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
+        checks = golive.run_checks(client, given)
+    table = Table(title=f"Go-live checks: {base_url}")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    styles = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "skipped": "[dim]skipped[/]"}
+    for check in checks:
+        table.add_row(check.name, styles[check.outcome], check.detail)
+    out.print(table)
+    counts = {o: sum(c.outcome == o for c in checks) for o in ("pass", "fail", "skipped")}
+    out.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skipped']} skipped")
+    if golive.failed(checks):
+        raise typer.Exit(1)
 
 
 def main() -> None:
