@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 import servio.models  # noqa: F401 - every table, so foreign keys resolve
-from common import RESULTS, ROOT, VENV_BIN, free_port, write_result
+from common import RESULTS, ROOT, VENV_BIN, cpu_seconds, free_port, write_result
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import OutboxMessage
@@ -103,15 +103,6 @@ async def rate_from_done_times(db: Database) -> float:
         ).all()
     first, last = batches[0][0], batches[-1][0]
     return (MESSAGES - batches[0][1]) / (last - first).total_seconds()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU the processes used so far (from /proc)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def start_workers(count: int, log: Any) -> list[subprocess.Popen[bytes]]:
