@@ -95,7 +95,7 @@ async def health(
         ok=True,
         templates_configured=await _templates(container, org),
         features={
-            "stripe": settings.stripe_api_key is not None,
+            "stripe": settings.stripe_api_key is not None or settings.stripe_dev_checkout,
             "whatsapp": settings.whatsapp_access_token is not None,
             "whatsapp_dry_run": settings.whatsapp_dry_run,
             "turnstile": settings.turnstile_secret is not None,
