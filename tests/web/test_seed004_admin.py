@@ -95,11 +95,27 @@ async def test_funnel_counts_the_windows_leads_by_status(
         )
     key = await _key(api, ada)
     week = (await api.get("/admin/funnel", params={"days": 7}, headers=key)).json()
-    assert week == {
+    assert {k: week[k] for k in ("days", "counts", "total")} == {
         "days": 7,
         "counts": {"NEW": 1, "CONTACTED": 1, "QUOTED": 0, "LOST": 0, "BOOKED": 0},
         "total": 2,
     }
+    # Both leads started; one was contacted: 50 % there, nobody quoted yet.
+    assert [(x["from"], x["to"], x["conversion_bps"]) for x in week["steps"]] == [
+        ("NEW", "CONTACTED", 5000),
+        ("CONTACTED", "QUOTED", 0),
+        ("QUOTED", "BOOKED", None),
+    ]
+    assert week["conversations"] == {"counts": {}, "total": 0, "steps": []}
+    chat = await api.post(
+        "/v1/chat/turn", json={"org": ada.org_slug, "session_id": "funnel-chat-1", "text": "hi"}
+    )
+    assert chat.status_code == 200, chat.text
+    talks = (await api.get("/admin/funnel", params={"days": 7}, headers=key)).json()
+    assert talks["conversations"]["total"] == 1
+    assert talks["conversations"]["counts"]["QUALIFYING"] == 1
+    first = talks["conversations"]["steps"][0]
+    assert (first["from"], first["to"], first["conversion_bps"]) == ("NEW", "QUALIFYING", 10_000)
     month = (await api.get("/admin/funnel", params={"days": 30}, headers=key)).json()
     assert (month["counts"]["NEW"], month["total"]) == (2, 3)
     assert (await api.get("/admin/funnel", params={"days": 0}, headers=key)).status_code == 422

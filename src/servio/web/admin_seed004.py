@@ -9,11 +9,12 @@ deployment's and go with the scheduled inbox retention job
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from servio.domains.conversations import service as conversations
 from servio.domains.intake import service as intake
 from servio.domains.intake.schemas import LeadOut
 from servio.platform.db import utcnow
@@ -43,6 +44,8 @@ class FunnelOut(BaseModel):
     days: int
     counts: dict[str, int]
     total: int
+    steps: list[dict[str, Any]]  # NEW → CONTACTED → QUOTED → BOOKED, conversion in bps
+    conversations: dict[str, Any]  # the same for conversation stages, first message → BOOKED
 
 
 @router.post(
@@ -88,5 +91,12 @@ async def leads(
 async def funnel(
     principal: Reader, s: OrgSession, days: Annotated[int, Query(ge=1, le=365)] = 7
 ) -> FunnelOut:
-    counts = await intake.status_counts(s, principal.org_id, utcnow() - timedelta(days=days))
-    return FunnelOut(days=days, counts=counts, total=sum(counts.values()))
+    since = utcnow() - timedelta(days=days)
+    counts = await intake.status_counts(s, principal.org_id, since)
+    return FunnelOut(
+        days=days,
+        counts=counts,
+        total=sum(counts.values()),
+        steps=intake.funnel_steps(counts, intake.LEAD_PATH),
+        conversations=await conversations.stage_funnel(s, principal.org_id, since),
+    )

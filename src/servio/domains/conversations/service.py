@@ -37,6 +37,7 @@ from servio.domains.conversations.answers import Context, money_text
 from servio.domains.conversations.flows import Flow, flow_for
 from servio.domains.conversations.models import Conversation, ConversationTurn
 from servio.domains.identity import service as identity
+from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError, NotFound
@@ -416,3 +417,33 @@ async def orgs_with_quiet_conversations(s: AsyncSession, now: datetime) -> list[
         .distinct()
     )
     return list(rows)
+
+
+STAGE_PATH = (
+    "NEW",
+    "QUALIFYING",
+    "NEEDS_ARTIST_REVIEW",
+    "AWAITING_DEPOSIT",
+    "DEPOSIT_PAID",
+    "BOOKING_PENDING",
+    "BOOKED",
+)
+
+
+async def stage_funnel(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> dict[str, Any]:
+    """Conversations started since ``since`` by stage, and the step conversion from
+    first message to booked (empty when the org has none)."""
+    rows = await s.execute(
+        select(Conversation.stage, func.count())
+        .where(Conversation.org_id == org_id, Conversation.created_at >= since)
+        .group_by(Conversation.stage)
+    )
+    counts = {stage: int(n) for stage, n in rows}
+    if not counts:
+        return {"counts": {}, "total": 0, "steps": []}
+    counts = {stage: counts.get(stage, 0) for stage in machine.STAGES}
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "steps": intake.funnel_steps(counts, STAGE_PATH),
+    }

@@ -246,6 +246,30 @@ async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> 
     return counts
 
 
+LEAD_PATH = ("NEW", "CONTACTED", "QUOTED", "BOOKED")
+
+
+def funnel_steps(counts: dict[str, int], path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Step conversion along ``path`` from current statuses: a lead reached a step when
+    it stands there or further along the path; everyone reached the first step (a lead
+    that left the path, LOST say, counts only there). Conversion in basis points."""
+    total = sum(counts.values())
+    reached = [
+        total if i == 0 else sum(counts.get(status, 0) for status in path[i:])
+        for i in range(len(path))
+    ]
+    return [
+        {
+            "from": path[i],
+            "to": path[i + 1],
+            "reached_from": reached[i],
+            "reached_to": reached[i + 1],
+            "conversion_bps": reached[i + 1] * 10_000 // reached[i] if reached[i] else None,
+        }
+        for i in range(len(path) - 1)
+    ]
+
+
 async def prune_leads(
     s: AsyncSession,
     org_id: uuid.UUID,
