@@ -202,6 +202,7 @@ async def test_servio_worker_once_runs_due_jobs_and_exits(
         "idempotency.prune",
         "jobs.prune_runs",
         "conversations.mark_stale",
+        "conversations.whatsapp_reminders",
         "bookings.expire_holds",
         "bookings.send_reminders",
     }

@@ -41,7 +41,12 @@ async def add_stale_worker(db: Database, seen_ago: timedelta) -> None:
         )
 
 
-BOOKING_JOBS = ["bookings.expire_holds", "bookings.send_reminders", "conversations.mark_stale"]
+BOOKING_JOBS = [
+    "bookings.expire_holds",
+    "bookings.send_reminders",
+    "conversations.mark_stale",
+    "conversations.whatsapp_reminders",
+]
 
 
 def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:

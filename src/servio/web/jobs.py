@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from servio.domains.bookings import tasks as booking_tasks
+from servio.domains.conversations import reminders as conversation_reminders
 from servio.domains.conversations import tasks as conversation_tasks
 from servio.platform import idempotency, inbox
 from servio.platform.config import Settings
@@ -69,6 +70,14 @@ def register_domain_jobs(jobs: JobRegistry) -> None:
             "conversations.mark_stale",
             HOURLY,
             conversation_tasks.mark_stale_and_abandoned,
+            timeout_seconds=600,
+        )
+    )
+    jobs.register(
+        Job(
+            conversation_reminders.JOB,
+            EVERY_FIVE_MINUTES,
+            conversation_reminders.send_due_everywhere,
             timeout_seconds=600,
         )
     )
