@@ -17,9 +17,8 @@ from servio.domains.conversations.models import Conversation
 from servio.domains.identity import service as identity
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database, utcnow
-from servio.platform.logging import get_logger
+from servio.platform.jobs.per_org import in_each_org
 
-log = get_logger("servio.conversations")
 LEADS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
 JOB = "conversations.whatsapp_reminders"
 
@@ -70,22 +69,21 @@ async def send_due(s: AsyncSession, org_id: uuid.UUID, now: datetime | None = No
     return sum([await _remind(s, org_id, row, now) for row in rows])
 
 
+async def orgs_with_booked(s: AsyncSession, _now: datetime) -> list[uuid.UUID]:
+    """Orgs with a booked WhatsApp conversation (a query across orgs: system scope)."""
+    rows = await s.scalars(
+        select(Conversation.org_id)
+        .where(Conversation.stage == "BOOKED", Conversation.booking_id.is_not(None))
+        .distinct()
+    )
+    return list(rows)
+
+
 async def send_due_everywhere(db: Database, now: datetime | None = None) -> int:
     """The scheduled job: every org with a booked WhatsApp conversation."""
-    now = now or utcnow()
-    async with db.system_session() as s:
-        org_ids = list(
-            await s.scalars(
-                select(Conversation.org_id)
-                .where(Conversation.stage == "BOOKED", Conversation.booking_id.is_not(None))
-                .distinct()
-            )
-        )
-    queued = 0
-    for org_id in org_ids:
-        try:
-            async with db.unit_of_work(org_id, immediate=True) as s:
-                queued += await send_due(s, org_id, now)
-        except Exception:
-            log.exception("org_job_failed", job=JOB, org_id=str(org_id))
-    return queued
+
+    async def remind(s: AsyncSession, org_id: uuid.UUID) -> int:
+        return await send_due(s, org_id, moment)
+
+    moment = now or utcnow()
+    return await in_each_org(db, JOB, orgs_with_booked, remind, now=moment)
