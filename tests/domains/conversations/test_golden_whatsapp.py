@@ -28,7 +28,7 @@ from tests.domains.conversations.support import EVERY_DAY
 from tests.domains.messaging.conftest import envelope, post_signed, text_message, wa_settings
 from tests.support.app import app_client, deliver_outbox
 from tests.support.fake_graph import FakeGraph
-from tests.support.fake_stripe import FakeStripe, event, sign
+from tests.support.fake_stripe import event, post_event, served
 from tests.support.identity import Account, register
 from tests.support.live import serve
 
@@ -46,7 +46,7 @@ def graph() -> Iterator[FakeGraph]:
 
 @pytest.fixture
 def stripe_url() -> Iterator[str]:
-    with serve(FakeStripe().app) as url:
+    with served() as (_, url):
         yield url
 
 
@@ -204,11 +204,7 @@ async def test_golden_whatsapp_consultation_to_deposit_to_booked(
         },
         "evt_golden_1",
     )
-    r = await api.post(
-        "/v1/stripe/webhook",
-        content=paid,
-        headers={"Stripe-Signature": sign(paid, SECRET), "Content-Type": "application/json"},
-    )
+    r = await post_event(api, paid, SECRET)
     assert r.json() == {"received": True, "outcome": "awaiting_confirmation"}, r.text
     before = len(graph.sent)
     await deliver_outbox(api)  # the conversation hears of it

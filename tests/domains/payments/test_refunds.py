@@ -5,12 +5,10 @@ after it, or as staff decide; the provider's charge.refunded event writes the le
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from servio.domains.bookings.models import Booking
@@ -21,27 +19,14 @@ from servio.platform.outbox import OutboxMessage
 from tests.conftest import make_settings
 from tests.support.app import app_client, deliver_outbox
 from tests.support.bookings import booking_body, business
-from tests.support.fake_stripe import FakeStripe, event, sign
+from tests.support.fake_stripe import FakeStripe, event, post_event
 from tests.support.identity import Account, problem
-from tests.support.live import serve
 
 SECRET = "whsec_refund_tests"
 
 
-@pytest.fixture
-def stripe_fake() -> Iterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    with serve(fake.app) as url:
-        yield fake, url
-
-
 async def _signed(api: httpx.AsyncClient, kind: str, obj: dict, event_id: str) -> dict:
-    payload = event(kind, obj, event_id)
-    r = await api.post(
-        "/v1/stripe/webhook",
-        content=payload,
-        headers={"Stripe-Signature": sign(payload, SECRET), "Content-Type": "application/json"},
-    )
+    r = await post_event(api, event(kind, obj, event_id), SECRET)
     assert r.status_code == 200, r.text
     return dict(r.json())
 

@@ -4,13 +4,11 @@ change nothing, late or out-of-order events never move a booking backwards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from servio.domains.identity import service as identity
@@ -19,29 +17,17 @@ from servio.domains.scheduling import service as scheduling
 from servio.platform.db import Database
 from tests.conftest import make_settings
 from tests.support.app import app_client
-from tests.support.fake_stripe import FakeStripe, event, sign
+from tests.support.fake_stripe import FakeStripe, event, post_event
 from tests.support.identity import problem, register
-from tests.support.live import serve
 
 SECRET = "whsec_test_secret"
 TZ = ZoneInfo("America/Edmonton")
 
 
-@pytest.fixture
-def stripe_fake() -> Iterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    with serve(fake.app) as url:
-        yield fake, url
-
-
 async def _post_event(
     api: httpx.AsyncClient, payload: bytes, secret: str = SECRET
 ) -> httpx.Response:
-    return await api.post(
-        "/v1/stripe/webhook",
-        content=payload,
-        headers={"Stripe-Signature": sign(payload, secret), "Content-Type": "application/json"},
-    )
+    return await post_event(api, payload, secret)
 
 
 async def test_deposit_checkout_and_webhook(
