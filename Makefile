@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+VENDOR := src/servio/web/static/vendor
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?= -n 2
 HOST ?= 127.0.0.1
@@ -10,7 +12,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo serve worker test lint types contracts pytest bench fmt clean
+.PHONY: install browser demo serve worker test lint types contracts pytest bench fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,19 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/python
 	$(BIN)/uv sync --frozen --inexact --compile-bytecode --python $(BIN)/python
 	touch $@
 
-install: $(VENV)/.installed
+# htmx and Chart.js for the pages, axe-core for the browser tests, from package-lock.json.
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $@
+
+install: $(VENV)/.installed $(VENDOR)/.installed
+
+browser:  ## Debian's chromium, which the browser tests drive through Playwright
+	@command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && \
+	  $(SUDO) apt-get install -y -q chromium; }; }
 
 demo: install  ## migrate a SQLite database under ./var, seed the demo, serve on 127.0.0.1:8000
 	$(BIN)/servio demo --host $(HOST) --port $(PORT)
@@ -41,7 +55,7 @@ types: install
 contracts: install
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types contracts pytest  ## everything CI checks
@@ -54,4 +68,4 @@ fmt: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)

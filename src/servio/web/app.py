@@ -45,6 +45,9 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
+from servio.web.pages import console_auth, console_home
+from servio.web.pages.errors import install_error_pages
+from servio.web.pages.static import static_mount
 from servio.web.stripe import mount_dev_checkout, payment_gateway
 
 VERSION = "0.1.0"
@@ -103,6 +106,8 @@ def create_app(
         token = settings.operator_token
         is_operator = operator_token_check(token.get_secret_value() if token else None)
     install_problem_handlers(app)
+    install_error_pages(app)
+    console_auth.install_console_auth(app)
     probes.install(app)
     for router in (
         problem_docs.router,
@@ -127,11 +132,14 @@ def create_app(
         admin_seed004.router,
         actions_router.router,
         actions_pages.router,
+        console_auth.router,
+        console_home.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no
         # router-level dependencies or prefixes beyond those baked into their paths.
         app.router.routes.extend(router.routes)
+    app.router.routes.append(static_mount)
     app.state.dev_stripe = mount_dev_checkout(app, settings)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)

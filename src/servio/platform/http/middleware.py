@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servio.platform.errors import PROBLEM_CONTENT_TYPE, problem_body
+from servio.platform.http.pages import send_crash_page
 from servio.platform.http.proxies import TrustedProxies
 from servio.platform.logging import ACCESS_LOG, REQUEST_ID, get_logger
 from servio.platform.metrics import Metrics, route_template
@@ -157,6 +158,8 @@ class _ResponseHeaders:
 
 
 async def _guard_problem(scope: Scope, send: Send, status: int, max_bytes: int) -> None:
+    if status == 500 and await send_crash_page(scope, send):
+        return
     if status == 413:
         await send_problem(
             scope,
