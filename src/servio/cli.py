@@ -195,6 +195,10 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     base = f"http://{host}:{port}"
     out.print(f"[bold green]Servio demo[/] on {settings.database_url}")
     for label, path in [
+        ("Console", "/app"),
+        ("Booking", "/b/sparkle-clean"),
+        ("Web chat", "/chat/inkwell-tattoo"),
+        ("Portal", "/client/login/request?org=sparkle-clean"),
         ("API docs", "/docs"),
         ("Health", "/healthz"),
         ("Readiness", "/readyz"),
