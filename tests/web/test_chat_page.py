@@ -63,3 +63,22 @@ async def test_an_unknown_business_is_a_404_page(api: httpx.AsyncClient) -> None
     assert "We do not know this business." in r.text
     turn = await api.post("/chat/no-such-business/turn", data={"text": "hi"}, headers=HTML)
     assert turn.status_code == 404
+
+
+async def test_a_framed_chat_keeps_its_session_without_cookies(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(api, "owner@framed.example.com", "Framed")
+    page = await api.get(f"/chat/{owner.org_slug}", headers=HTML)
+    assert "frame-ancestors 'self' https:" in page.headers["content-security-policy"]
+    session = page.text.split('name="session" value="')[1].split('"')[0]
+    assert session == api.cookies["servio_chat"]
+    api.cookies.clear()  # a frame on another site sends no cookie
+    for text in ("", "A fox on the forearm"):
+        r = await api.post(f"/chat/{owner.org_slug}/turn", data={"text": text, "session": session})
+        assert r.status_code == 200
+    async with db.unit_of_work(system=True) as s:
+        rows = list(
+            await s.scalars(select(Conversation).where(Conversation.org_id == owner.org_id))
+        )
+    assert [row.contact for row in rows] == [session]

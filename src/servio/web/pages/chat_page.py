@@ -24,11 +24,29 @@ SESSION_COOKIE = "servio_chat"
 SESSION_AGE = 30 * 24 * 3600
 
 
-def _session(request: Request) -> tuple[str, bool]:
+def _valid(session_id: str) -> bool:
+    return 16 <= len(session_id) <= 64 and all(c.isalnum() or c in "-_" for c in session_id)
+
+
+def _session(request: Request, sent: str = "") -> tuple[str, bool]:
+    """The page's session: the one the form carries (a frame on another site gets no
+    cookie), else the cookie's, else a new one."""
+    if _valid(sent):
+        return sent, False
     known = request.cookies.get(SESSION_COOKIE, "")
-    if 16 <= len(known) <= 64 and all(c.isalnum() or c in "-_" for c in known):
+    if _valid(known):
         return known, False
     return secrets.token_urlsafe(24), True
+
+
+def _frame_policy(response: Response) -> None:
+    """The chat may be framed by the business's own site (any https origin); the rest
+    of the default policy stands."""
+    response.headers["content-security-policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'self' https:; base-uri 'self'; "
+        "form-action 'self'"
+    )
 
 
 def _keep(response: Response, session_id: str, slug: str) -> None:
@@ -49,8 +67,14 @@ async def chat_page(org_slug: str, request: Request) -> Response:
     except DomainError:
         return error_page(request, 404, "We do not know this business.")
     session_id, new = _session(request)
-    context = {"org": org, "locale": reader_locale(request), "business_name": org.name}
+    context = {
+        "org": org,
+        "session_id": session_id,
+        "locale": reader_locale(request),
+        "business_name": org.name,
+    }
     response = render(request, "public/chat.html", context)
+    _frame_policy(response)
     if new:
         _keep(response, session_id, org.slug)
     return response
@@ -63,13 +87,14 @@ async def chat_turn(
     text: Annotated[str, Form(max_length=2000)] = "",
     reply_id: Annotated[str | None, Form(max_length=120)] = None,
     label: Annotated[str, Form(max_length=200)] = "",
+    session: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     db = database(request)
     try:
         org = await identity.resolve_public_org(db, org_slug, None)
     except DomainError:
         return error_page(request, 404, "We do not know this business.")
-    session_id, new = _session(request)
+    session_id, new = _session(request, session)
     prices: Catalog | None = getattr(request.app.state, "catalog", None)
     async with db.unit_of_work(org.id, immediate=True) as s:
         handled = await conversations.converse(
@@ -79,6 +104,7 @@ async def chat_turn(
     said = label or text.strip()
     context = {
         "said": said,
+        "session_id": session_id,
         "actions": handled.actions,
         "paused": handled.paused,
         "stage": stage,
