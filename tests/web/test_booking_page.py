@@ -287,3 +287,18 @@ async def test_turnstile_shows_its_widget_and_is_verified_before_booking(
         good = form(start) | {"cf-turnstile-response": "good-token"}
         assert (await api.post(url, data=good, headers=HTMX)).status_code == 200
         assert await bookings_count(db) == 1
+
+
+async def test_a_business_without_an_online_price_list_shows_an_empty_state(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner, start = await business(api, db)
+    async with db.unit_of_work(system=True) as s:
+        (await identity.get_org(s, owner.org_id)).vertical = "tattoo"
+    page = await api.get(f"/b/{owner.org_slug}", headers=HTML)
+    assert page.status_code == 200
+    assert "Online booking is not open for Bright Homes yet." in page.text
+    r = await api.post(f"/b/{owner.org_slug}/book", data=form(start), headers=HTMX)
+    assert r.status_code == 422
+    assert "No price list for the &#39;tattoo&#39; vertical." in r.text
+    assert await bookings_count(db) == 0
