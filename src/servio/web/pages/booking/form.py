@@ -6,7 +6,6 @@ Problem+JSON errors (``extra.field``) for the rest."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -128,9 +127,3 @@ def contact(form: BookingForm) -> Contact | None:
             form.add_error(name, "Pick a time from the list." if name == "slot" else err["msg"])
         return None
 
-
-def chosen_start(form: BookingForm) -> datetime | None:
-    try:
-        return datetime.fromisoformat(form.values["slot"]) if form.values["slot"] else None
-    except ValueError:
-        return None
