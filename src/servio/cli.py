@@ -203,6 +203,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     ]:
         out.print(f"  {label:<10} {base}{path}")
     out.print(f"  Demo businesses: {', '.join(seeded.get('demo businesses', []))}")
+    for slug in seeded.get("demo businesses", []):
+        out.print(f"  Booking   {base}/b/{slug}")
     for login in seeded.get("demo logins", []):
         out.print(f"  Login     {login} / {settings.demo_password.get_secret_value()}")
     if settings.stripe_dev_checkout:
