@@ -126,4 +126,3 @@ def contact(form: BookingForm) -> Contact | None:
             name = _loc_field(err["loc"])
             form.add_error(name, "Pick a time from the list." if name == "slot" else err["msg"])
         return None
-
