@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     whatsapp_pilot_numbers: CommaList = Field(default_factory=list)
 
     turnstile_secret: SecretStr | None = None
+    # The public site key the widget shows; an org may set its own ("turnstile.site_key").
+    turnstile_site_key: str | None = None
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
     smtp_url: str | None = None

@@ -46,6 +46,9 @@ from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 from servio.web.pages import chat_page, console_auth, console_home
+from servio.web.pages.booking import book as booking_book
+from servio.web.pages.booking import confirmation as booking_confirmation
+from servio.web.pages.booking import page as booking_page
 from servio.web.pages.errors import install_error_pages
 from servio.web.pages.static import static_mount
 from servio.web.stripe import mount_dev_checkout, payment_gateway
@@ -135,6 +138,9 @@ def create_app(
         console_auth.router,
         console_home.router,
         chat_page.router,
+        booking_page.router,
+        booking_book.router,
+        booking_confirmation.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no

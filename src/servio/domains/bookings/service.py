@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings import cancellation, emails
 from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
 from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decide
-from servio.domains.bookings.invites import Method
+from servio.domains.bookings.invites import Method, invitation
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
@@ -24,6 +24,7 @@ from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.email import Attachment
 from servio.platform.errors import Conflict, DomainError, NotFound
 
 MOVES: dict[str, frozenset[str]] = {
@@ -103,6 +104,7 @@ class BookingRequest:
     # A vertical's own deposit (a tattoo's by size) instead of the core deposit policy.
     deposit_cents: int | None = None
     staff_confirms: bool = False  # a paid deposit waits for staff to confirm
+    notes: str | None = None  # the customer's words for the team, kept on the timeline
 
 
 def readable(org_id: uuid.UUID) -> Select[Booking]:
@@ -242,12 +244,29 @@ async def create(
     s.add(booking)
     await s.flush()
     reservation.ref_id = booking.id
-    await record_event(s, booking, "created", "customer", deposit_reasons=list(decision.reasons))
+    notes = {"notes": req.notes} if req.notes else {}
+    await record_event(
+        s, booking, "created", "customer", deposit_reasons=list(decision.reasons), **notes
+    )
     online = decision.required and req.pay_online
     await emails.send(
         s, booking, "pending", pay_path=f"/booking/{booking.id}/pay" if online else ""
     )
     return booking
+
+
+async def calendar_file(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> Attachment:
+    """The booking as an ``.ics`` event the customer adds to a calendar: the same event
+    (UID, sequence) as the invitations the emails carry."""
+    b = await get(s, org_id, booking_id)
+    org = await identity.get_org(s, org_id)
+    withdrawn = b.status in ("CANCELLED", "EXPIRED")
+    return invitation(
+        b,
+        business=org.name,
+        location=await emails.location(s, b),
+        method="CANCEL" if withdrawn else "REQUEST",
+    )
 
 
 async def get(

@@ -20,6 +20,7 @@ from servio.domains.catalog.pricing import (
     load_text,
     parse,
 )
+from servio.domains.catalog.questions import EstimateQuestions, questions_for
 from servio.domains.catalog.schemas import EstimateIn, EstimateOut
 from servio.domains.identity import service as identity
 from servio.platform.errors import DomainError, NotFound
@@ -72,6 +73,11 @@ class Catalog:
     def versions(self) -> dict[str, str]:
         return {name: str(data["version"]) for name, data in self._raw.items()}
 
+    def conversation(self, name: str) -> dict[str, Any]:
+        """The vertical's conversation table (its questions' wording), empty when none."""
+        table = self._raw.get(name, {}).get("conversation", {})
+        return table if isinstance(table, dict) else {}
+
     def vertical(self, name: str, overrides: dict[str, Any]) -> Vertical:
         raw = self._raw.get(name)
         if raw is None:
@@ -111,6 +117,19 @@ async def estimate_for_org(
     return estimate(vertical, request, tax_rate_bps=int(settings.get("tax.rate_bps", 0)))
 
 
+async def estimate_questions(
+    session: AsyncSession, catalog: Catalog, org_id: uuid.UUID
+) -> EstimateQuestions:
+    """What the org's booking form asks: its vertical's choices, with the org's prices
+    (``VerticalNotFound`` when the vertical has no price list)."""
+    org = await identity.get_org(session, org_id)
+    settings = await identity.org_settings(session, org.id)
+    vertical = catalog.vertical(org.vertical, settings)
+    if vertical.currency != org.currency:
+        vertical = vertical.model_copy(update={"currency": org.currency})
+    return questions_for(vertical, catalog.conversation(org.vertical))
+
+
 async def price_inputs(
     session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, inputs: EstimateIn
 ) -> dict[str, Any]:
@@ -132,7 +151,10 @@ __all__ = [
     "Catalog",
     "DepositPolicy",
     "EstimateIn",
+    "EstimateQuestions",
+    "VerticalNotFound",
     "deposit_policy",
     "estimate_for_org",
+    "estimate_questions",
     "price_inputs",
 ]

@@ -30,14 +30,21 @@ async def start_deposit(
     currency: str,
     email: str,
     public_url: str,
+    return_path: str | None = None,
 ) -> Payment:
-    """A Checkout Session for the booking's deposit; the booking id is its idempotency key."""
+    """A Checkout Session for the booking's deposit; the booking id is its idempotency key.
+    The checkout sends the customer back to ``return_path`` (``?payment=cancelled`` when
+    they gave up) or, by default, to ``/booking/{id}/paid`` and ``/booking/{id}/cancelled``."""
+    success = return_path or f"/booking/{booking_id}/paid"
+    cancel = f"/booking/{booking_id}/cancelled"
+    if return_path:
+        cancel = f"{return_path}?payment=cancelled"
     checkout = await gateway.create_checkout(
         amount_cents=amount_cents,
         currency=currency,
         description="Booking deposit",
-        success_url=f"{public_url}/booking/{booking_id}/paid",
-        cancel_url=f"{public_url}/booking/{booking_id}/cancelled",
+        success_url=f"{public_url}{success}",
+        cancel_url=f"{public_url}{cancel}",
         idempotency_key=f"deposit:{booking_id}",
         metadata={"org_id": str(org_id), "booking_id": str(booking_id)},
         customer_email=email,
@@ -144,6 +151,16 @@ async def apply_event(s: AsyncSession, event: dict[str, Any]) -> str:
     if kind in ("charge.refunded", "charge.dispute.created"):
         return await _charge_event(s, kind, obj)
     return "ignored"
+
+
+async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> Payment | None:
+    """The booking's deposit payment with the provider, if one was started."""
+    return await s.scalar(
+        select(Payment)
+        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
 
 
 async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:

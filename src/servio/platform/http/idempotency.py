@@ -51,6 +51,7 @@ REPLAYED_HEADERS = frozenset(
         "content-location",
         "content-type",
         "etag",
+        "hx-redirect",  # where an htmx page goes next (a form's replayed success)
         "last-modified",
         "link",
         "location",

@@ -1,0 +1,1 @@
+"""The public booking page of a business, ``/b/{org_slug}``."""
