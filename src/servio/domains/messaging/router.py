@@ -90,4 +90,8 @@ async def receive(request: Request) -> dict[str, Any]:
             request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc()
             return {"received": True, "rejected": 1}
         counts = await inbound.apply_webhook(session, payload)
+    if counts.get("rejected"):  # messages of a kind we cannot read (audio, stickers...)
+        request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc(
+            counts["rejected"]
+        )
     return {"received": True, **counts}
