@@ -56,17 +56,6 @@ FOLLOW_UP = (
 )
 
 
-def _lead_in(actions: list[Action], text: str) -> list[Action]:
-    """``text`` before the first action's own (one message rather than two, so outside
-    the window a single template goes)."""
-    if not actions:
-        return [Text(text=text)]
-    first = actions[0]
-    if isinstance(first, (Text, DepositRequest)):
-        return [first.model_copy(update={"text": f"{text} {first.text}"}), *actions[1:]]
-    return [Text(text=text), *actions]
-
-
 async def _reissue(
     s: AsyncSession,
     org_id: uuid.UUID,
@@ -83,7 +72,7 @@ async def _reissue(
     reissued = any(isinstance(a, DepositRequest) and a.checkout_url for a in actions)
     return (
         state,
-        _lead_in(actions, WHY.get(reason, WHY["expired"])),
+        outbound.lead_in(actions, WHY.get(reason, WHY["expired"])),
         ("reissued" if reissued else "offered"),
     )
 

@@ -22,6 +22,7 @@ from servio.domains.conversations.actions import (
     ChoiceOption,
     DepositRequest,
     SlotOffer,
+    Text,
 )
 from servio.domains.conversations.answers import money_text
 from servio.domains.conversations.models import Conversation
@@ -59,6 +60,17 @@ def render(action: Action) -> dict[str, Any]:
             ],
         }
     return {"text": action.text}
+
+
+def lead_in(actions: list[Action], text: str) -> list[Action]:
+    """``text`` before the first action's own: one message rather than two, so outside
+    the window one template goes, not two."""
+    if not actions:
+        return [Text(text=text)]
+    first = actions[0]
+    if isinstance(first, (Text, DepositRequest)):
+        return [first.model_copy(update={"text": f"{text} {first.text}"}), *actions[1:]]
+    return [Text(text=text), *actions]
 
 
 async def tell(

@@ -251,7 +251,7 @@ async def decide_design(
     through their channel; an illegal move (decided already, say) is a 409."""
     if approved:
         handled = await move(s, org_id, conversation_id, "AWAITING_DEPOSIT", checkout=checkout)
-        actions: list[Action] = [Text(text=APPROVED), *handled.actions]
+        actions = outbound.lead_in(handled.actions, APPROVED)
     else:
         handled = await move(s, org_id, conversation_id, "REJECTED")
         actions = [Text(text=DECLINED)]
