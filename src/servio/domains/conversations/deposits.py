@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import machine, offers
-from servio.domains.conversations.actions import Action, DepositRequest, Text
+from servio.domains.conversations.actions import Action, DepositRequest
 from servio.domains.conversations.flows import Flow
 from servio.domains.conversations.models import Conversation
 from servio.domains.payments import service as payments
@@ -115,23 +115,25 @@ async def ask_deposit(
 ) -> tuple[machine.State, list[Action]]:
     """What a conversation awaiting its deposit sends: the deposit request with its
     checkout link for the picked slot; when there is none (or it was taken meanwhile),
-    the request with a fresh offer of free times to pick from."""
+    the request's wording over a fresh offer of free times to pick from."""
     deposit = machine.deposit_for(flow, state, org.currency)
     if deposit is None:
         return state, []
-    notes: list[Action] = []
+    taken = False
     if isinstance(state.answers.get("slot"), dict) and row.booking_id is None:
         try:
             return state, [await open_deposit(s, org.id, row, state.answers, deposit, checkout)]
         except (scheduling.SlotTaken, bookings.StartInPast):
             answers = {k: v for k, v in state.answers.items() if k != "slot"}
-            state, notes = replace(state, answers=answers), [Text(text=TIME_TAKEN)]
+            state, taken = replace(state, answers=answers), True
     if row.booking_id is not None:
         return state, [deposit]
+    text = f"{TIME_TAKEN} {deposit.text}" if taken else deposit.text
     offer = await offers.offer(s, org.id, flow, state, now, org.timezone)
     if offer is None or not offer.slots:
-        return state, [*notes, deposit, *([offer] if offer else [])]
+        more = f" {offer.text}" if offer is not None else ""
+        return state, [deposit.model_copy(update={"text": text + more})]
     offered = [slot.model_dump(mode="json") for slot in offer.slots]
     state = replace(state, answers={**state.answers, "_offered": offered})
-    asking = deposit.model_copy(update={"text": f"{deposit.text} {PICK_A_TIME}"})
-    return state, [*notes, asking, offer]
+    # One message (the deposit's wording over the times), so nothing arrives out of order.
+    return state, [offer.model_copy(update={"text": f"{text} {PICK_A_TIME}"})]

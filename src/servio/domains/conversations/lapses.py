@@ -46,9 +46,10 @@ from servio.platform.outbox import Delivery, PermanentFailure
 FOLLOW_UP_AFTER = 2  # lapses before a person takes it from here
 LAPSES = "_deposit_lapses"
 WHY = {
-    "expired": "Your deposit link has expired, so here is a fresh one.",
-    "failed": "Your deposit payment did not go through. Here is a fresh link to try again.",
+    "expired": "Your deposit link has expired.",
+    "failed": "Your deposit payment did not go through.",
 }
+FRESH = {"expired": "Here is a fresh one.", "failed": "Here is a fresh link to try again."}
 FOLLOW_UP = (
     "Your deposit link has {what} again, so we have released the time for now. Someone "
     "from the studio will be in touch to find a time that works; reply here any time to "
@@ -70,11 +71,10 @@ async def _reissue(
     flow = flow_for(org.vertical)
     state, actions = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
     reissued = any(isinstance(a, DepositRequest) and a.checkout_url for a in actions)
-    return (
-        state,
-        outbound.lead_in(actions, WHY.get(reason, WHY["expired"])),
-        ("reissued" if reissued else "offered"),
-    )
+    why = WHY.get(reason, WHY["expired"])
+    if reissued:
+        why = f"{why} {FRESH.get(reason, FRESH['expired'])}"
+    return state, outbound.lead_in(actions, why), "reissued" if reissued else "offered"
 
 
 async def deposit_lapsed(

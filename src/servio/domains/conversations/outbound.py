@@ -68,7 +68,7 @@ def lead_in(actions: list[Action], text: str) -> list[Action]:
     if not actions:
         return [Text(text=text)]
     first = actions[0]
-    if isinstance(first, (Text, DepositRequest)):
+    if isinstance(first, (Text, DepositRequest, SlotOffer)):
         return [first.model_copy(update={"text": f"{text} {first.text}"}), *actions[1:]]
     return [Text(text=text), *actions]
 

@@ -126,7 +126,8 @@ async def converse(
     ):
         business = deposits.Business(org.id, org.currency, org.timezone)
         state, more = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
-        actions += more
+        noted = " ".join(a.text for a in actions if isinstance(a, Text))
+        actions = outbound.lead_in(more, noted) if noted else more  # one message
     _store(row, state, now)
     row.last_inbound_at = now
     s.add(

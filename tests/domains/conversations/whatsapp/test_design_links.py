@@ -1,7 +1,7 @@
 """Staff decide on a design from an action link (/a/{token}) and the conversation takes
 the booking path: approval with a picked time books it PENDING, opens its Stripe
 checkout and sends the contact the deposit link; approval before a time is picked
-sends the deposit request with a fresh offer, and picking opens the checkout then;
+sends the deposit's wording over a fresh offer, and picking opens the checkout then;
 rejection ends the conversation with a polite word, and a later approval is refused."""
 
 from __future__ import annotations
@@ -80,20 +80,21 @@ async def test_approving_before_a_time_is_picked_offers_times_then_opens_the_che
 
     before = len(graph.sent)
     await _use_link(api, owner, "design.approve", row.id)
-    asked, offer = texts(graph, before)
+    [asked] = texts(graph, before)  # one list message: the deposit's wording over the times
     assert asked.startswith(f"{APPROVED} To book, we take a deposit of 100 CAD.")
     assert asked.endswith("Pick one of the times below and we'll send you the payment link.")
-    assert offer == "These times are free. Pick one and the artist will confirm:"
     rows = offered_rows(graph, before)
+    assert len(rows) == 3
     row = await conversation(db, owner.org_id)
     assert (row.stage, row.booking_id) == ("AWAITING_DEPOSIT", None)
     assert await bookings_and_payments(db, owner.org_id) == ([], [])
 
     before = len(graph.sent)
     await phone.say(reply=("slot:2", rows[1]["title"]))
-    noted, link = texts(graph, before)
-    assert noted.startswith("Noted: ")
-    assert "artist will confirm" not in noted
+    [link] = texts(graph, before)
+    assert link.startswith("Noted: ")
+    assert "artist will confirm" not in link
+    assert "To book, we take a deposit of 100 CAD." in link
     assert link.endswith(f"Pay the deposit here: {CHECKOUT_1}")
     row = await conversation(db, owner.org_id)
     [booking], [payment] = await bookings_and_payments(db, owner.org_id)
