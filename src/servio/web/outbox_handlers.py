@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import channels as conversation_channels
+from servio.domains.conversations import service as conversation_service
 from servio.domains.intake import tasks as intake_tasks
 from servio.domains.messaging import tasks as messaging_tasks
 from servio.domains.payments import tasks as payment_tasks
@@ -32,6 +33,10 @@ def register_outbox_handlers(container: Container) -> None:
     messaging_tasks.register_handlers(
         container.outbox, container.db, whatsapp_config(container.settings, container.on_close)
     )
-    conversation_channels.register_handlers(
-        container.outbox, container.db, Catalog(container.settings.verticals_dir)
+    prices = Catalog(container.settings.verticals_dir)
+    checkout = conversation_service.Checkout(
+        prices=prices,
+        gateway=payment_gateway(container.settings),
+        public_url=container.settings.public_url,
     )
+    conversation_channels.register_handlers(container.outbox, container.db, prices, checkout)

@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from servio.domains.actions import service
 from servio.domains.actions.models import ActionLink
 from servio.domains.bookings.models import Booking, BookingEvent
+from servio.domains.conversations.models import Conversation
+from servio.domains.identity.models import Org
 from servio.platform.db import Database, utcnow
 from servio.platform.security.opaque import digest
 from tests.support.bookings import booking_body, business
@@ -136,22 +138,68 @@ async def test_a_refused_action_uses_the_link_and_says_why(
     assert (await api.post(f"/a/{token}")).status_code == 410
 
 
+async def _design(db: Database, owner: Account) -> str:
+    """A web-chat conversation of the owner's tattoo studio waiting on the artist."""
+    async with db.unit_of_work(system=True) as s:
+        org = await s.get(Org, owner.org_id)
+        assert org is not None
+        org.vertical = "tattoo"
+        row = Conversation(
+            org_id=owner.org_id,
+            channel="web",
+            contact="session-design-1",
+            vertical="tattoo",
+            stage="NEEDS_ARTIST_REVIEW",
+            answers={"idea": "a swallow", "size": "small"},
+        )
+        s.add(row)
+        await s.flush()
+        return str(row.id)
+
+
 async def test_design_decisions_are_kept_on_the_link(api: httpx.AsyncClient, db: Database) -> None:
     owner = await register(api, "ada@example.com", "Inkwell")
-    design = str(uuid.uuid4())
+    design = await _design(db, owner)
     approve = await _link(api, owner, "design.approve", design)
     reject = await _link(api, owner, "design.reject", design)
-    assert "The design is approved." in (await api.post(f"/a/{approve}")).text
-    assert "The design is rejected." in (await api.post(f"/a/{reject}")).text
+    assert "The design is approved" in (await api.post(f"/a/{approve}")).text
+    assert "The design is rejected" in (await api.post(f"/a/{reject}")).text
     async with db.unit_of_work(owner.org_id) as s:
         found = await service.decisions(s, owner.org_id, uuid.UUID(design))
+        row = await s.get(Conversation, uuid.UUID(design))
     assert [d.decision for d in found] == ["rejected", "approved"]
-    assert (await _row(db, approve)).result == {"ok": True, "decision": "approved"}
+    assert (await _row(db, approve)).result == {
+        "ok": True,
+        "decision": "approved",
+        "stage": "AWAITING_DEPOSIT",
+        "booking_id": None,
+    }
+    assert row is not None
+    assert row.stage == "REJECTED"
+
+
+async def test_a_design_link_needs_a_conversation_of_the_org(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(api, "ada@example.com", "Inkwell")
+    r = await api.post(
+        "/v1/admin/action-links",
+        json={"kind": "design.approve", "subject_id": str(uuid.uuid4()), "ttl_minutes": 60},
+        headers=owner.auth,
+    )
+    problem(r, 404, "conversation-not-found")
+    bob = await register(api, "bob@example.com", "Other Co")
+    r = await api.post(
+        "/v1/admin/action-links",
+        json={"kind": "design.reject", "subject_id": await _design(db, owner), "ttl_minutes": 60},
+        headers=bob.auth,
+    )
+    problem(r, 404, "conversation-not-found")
 
 
 async def test_expired_tampered_and_unknown_links(api: httpx.AsyncClient, db: Database) -> None:
     owner = await register(api, "ada@example.com", "Inkwell")
-    token = await _link(api, owner, "design.approve", str(uuid.uuid4()))
+    token = await _link(api, owner, "design.approve", await _design(db, owner))
     async with db.unit_of_work(system=True) as s:
         await s.execute(update(ActionLink).values(expires_at=utcnow() - timedelta(seconds=1)))
     for method in ("GET", "POST"):

@@ -268,11 +268,15 @@ async def test_image_fetched_through_the_outbox(
     assert (await post_signed(api, envelope([image]))).json() == {"received": True, "stored": 1}
     [before] = await _messages(db)
     assert (before.kind, before.text, before.media_ref) == ("image", "like this", None)
-    assert await _outbox(db, "conversation.inbound") == []
+    [engine] = await _outbox(db, "conversation.inbound")  # the image reaches the engine
+    assert (engine.payload["text"], engine.payload["media"]) == (
+        "like this",
+        [f"media:{before.id}"],
+    )
     await deliver_outbox(api)
     [fetched] = await _outbox(db, "whatsapp.media")
     assert fetched.status == "done"
-    [after] = await _messages(db)
+    [after] = [m for m in await _messages(db) if m.direction == "in"]
     digest = hashlib.sha256(picture).hexdigest()
     assert after.media_ref == f"media/{studio}/{digest}"
     assert after.payload["media"] == {

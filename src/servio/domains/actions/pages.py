@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from servio.domains.actions import service
 from servio.domains.actions.models import ActionLink
+from servio.domains.conversations import service as conversations
 from servio.platform.http.auth import database
 
 router = APIRouter(tags=["actions"], include_in_schema=False)
@@ -27,8 +28,8 @@ PAGE = """<!doctype html>
 DONE = {
     "booking.confirm": "The booking is confirmed.",
     "deposit.mark_paid": "The deposit is marked paid and the booking confirmed.",
-    "design.approve": "The design is approved.",
-    "design.reject": "The design is rejected.",
+    "design.approve": "The design is approved; the client has been sent the next step.",
+    "design.reject": "The design is rejected; the client has been told.",
 }
 
 
@@ -37,6 +38,16 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         PAGE.format(title=escape(title), body=body),
         status_code=status,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _checkout(request: Request) -> conversations.Checkout:
+    """How an approved design's deposit checkout is opened on this deployment."""
+    state = request.app.state
+    return conversations.Checkout(
+        prices=state.catalog,
+        gateway=state.payment_gateway,
+        public_url=state.container.settings.public_url,
     )
 
 
@@ -89,7 +100,9 @@ async def perform_action(token: str, request: Request) -> HTMLResponse:
     """Do what the link says, once."""
     ip = request.client.host if request.client else None
     try:
-        link, result = await service.use(database(request), token, secret=_secret(request), ip=ip)
+        link, result = await service.use(
+            database(request), token, secret=_secret(request), ip=ip, checkout=_checkout(request)
+        )
     except (service.ActionLinkNotFound, service.ActionLinkGone) as error:
         return _refused(error)
     return _result_page(link, result)

@@ -1,6 +1,11 @@
 """Action links: signed, single-use, expiring links that let staff act from a message
 (confirm a booking, mark a deposit paid, approve or reject a design).
 
+A design link's subject is the conversation whose design the artist reviews: approving
+takes the booking path (the conversation awaits its deposit and the contact gets the
+deposit request with its checkout link, or free times to pick), rejecting ends it with
+a polite word to the contact (see ``conversations.service.decide_design``).
+
 The token is the link's id and a random nonce, signed with ``SERVIO_SECRET_KEY``
 (itsdangerous); only its SHA-256 is stored. Opening the link changes nothing; using it
 (a POST) claims the row with a conditional UPDATE — ``used_at`` still empty and not
@@ -23,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.actions.models import ActionLink
 from servio.domains.bookings import service as bookings
+from servio.domains.conversations import service as conversations
 from servio.platform.audit import record
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
@@ -36,6 +42,7 @@ KINDS: dict[str, str] = {
     "design.reject": "Reject the design",
 }
 BOOKING_KINDS = frozenset({"booking.confirm", "deposit.mark_paid"})
+DESIGN_KINDS = frozenset({"design.approve", "design.reject"})
 DECISIONS = {"design.approve": "approved", "design.reject": "rejected"}
 SALT = "servio.action-link"
 MAX_TTL = timedelta(days=30)
@@ -104,13 +111,16 @@ async def issue(
     settings: Settings,
 ) -> IssuedLink:
     """A new link for ``kind`` on ``subject_id`` (a booking of the org for the booking
-    kinds), good once until ``ttl`` from now."""
+    kinds, a conversation of the org for the design kinds), good once until ``ttl``
+    from now."""
     if kind not in KINDS:
         raise UnknownActionKind(f"{kind!r} is not a kind of action link.")
     if not timedelta(0) < ttl <= MAX_TTL:
         raise ValueError("ttl must be positive and at most 30 days")
     if kind in BOOKING_KINDS:
         await bookings.get(s, org_id, subject_id)  # 404 when not this org's booking
+    if kind in DESIGN_KINDS:
+        await conversations.get(s, org_id, subject_id)  # 404 when not this org's
     link_id = uuid.uuid4()
     token = _serializer(settings.secret_key.get_secret_value()).dumps(
         [str(link_id), secrets.token_urlsafe(12)]
@@ -201,7 +211,9 @@ async def _claim(s: AsyncSession, link: ActionLink, ip: str | None, now: datetim
     return int(getattr(claimed, "rowcount", 0) or 0) == 1
 
 
-async def _perform(s: AsyncSession, link: ActionLink) -> dict[str, Any]:
+async def _perform(
+    s: AsyncSession, link: ActionLink, checkout: conversations.Checkout | None
+) -> dict[str, Any]:
     org_id, subject, actor = link.org_id, link.subject_id, link.created_by
     if link.kind == "booking.confirm":
         booking = await bookings.apply(s, org_id, subject, "confirm", actor=actor)
@@ -214,11 +226,26 @@ async def _perform(s: AsyncSession, link: ActionLink) -> dict[str, Any]:
             "outcome": outcome,
             "booking_status": booking.status,
         }
-    return {"ok": True, "decision": DECISIONS[link.kind]}
+    approved = link.kind == "design.approve"
+    handled = await conversations.decide_design(
+        s, org_id, subject, approved, checkout=checkout, key=f"design:{link.id}"
+    )
+    row = handled.conversation
+    return {
+        "ok": True,
+        "decision": DECISIONS[link.kind],
+        "stage": row.stage,
+        "booking_id": str(row.booking_id) if row.booking_id else None,
+    }
 
 
 async def _finish(
-    db: Database, link: ActionLink, ip: str | None, now: datetime, error: DomainError | None
+    db: Database,
+    link: ActionLink,
+    ip: str | None,
+    now: datetime,
+    error: DomainError | None,
+    checkout: conversations.Checkout | None = None,
 ) -> dict[str, Any]:
     """Claim the link and, unless ``error`` says the action was refused, act; keep the
     result on the link and in the audit log. Raises ``ActionLinkGone`` when claimed
@@ -228,7 +255,7 @@ async def _finish(
             current = await s.get(ActionLink, link.id, populate_existing=True)
             raise _gone(state_of(current, now) if current else "expired")
         if error is None:
-            result = await _perform(s, link)
+            result = await _perform(s, link, checkout)
         else:
             result = {"ok": False, "error": error.type, "detail": error.detail}
         await s.execute(
@@ -250,17 +277,24 @@ async def _finish(
 
 
 async def use(
-    db: Database, token: str, *, secret: str, ip: str | None, now: datetime | None = None
+    db: Database,
+    token: str,
+    *,
+    secret: str,
+    ip: str | None,
+    now: datetime | None = None,
+    checkout: conversations.Checkout | None = None,
 ) -> tuple[ActionLink, dict[str, Any]]:
     """Do what the link says, once: the link and the result kept on it. 404 for a bad
     token, 410 when used or expired. When the domain refuses the action (the booking
     is no longer pending, say) nothing else changes, the link is used up all the same
-    and the result says why (``ok`` false)."""
+    and the result says why (``ok`` false). ``checkout`` opens an approved design's
+    deposit checkout."""
     link = await find(db, token, secret=secret)
     now = now or utcnow()
     ensure_open(link, now)
     try:
-        return link, await _finish(db, link, ip, now, None)
+        return link, await _finish(db, link, ip, now, None, checkout)
     except ActionLinkGone:
         raise
     except DomainError as refused:

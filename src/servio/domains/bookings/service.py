@@ -38,6 +38,9 @@ MOVES: dict[str, frozenset[str]] = {
 # opened it (a conversation) follows along. Payload: booking_id.
 DEPOSIT_PAID = "booking.deposit_paid"
 CONFIRMED = "booking.confirmed"
+# The provider's checkout for such a booking expired or its payment failed, with no
+# deposit taken. Payload: booking_id, reason ("expired" or "failed").
+DEPOSIT_LAPSED = "booking.deposit_lapsed"
 RESULT = {
     "confirm": "CONFIRMED",
     "cancel": "CANCELLED",
@@ -531,10 +534,23 @@ async def deposit_marked_paid(
     return await deposit_paid(s, org_id, booking_id, event="deposit_marked_paid", actor=actor)
 
 
-async def deposit_lapsed(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> str:
-    """The checkout expired or failed: release a still-pending hold; never go backwards."""
+async def deposit_lapsed(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, reason: str = "expired"
+) -> str:
+    """The checkout expired or failed (``reason``): release a still-pending hold; never
+    go backwards. A staff-confirmed booking left without its deposit (its hold released
+    now or earlier) is announced as ``booking.deposit_lapsed`` for whoever opened it."""
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status != "PENDING":
+    unpaid = b.status == "EXPIRED" or (b.status == "PENDING" and not _paid_awaiting_staff(b))
+    if b.staff_confirms and unpaid:
+        await outbox.add(
+            s,
+            kind=DEPOSIT_LAPSED,
+            payload={"booking_id": str(b.id), "reason": reason},
+            dedupe_key=f"{DEPOSIT_LAPSED}:{b.id}",
+            org_id=b.org_id,
+        )
+    if b.status != "PENDING" or _paid_awaiting_staff(b):
         return "ignored"
     b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, utcnow()
     await _reservation_active(s, b, False)

@@ -73,8 +73,16 @@ def money_text(cents: int, currency: str) -> str:
     return f"{whole:,}.{rest:02d} {currency}" if rest else f"{whole:,} {currency}"
 
 
-def read(question: Question, text: str, reply_id: str | None, ctx: Context) -> Reading:
-    """The answer ``text`` (or ``reply_id``) gives ``question``."""
+def read(
+    question: Question,
+    text: str,
+    reply_id: str | None,
+    ctx: Context,
+    media: tuple[str, ...] = (),
+) -> Reading:
+    """The answer ``text`` (or ``reply_id``, or the images in ``media``) gives ``question``."""
+    if question.type == "image" and media:
+        return Reading(Accepted(list(media)))
     if question.optional and _key(text).upper() in ctx.keywords.skip:
         return Reading(Accepted(None))
     match question.type:

@@ -4,73 +4,29 @@ back as a WhatsApp message: text, reply buttons, or a list for longer choices an
 slot offers. STOP and START reach the contact's opt-out flag, which the sender honours.
 
 Staff moves and the core's booking news (``booking.deposit_paid``,
-``booking.confirmed``) reach a WhatsApp contact the same way through ``tell``."""
+``booking.confirmed``) reach a WhatsApp contact the same way through ``tell``; a lapsed
+deposit checkout (``booking.deposit_lapsed``) is handled in ``lapses``. An image the
+contact sends reaches the engine as ``media`` (references to the stored messages)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import service
-from servio.domains.conversations.actions import (
-    Action,
-    Buttons,
-    ChoiceList,
-    ChoiceOption,
-    DepositRequest,
-    SlotOffer,
-)
-from servio.domains.conversations.models import Conversation
+from servio.domains.conversations import deposits, lapses, service
+from servio.domains.conversations.outbound import render, tell
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
-
-BUTTON_TITLE, ROW_TITLE, ROWS = 20, 24, 10  # WhatsApp's limits
-
-
-def _rows(options: list[ChoiceOption]) -> dict[str, Any]:
-    rows = [{"id": o.id, "title": o.label[:ROW_TITLE]} for o in options[:ROWS]]
-    return {"button": "Choose", "sections": [{"title": "Options", "rows": rows}]}
-
-
-def render(action: Action) -> dict[str, Any]:
-    """The ``messaging.send`` arguments for one action."""
-    if isinstance(action, Buttons):
-        buttons = [{"id": o.id, "title": o.label[:BUTTON_TITLE]} for o in action.options[:3]]
-        return {"text": action.text, "buttons": buttons}
-    if isinstance(action, ChoiceList):
-        return {"text": action.text, "list": _rows(action.options)}
-    if isinstance(action, SlotOffer):
-        options = [
-            ChoiceOption(id=x.id, label=x.local_start.strftime("%a %d %b %H:%M"))
-            for x in action.slots
-        ]
-        return {"text": action.text, "list": _rows(options)} if options else {"text": action.text}
-    if isinstance(action, DepositRequest) and action.checkout_url:
-        return {"text": f"{action.text}\nPay the deposit here: {action.checkout_url}"}
-    return {"text": action.text}
-
-
-async def tell(
-    s: AsyncSession, org_id: uuid.UUID, row: Conversation, actions: list[Action], key: str
-) -> None:
-    """Send actions to a WhatsApp conversation's contact (the web chat shows them in
-    its own replies); ``key`` names this batch so a retry sends nothing twice."""
-    if row.channel != messaging.WHATSAPP:
-        return
-    for n, action in enumerate(actions):
-        await messaging.send(s, org_id, to=row.contact, dedupe_key=f"{key}:{n}", **render(action))
 
 
 @dataclass(frozen=True)
 class WhatsAppConversations:
     db: Database
     prices: catalog.Catalog | None = None
+    checkout: deposits.Checkout | None = None
 
     async def inbound(self, delivery: Delivery) -> None:
         p = delivery.payload
@@ -88,6 +44,8 @@ class WhatsAppConversations:
                 str(p.get("text") or ""),
                 p.get("reply_id"),
                 prices=self.prices,
+                media=[str(ref) for ref in p.get("media") or []],
+                checkout=self.checkout,
             )
             for n, action in enumerate(handled.actions):
                 await messaging.send(
@@ -117,12 +75,18 @@ class BookingNews:
 
 
 def register_handlers(
-    registry: OutboxRegistry, db: Database, prices: catalog.Catalog | None = None
+    registry: OutboxRegistry,
+    db: Database,
+    prices: catalog.Catalog | None = None,
+    checkout: deposits.Checkout | None = None,
 ) -> None:
     registry.register(
         messaging.CONVERSATION_INBOUND,
-        WhatsAppConversations(db, prices).inbound,
+        WhatsAppConversations(db, prices, checkout).inbound,
         timeout_seconds=60,
     )
     for kind in (bookings.DEPOSIT_PAID, bookings.CONFIRMED):
         registry.register(kind, BookingNews(db), timeout_seconds=60)
+    if checkout is not None:
+        lapsed = lapses.LapsedDeposits(db, checkout)
+        registry.register(bookings.DEPOSIT_LAPSED, lapsed, timeout_seconds=60)

@@ -6,6 +6,11 @@ START; STOP (or UNSUBSCRIBE) opts out from anywhere; while staff have the conver
 the bot stays quiet; HUMAN (or AGENT) hands over; a quiet conversation wakes up where it
 was; otherwise the message answers the current question, which is stored or re-asked
 (three failures to one question hand over too).
+
+Images (``media``: references to stored channel messages, ``media:<message id>``) are
+attached to the conversation (answer ``_media``) whatever the stage. They answer an
+image question (the tattoo flow's reference images); at any other point they are only
+attached and the flow carries on where it was, with no failure counted.
 """
 
 from __future__ import annotations
@@ -59,8 +64,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "NEEDS_ARTIST_REVIEW": frozenset(
         {"AWAITING_DEPOSIT", "NEEDS_FOLLOW_UP", "REJECTED", "OPTED_OUT", "HANDED_OVER", "STALE"}
     ),
-    "NEEDS_FOLLOW_UP": frozenset({"QUALIFYING", "NEEDS_ARTIST_REVIEW", "REJECTED", *_PAUSES}),
-    "AWAITING_DEPOSIT": frozenset({"DEPOSIT_PAID", "REJECTED", *_PAUSES}),
+    "NEEDS_FOLLOW_UP": frozenset(
+        {"QUALIFYING", "NEEDS_ARTIST_REVIEW", "AWAITING_DEPOSIT", "REJECTED", *_PAUSES}
+    ),
+    # A lapsed deposit checkout goes to the studio's follow-up queue (lapses.py).
+    "AWAITING_DEPOSIT": frozenset({"DEPOSIT_PAID", "NEEDS_FOLLOW_UP", "REJECTED", *_PAUSES}),
     "DEPOSIT_PAID": frozenset({"BOOKING_PENDING", "HANDED_OVER", "OPTED_OUT"}),
     "BOOKING_PENDING": frozenset({"BOOKED", "HANDED_OVER", "OPTED_OUT"}),
     "BOOKED": frozenset({"HANDED_OVER", "OPTED_OUT"}),
@@ -128,8 +136,29 @@ def _word(text: str) -> str:
     return " ".join(text.strip().upper().strip(".!?").split())
 
 
-def step(flow: Flow, state: State, text: str, reply_id: str | None, ctx: answers.Context) -> Step:
-    word = _word(text)
+MEDIA = "_media"
+ATTACHED = "Thanks, we've added the image to your request."
+
+
+def attach(state: State, media: tuple[str, ...]) -> State:
+    """The state with ``media`` kept among the conversation's attachments (once each)."""
+    kept = list(state.answers.get(MEDIA) or [])
+    new = [ref for ref in media if ref not in kept]
+    if not new:
+        return state
+    return replace(state, answers={**state.answers, MEDIA: kept + new})
+
+
+def step(
+    flow: Flow,
+    state: State,
+    text: str,
+    reply_id: str | None,
+    ctx: answers.Context,
+    media: tuple[str, ...] = (),
+) -> Step:
+    word = "" if media else _word(text)
+    state = attach(state, media)
     if state.opted_out:
         if word not in flow.keywords.start:
             return Step(state, [])
@@ -153,8 +182,13 @@ def step(flow: Flow, state: State, text: str, reply_id: str | None, ctx: answers
         return Step(state, [Text(text=flow.greeting), prompt(first)])
     question = flow.question(state.question) if state.stage == "QUALIFYING" else None
     if question is None:
+        if media:
+            quiet = state.stage in ("REJECTED", "BOOKED")
+            return Step(state, [] if quiet else [Text(text=ATTACHED)])
         return _after_flow(state, reply_id)
-    return _answer(flow, state, question, text, reply_id, ctx)
+    if media and question.type != "image":
+        return Step(state, [])  # attached; the question asked still waits for its answer
+    return _answer(flow, state, question, text, reply_id, ctx, media)
 
 
 def _current_prompt(flow: Flow, state: State) -> list[Action]:
@@ -176,8 +210,9 @@ def _answer(
     text: str,
     reply_id: str | None,
     ctx: answers.Context,
+    media: tuple[str, ...] = (),
 ) -> Step:
-    reading = answers.read(question, text, reply_id, ctx)
+    reading = answers.read(question, text, reply_id, ctx, media)
     result = reading.result
     if isinstance(result, answers.Refused):
         if result.refusal:
@@ -206,9 +241,9 @@ def _after_flow(state: State, reply_id: str | None) -> Step:
         chosen = offered[reply_id]
         state = replace(state, answers={**state.answers, "slot": chosen})
         when = chosen["local_start"]
-        return Step(
-            state, [Text(text=f"Noted: {when}. The artist will confirm the time with you.")]
-        )
+        confirm = state.stage != "AWAITING_DEPOSIT"  # awaiting it, the checkout link follows
+        later = " The artist will confirm the time with you." if confirm else ""
+        return Step(state, [Text(text=f"Noted: {when}.{later}")])
     if state.stage in ("REJECTED", "BOOKED"):
         return Step(state, [])
     return Step(

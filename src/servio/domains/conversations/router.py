@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import channels, deposits, service
+from servio.domains.conversations import deposits, outbound, service
 from servio.domains.conversations.actions import Action
 from servio.domains.conversations.machine import STAGES
 from servio.domains.conversations.models import Conversation
@@ -24,6 +24,16 @@ from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["conversations"], route_class=JsonRoute)
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="business slug")]
+
+
+def checkout_of(request: Request) -> deposits.Checkout:
+    """How this deployment opens a deposit checkout."""
+    state = request.app.state
+    return deposits.Checkout(
+        prices=state.catalog,
+        gateway=state.payment_gateway,
+        public_url=state.container.settings.public_url,
+    )
 
 
 class ChatMessageIn(BaseModel):
@@ -111,7 +121,14 @@ async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = Non
     prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
     async with db.unit_of_work(found.id, immediate=True) as s:
         handled = await service.converse(
-            s, found.id, "web", body.session_id, body.text, body.reply_id, prices=prices
+            s,
+            found.id,
+            "web",
+            body.session_id,
+            body.text,
+            body.reply_id,
+            prices=prices,
+            checkout=checkout_of(request),
         )
         row = handled.conversation
         return ChatReplyOut(
@@ -164,7 +181,14 @@ async def chat_turn(body: ChatTurnIn, request: Request, org: OrgSlug = None) -> 
     prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
     async with db.unit_of_work(found.id, immediate=True) as s:
         handled = await service.converse(
-            s, found.id, "web", body.session_id, body.text, body.reply_id, prices=prices
+            s,
+            found.id,
+            "web",
+            body.session_id,
+            body.text,
+            body.reply_id,
+            prices=prices,
+            checkout=checkout_of(request),
         )
         row = handled.conversation
         estimate = (row.answers or {}).get("_estimate")
@@ -206,17 +230,11 @@ async def move_stage(
 ) -> ConversationOut:
     """Approving for a deposit (AWAITING_DEPOSIT) books the slot the contact picked and
     opens its checkout; a WhatsApp contact is sent what they are to be told."""
-    state = request.app.state
-    checkout = deposits.Checkout(
-        prices=state.catalog,
-        gateway=state.payment_gateway,
-        public_url=state.container.settings.public_url,
-    )
     handled = await service.move(
-        s, principal.org_id, conversation_id, body.stage, checkout=checkout
+        s, principal.org_id, conversation_id, body.stage, checkout=checkout_of(request)
     )
     row = handled.conversation
-    await channels.tell(s, principal.org_id, row, handled.actions, f"stage:{row.id}:{row.version}")
+    await outbound.tell(s, principal.org_id, row, handled.actions, f"stage:{row.id}:{row.version}")
     return ConversationOut.of(row, handled.actions)
 
 

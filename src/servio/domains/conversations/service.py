@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,58 +25,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import deposits, machine, panic
+from servio.domains.conversations import deposits, machine, offers, outbound, panic
 from servio.domains.conversations.actions import (
     Action,
-    DepositRequest,
-    OfferedSlot,
-    SlotOffer,
     Text,
 )
 from servio.domains.conversations.answers import Context, money_text
+from servio.domains.conversations.deposits import Checkout as Checkout
 from servio.domains.conversations.flows import Flow, flow_for
 from servio.domains.conversations.models import Conversation, ConversationTurn
+from servio.domains.conversations.rows import ConversationNotFound as ConversationNotFound
+from servio.domains.conversations.rows import Handled as Handled
+from servio.domains.conversations.rows import get as get
+from servio.domains.conversations.rows import state_of as _state
+from servio.domains.conversations.rows import store as _store
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
-from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
-from servio.platform.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 _ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
 MAX_TEXT = 4000
-
-
-class ConversationNotFound(NotFound):
-    type = "conversation-not-found"
-    title = "No such conversation"
-
-
-@dataclass(frozen=True)
-class Handled:
-    conversation: Conversation
-    actions: list[Action]
-    paused: bool = False  # panic mode: stored, not answered
-
-
-def _state(row: Conversation) -> machine.State:
-    return machine.State(
-        stage=row.stage,
-        question=row.question,
-        answers=dict(row.answers or {}),
-        failures=dict(row.failures or {}),
-        opted_out=row.opted_out,
-        handed_over=row.handed_over,
-        resume_stage=row.resume_stage,
-    )
-
-
-def _store(row: Conversation, state: machine.State, now: datetime) -> None:
-    row.stage, row.question, row.resume_stage = state.stage, state.question, state.resume_stage
-    row.answers, row.failures = dict(state.answers), dict(state.failures)
-    row.opted_out, row.handed_over = state.opted_out, state.handed_over
-    row.version += 1
-    row.updated_at = now
 
 
 async def _conversation(
@@ -117,14 +86,22 @@ async def converse(
     now: datetime | None = None,
     *,
     prices: catalog.Catalog | None = None,
+    media: list[str] | None = None,
+    checkout: deposits.Checkout | None = None,
 ) -> Handled:
-    """Run one inbound message through the org's conversation flow."""
+    """Run one inbound message through the org's conversation flow. ``media`` names the
+    images it carried (``media:<channel message id>``): attached to the conversation,
+    and the answer when the flow is asking for images. With ``checkout``, a slot picked
+    while the deposit is awaited opens its booking and checkout."""
     now = now or utcnow()
     org = await identity.get_org(s, org_id)
     flow = flow_for(org.vertical)
     row = await _conversation(s, org_id, channel, contact, org.vertical)
-    text = text[:MAX_TEXT]
+    images = tuple(str(ref)[:200] for ref in (media or [])[:10])
+    text = text[:MAX_TEXT] or " ".join(images)
     if await panic.hold(s, org_id, row, text, reply_id, now):
+        if images:  # unanswered, but the image stays with the conversation
+            row.answers = dict(machine.attach(_state(row), images).answers)
         return Handled(row, [], paused=True)
     ctx = Context(
         now=now,
@@ -134,11 +111,23 @@ async def converse(
         keywords=flow.keywords,
     )
     asked = row.question
-    result = machine.step(flow, _state(row), text, reply_id, ctx)
+    result = machine.step(flow, _state(row), text, reply_id, ctx, images)
     state, actions = result.state, list(result.actions)
     if result.completed:
         state, more = await _complete(s, org_id, flow, state, now, org.timezone, prices)
         actions += more
+    picked = state.answers.get("slot")
+    if (
+        checkout is not None
+        and state.stage == "AWAITING_DEPOSIT"
+        and row.booking_id is None
+        and picked is not None
+        and picked != (row.answers or {}).get("slot")
+    ):
+        business = deposits.Business(org.id, org.currency, org.timezone)
+        state, more = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
+        noted = " ".join(a.text for a in actions if isinstance(a, Text))
+        actions = outbound.lead_in(more, noted) if noted else more  # one message
     _store(row, state, now)
     row.last_inbound_at = now
     s.add(
@@ -183,7 +172,7 @@ async def _complete(
     """After the last answer: the free starts in the preferred window, or the estimate."""
     actions: list[Action] = []
     if flow.slots is not None:
-        offer = await _offer(s, org_id, flow, state, now, timezone)
+        offer = await offers.offer(s, org_id, flow, state, now, timezone)
         if offer is not None:
             offered = [slot.model_dump(mode="json") for slot in offer.slots]
             state = replace(state, answers={**state.answers, "_offered": offered})
@@ -194,70 +183,6 @@ async def _complete(
         total = money_text(int(found["total_cents"]), str(found["currency"]))
         actions.append(Text(text=f"Your estimate: {total}."))
     return state, actions
-
-
-def _windows(flow: Flow, state: machine.State) -> list[tuple[datetime, datetime]]:
-    keys = [q.key for q in flow.questions if q.type == "date_window"]
-    found = [state.answers.get(key) for key in keys]
-    return [
-        (datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"]))
-        for answer in found
-        if isinstance(answer, dict)
-        for w in answer.get("windows", [])
-    ]
-
-
-async def _offer(
-    s: AsyncSession,
-    org_id: uuid.UUID,
-    flow: Flow,
-    state: machine.State,
-    now: datetime,
-    timezone: str,
-) -> SlotOffer | None:
-    policy = flow.slots
-    windows = _windows(flow, state)
-    if policy is None or not windows:
-        return None
-    tz = ZoneInfo(timezone)
-    first = min(start for start, _ in windows).astimezone(tz).date()
-    last = max(end for _, end in windows).astimezone(tz).date()
-    days = max(1, min(scheduling.MAX_DAYS, (last - first).days + 1))
-    try:
-        slots = await scheduling.find_slots(
-            s,
-            org_id,
-            first_day=first,
-            days=days,
-            duration=timedelta(minutes=policy.duration_minutes),
-            now=now,
-        )
-    except DomainError:
-        slots = []
-    fits = [
-        slot
-        for slot in slots
-        if any(start <= slot.start <= max(start, end) for start, end in windows)
-    ]
-    chosen = fits[: policy.offer]
-    if not chosen:
-        text = "No free time matches yet; the artist will suggest some times."
-        return SlotOffer(text=text, timezone=timezone, slots=[])
-    return SlotOffer(
-        text="These times are free. Pick one and the artist will confirm:",
-        timezone=timezone,
-        slots=[
-            OfferedSlot(
-                id=f"slot:{n}",
-                resource_id=slot.resource_id,
-                resource_name=slot.resource_name,
-                start=slot.start.astimezone(UTC),
-                end=slot.end.astimezone(UTC),
-                local_start=slot.local_start,
-            )
-            for n, slot in enumerate(chosen, start=1)
-        ],
-    )
 
 
 async def _estimate(
@@ -273,17 +198,6 @@ async def _estimate(
     return await catalog.price_inputs(s, prices or catalog.Catalog(), org_id, inputs)
 
 
-async def get(s: AsyncSession, org_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
-    row = await s.scalar(
-        select(Conversation).where(
-            Conversation.org_id == org_id, Conversation.id == conversation_id
-        )
-    )
-    if row is None:
-        raise ConversationNotFound("No such conversation in this business.")
-    return row
-
-
 async def move(
     s: AsyncSession,
     org_id: uuid.UUID,
@@ -295,25 +209,55 @@ async def move(
 ) -> Handled:
     """Staff move a conversation (approve for a deposit, hand back to the bot, book,
     reject); an illegal move is a 409. Returns what the contact is to be told. With
-    ``checkout``, approving for a deposit books the chosen slot and opens its checkout."""
-    row = await get(s, org_id, conversation_id)
+    ``checkout``, approving for a deposit books the chosen slot and opens its checkout
+    (or offers free times to pick from when none is chosen)."""
+    now = now or utcnow()
+    row = await get(s, org_id, conversation_id, lock=True)
     org = await identity.get_org(s, org_id)
+    flow = flow_for(org.vertical)
     state = _state(row).to(stage)
     if row.stage == "HANDED_OVER":
         state = replace(state, handed_over=False, resume_stage=None)
     if row.stage == "OPTED_OUT":
         state = replace(state, opted_out=False, resume_stage=None)
-    actions = machine.on_stage(flow_for(org.vertical), state, org.currency)
-    if checkout is not None:
-        actions = [
-            await deposits.open_deposit(s, org_id, row, state.answers, a, checkout)
-            if isinstance(a, DepositRequest)
-            else a
-            for a in actions
-        ]
-    _store(row, state, now or utcnow())
+    if stage == "AWAITING_DEPOSIT" and checkout is not None:
+        business = deposits.Business(org.id, org.currency, org.timezone)
+        state, actions = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
+    else:
+        actions = machine.on_stage(flow, state, org.currency)
+    _store(row, state, now)
     await s.flush()
     return Handled(row, actions)
+
+
+APPROVED = "Good news: the artist has approved your design!"
+DECLINED = (
+    "Thank you for sharing your idea with us. After a careful look, the artist is not "
+    "able to take on this design, so we cannot book it. We wish you all the best with it."
+)
+
+
+async def decide_design(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    approved: bool,
+    *,
+    checkout: deposits.Checkout | None,
+    key: str,
+) -> Handled:
+    """Staff's decision on a design (an action link): approval takes the booking path
+    (AWAITING_DEPOSIT, the deposit request with its link, or free times to pick),
+    rejection ends the conversation (REJECTED) with a polite word. The contact is told
+    through their channel; an illegal move (decided already, say) is a 409."""
+    if approved:
+        handled = await move(s, org_id, conversation_id, "AWAITING_DEPOSIT", checkout=checkout)
+        actions = outbound.lead_in(handled.actions, APPROVED)
+    else:
+        handled = await move(s, org_id, conversation_id, "REJECTED")
+        actions = [Text(text=DECLINED)]
+    await outbound.tell(s, org_id, handled.conversation, actions, key)
+    return Handled(handled.conversation, actions)
 
 
 async def booking_changed(

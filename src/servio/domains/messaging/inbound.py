@@ -21,7 +21,11 @@ from servio.platform.inbox import mark_processed, record_event
 
 log = logging.getLogger(__name__)
 PROVIDER = "whatsapp"
-ENGINE_KINDS = {"text", "interactive"}
+MEDIA_REF = "media:"  # an image as the engine knows it: media:<channel message id>
+ENGINE_KINDS = {"text", "interactive", "image"}
+# Kinds the engine cannot read (audio, video, stickers, documents, locations...): the
+# event is acknowledged, kept as rejected and counted, and nothing else happens.
+SUPPORTED_KINDS = ENGINE_KINDS
 # How far along an outbound message is; a late "sent" never overwrites "read".
 STATUS_RANK = {"queued": 0, "dry_run": 1, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
@@ -69,7 +73,10 @@ async def _inbound(session: AsyncSession, org_id: uuid.UUID, event: Inbound) -> 
     if event.name:
         contact.name = event.name[:200]
     if contact.last_inbound_at is None or contact.last_inbound_at < event.at:
-        contact.last_inbound_at = event.at
+        contact.last_inbound_at = event.at  # any message opens the window, even one we reject
+    if event.kind not in SUPPORTED_KINDS:
+        await mark_processed(session, row, "rejected", f"unsupported message type {event.kind!r}")
+        return "rejected"
     message = ChannelMessage(
         org_id=org_id,
         channel=CHANNEL,
@@ -103,7 +110,8 @@ async def _inbound(session: AsyncSession, org_id: uuid.UUID, event: Inbound) -> 
                 "message_id": str(message.id),
                 "text": event.text,
                 "reply_id": event.reply_id,
-            },
+            }
+            | ({"media": [f"{MEDIA_REF}{message.id}"]} if event.kind == "image" else {}),
             dedupe_key=f"{service.CONVERSATION_INBOUND}:{event.message_id}",
             org_id=org_id,
         )

@@ -73,9 +73,10 @@ def _same(a: str, b: str) -> bool:
     responses=problem_responses(401),
 )
 async def receive(request: Request) -> dict[str, Any]:
-    """Only a bad signature is refused. A signed body that is not a JSON object is
-    acknowledged (Meta would otherwise retry it for days), stored as rejected and
-    counted in ``servio_webhook_events_rejected_total``."""
+    """Only a bad signature is refused. A signed body that is not a JSON object, and a
+    message of a type the engine cannot read (audio, stickers...), is acknowledged (Meta
+    would otherwise retry it for days), stored as rejected and counted in
+    ``servio_webhook_events_rejected_total``."""
     body = await request.body()
     header = request.headers.get("x-hub-signature-256")
     if not signature_ok(body, header, _secret(request, "whatsapp_app_secret")):
@@ -90,4 +91,8 @@ async def receive(request: Request) -> dict[str, Any]:
             request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc()
             return {"received": True, "rejected": 1}
         counts = await inbound.apply_webhook(session, payload)
+    if counts.get("rejected"):  # messages of a kind we cannot read (audio, stickers...)
+        request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc(
+            counts["rejected"]
+        )
     return {"received": True, **counts}

@@ -113,7 +113,7 @@ async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str
     if p.status != "pending":
         return "ignored"  # a late expiry never undoes a payment
     p.status, p.updated_at = "expired" if kind.endswith("expired") else "failed", utcnow()
-    return await bookings.deposit_lapsed(s, p.org_id, p.booking_id)
+    return await bookings.deposit_lapsed(s, p.org_id, p.booking_id, p.status)
 
 
 async def _charge_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:

@@ -6,112 +6,21 @@ the conversation DEPOSIT_PAID then BOOKING_PENDING, and the artist's confirm BOO
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from servio.domains.bookings.models import Booking
 from servio.domains.conversations.models import Conversation
-from servio.domains.identity import service as identity
-from servio.domains.identity.models import Org
-from servio.domains.messaging.seed import PHONE_NUMBER_ID, TEMPLATES
 from servio.domains.payments.models import Payment
-from servio.domains.scheduling import service as scheduling
 from servio.platform.db import Database
-from tests.domains.conversations.support import EVERY_DAY
-from tests.domains.messaging.conftest import envelope, post_signed, text_message, wa_settings
-from tests.support.app import app_client, deliver_outbox
+from tests.domains.conversations.whatsapp.support import CLIENT, SECRET, Phone
+from tests.domains.conversations.whatsapp.support import studio as _studio
+from tests.domains.conversations.whatsapp.support import texts as _texts
+from tests.support.app import deliver_outbox
 from tests.support.fake_graph import FakeGraph
-from tests.support.fake_stripe import event, post_event, served
-from tests.support.identity import Account, register
-from tests.support.live import serve
-
-CLIENT = "15551230077"
-SECRET = "whsec_golden"
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
-    with serve(fake.app) as url:
-        fake.url = url  # type: ignore[attr-defined]
-        yield fake
-
-
-@pytest.fixture
-def stripe_url() -> Iterator[str]:
-    with served() as (_, url):
-        yield url
-
-
-@pytest.fixture
-async def api(
-    db_url: str, db: Database, tmp_path: Path, graph: FakeGraph, stripe_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = wa_settings(
-        db_url,
-        tmp_path / "var",
-        graph,
-        stripe_api_key="sk_test_golden",
-        stripe_webhook_secret=SECRET,
-        stripe_api_base=stripe_url,
-    )
-    async with app_client(settings, raise_errors=False) as client:
-        yield client
-
-
-async def _studio(api: httpx.AsyncClient, db: Database) -> Account:
-    owner = await register(api, "owner@inkwell.example.com", "Inkwell Tattoo")
-    async with db.unit_of_work(system=True) as s:
-        org = await s.get(Org, owner.org_id)
-        assert org is not None
-        org.vertical, org.currency, org.timezone = "tattoo", "CAD", "America/Edmonton"
-        for artist in ("Mara", "Jun"):
-            await scheduling.add_resource(s, owner.org_id, artist, "artist", EVERY_DAY)
-        await identity.put_setting(s, org.id, "whatsapp.phone_number_id", PHONE_NUMBER_ID)
-        await identity.put_setting(s, org.id, "whatsapp.templates", TEMPLATES)
-    return owner
-
-
-class Phone:
-    """The contact's WhatsApp: each message signed as Meta signs it."""
-
-    def __init__(self, api: httpx.AsyncClient) -> None:
-        self.api, self.n = api, 0
-
-    async def say(self, text: str = "", reply: tuple[str, str] | None = None) -> None:
-        self.n += 1
-        wamid, ts = f"wamid.G{self.n}", int(time.time()) - 600 + self.n
-        message: dict[str, Any] = text_message(wamid, CLIENT, ts, text)
-        if reply is not None:
-            message = {
-                "from": CLIENT,
-                "id": wamid,
-                "timestamp": str(ts),
-                "type": "interactive",
-                "interactive": {
-                    "type": "list_reply",
-                    "list_reply": {"id": reply[0], "title": reply[1]},
-                },
-            }
-        r = await post_signed(self.api, envelope([message]))
-        assert r.status_code == 200, r.text
-        await deliver_outbox(self.api)  # the engine runs
-        await deliver_outbox(self.api)  # its replies go out
-
-
-def _texts(graph: FakeGraph, start: int = 0) -> list[str]:
-    out = []
-    for sent in graph.sent[start:]:
-        body = sent["body"]
-        out.append(body.get("text", {}).get("body") or body["interactive"]["body"]["text"])
-    return out
+from tests.support.fake_stripe import event, post_event
 
 
 async def _state(db: Database, org_id: uuid.UUID) -> tuple[Conversation, Booking, Payment]:

@@ -1,0 +1,95 @@
+"""The engine's actions as WhatsApp messages (text, reply buttons, or a list for longer
+choices and slot offers), and ``tell``: sending actions to a conversation's contact
+outside an inbound turn (staff decisions, the core's booking news, a lapsed deposit).
+
+Sending goes through ``messaging.send``, so the contact's opt-out is honoured by the
+sender and, outside the 24 h window, the org's approved template for the message's
+purpose goes instead (``deposit`` for deposit requests, with the amount and the link
+as its parameters)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from servio.domains.conversations import panic
+from servio.domains.conversations.actions import (
+    Action,
+    Buttons,
+    ChoiceList,
+    ChoiceOption,
+    DepositRequest,
+    SlotOffer,
+    Text,
+)
+from servio.domains.conversations.answers import money_text
+from servio.domains.conversations.models import Conversation
+from servio.domains.messaging import service as messaging
+
+BUTTON_TITLE, ROW_TITLE, ROWS = 20, 24, 10  # WhatsApp's limits
+DEPOSIT_PURPOSE = "deposit"
+
+
+def _rows(options: list[ChoiceOption]) -> dict[str, Any]:
+    rows = [{"id": o.id, "title": o.label[:ROW_TITLE]} for o in options[:ROWS]]
+    return {"button": "Choose", "sections": [{"title": "Options", "rows": rows}]}
+
+
+def render(action: Action) -> dict[str, Any]:
+    """The ``messaging.send`` arguments for one action."""
+    if isinstance(action, Buttons):
+        buttons = [{"id": o.id, "title": o.label[:BUTTON_TITLE]} for o in action.options[:3]]
+        return {"text": action.text, "buttons": buttons}
+    if isinstance(action, ChoiceList):
+        return {"text": action.text, "list": _rows(action.options)}
+    if isinstance(action, SlotOffer):
+        options = [
+            ChoiceOption(id=x.id, label=x.local_start.strftime("%a %d %b %H:%M"))
+            for x in action.slots
+        ]
+        return {"text": action.text, "list": _rows(options)} if options else {"text": action.text}
+    if isinstance(action, DepositRequest) and action.checkout_url:
+        return {
+            "text": f"{action.text}\nPay the deposit here: {action.checkout_url}",
+            "purpose": DEPOSIT_PURPOSE,
+            "template_params": [
+                money_text(action.amount_cents, action.currency),
+                action.checkout_url,
+            ],
+        }
+    return {"text": action.text}
+
+
+def lead_in(actions: list[Action], text: str) -> list[Action]:
+    """``text`` before the first action's own: one message rather than two, so outside
+    the window one template goes, not two."""
+    if not actions:
+        return [Text(text=text)]
+    first = actions[0]
+    if isinstance(first, (Text, DepositRequest, SlotOffer)):
+        return [first.model_copy(update={"text": f"{text} {first.text}"}), *actions[1:]]
+    return [Text(text=text), *actions]
+
+
+async def tell(
+    s: AsyncSession,
+    org_id: uuid.UUID,
+    row: Conversation,
+    actions: list[Action],
+    key: str,
+    *,
+    automated: bool = False,
+) -> bool:
+    """Send actions to a WhatsApp conversation's contact (the web chat shows them in
+    its own replies); ``key`` names this batch so a retry sends nothing twice. An
+    ``automated`` message (not a staff decision) is held while panic mode is on.
+    True when the messages were queued."""
+    if row.channel != messaging.WHATSAPP:
+        return False
+    if automated and (await panic.state(s, org_id)).on:
+        return False
+    for n, action in enumerate(actions):
+        await messaging.send(s, org_id, to=row.contact, dedupe_key=f"{key}:{n}", **render(action))
+    return True
