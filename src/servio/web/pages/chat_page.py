@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import service as conversations
+from servio.domains.conversations.router import checkout_of
 from servio.domains.identity import service as identity
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
@@ -98,7 +99,14 @@ async def chat_turn(
     prices: Catalog | None = getattr(request.app.state, "catalog", None)
     async with db.unit_of_work(org.id, immediate=True) as s:
         handled = await conversations.converse(
-            s, org.id, "web", session_id, text.strip(), reply_id or None, prices=prices
+            s,
+            org.id,
+            "web",
+            session_id,
+            text.strip(),
+            reply_id or None,
+            prices=prices,
+            checkout=checkout_of(request),
         )
         stage = handled.conversation.stage
     said = label or text.strip()
