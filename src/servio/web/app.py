@@ -17,7 +17,13 @@ from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import router as conversations_router
 from servio.domains.conversations import router_admin as conversations_admin_router
-from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
+from servio.domains.identity import (
+    router_admin,
+    router_auth,
+    router_mfa,
+    router_settings,
+    router_team,
+)
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
@@ -116,6 +122,7 @@ def create_app(
         router_mfa.router,
         router_team.router,
         router_admin.router,
+        router_settings.router,
         admin_outbox.router,
         catalog_router.router,
         conversations_router.router,

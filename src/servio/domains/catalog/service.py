@@ -132,6 +132,8 @@ __all__ = [
     "Catalog",
     "DepositPolicy",
     "EstimateIn",
+    "InvalidPricing",
+    "VerticalNotFound",
     "deposit_policy",
     "estimate_for_org",
     "price_inputs",
