@@ -79,7 +79,8 @@ async def test_valid_values_are_stored_read_back_and_audited(
     assert estimate.json()["labor_cents"] % 3900 == 0
     async with db.unit_of_work(system=True) as s:
         org = await s.get(Org, owner.org_id)
-        assert org is not None and org.timezone == "America/Edmonton"
+        assert org is not None
+        assert org.timezone == "America/Edmonton"
         events = list(
             await s.scalars(select(AuditEvent).where(AuditEvent.action == "settings.changed"))
         )
