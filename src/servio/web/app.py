@@ -32,6 +32,7 @@ from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
+from servio.domains.scheduling import router_availability
 from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
@@ -129,6 +130,7 @@ def create_app(
         conversations_admin_router.router,
         intake_router.router,
         scheduling_router.router,
+        router_availability.router,
         bookings_router.router,
         payments_router.router,
         payments_pages.router,
