@@ -127,6 +127,7 @@ class OrgConfig:
     stored: frozenset[str]
     overrides: dict[str, Any]
     deposit: dict[str, Any] | None
+    pricing: dict[str, Any]
 
 
 def _problem(errors: list[dict[str, str]]) -> SettingsInvalid:
@@ -140,6 +141,20 @@ def _message(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
+def _typed(value: Any) -> Any:
+    """A form's text as the JSON value it spells ("3000" → 3000, "true" → True)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?[0-9]{1,12}", text):
+            return int(text)
+        if text in ("true", "false"):
+            return text == "true"
+        return text
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return value
+
+
 def _check_one(key: str, value: Any) -> Any:
     """The value as stored, or ValueError saying why it is refused."""
     if key in MANAGED_ELSEWHERE:
@@ -149,7 +164,7 @@ def _check_one(key: str, value: Any) -> Any:
         if known is not None:
             return known.check(value)
         if _OVERRIDE_KEY.match(key):
-            return OverrideValue.validate_python(value)
+            return OverrideValue.validate_python(_typed(value))
     except ValidationError as exc:
         raise ValueError(_message(exc)) from exc
     raise ValueError("unknown setting")
@@ -212,11 +227,20 @@ async def read_config(
     values[TIMEZONE] = org.timezone
     overrides = {k: v for k, v in stored.items() if k.startswith(OVERRIDE_PREFIXES)}
     try:
-        deposit = price_lists.vertical(org.vertical, stored).deposit.model_dump()
+        found = price_lists.vertical(org.vertical, stored)
     except (catalog.VerticalNotFound, catalog.InvalidPricing):
-        deposit = None
+        deposit, pricing = None, {}
+    else:
+        deposit = found.deposit.model_dump(mode="json")
+        pricing = {
+            k: v
+            for k, v in found.pricing.model_dump(mode="json").items()
+            if not isinstance(v, dict | list)
+        }
     keys = frozenset(k for k in stored if k in KNOWN or k in overrides) | {TIMEZONE}
-    return OrgConfig(values=values, stored=keys, overrides=overrides, deposit=deposit)
+    return OrgConfig(
+        values=values, stored=keys, overrides=overrides, deposit=deposit, pricing=pricing
+    )
 
 
 async def change_settings(
