@@ -52,7 +52,14 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
-from servio.web.pages import console_auth, console_home, console_settings
+from servio.web.pages import (
+    console_auth,
+    console_home,
+    console_leads,
+    console_ops,
+    console_settings,
+    console_team,
+)
 from servio.web.pages.errors import install_error_pages
 from servio.web.pages.static import static_mount
 from servio.web.stripe import mount_dev_checkout, payment_gateway
@@ -144,6 +151,9 @@ def create_app(
         console_auth.router,
         console_home.router,
         console_settings.router,
+        console_leads.router,
+        console_team.router,
+        console_ops.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no
