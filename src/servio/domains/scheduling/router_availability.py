@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.scheduling import availability
 from servio.platform.db import utcnow
@@ -29,6 +29,11 @@ class OpeningIn(BaseModel):
 
 
 class WeekIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"hours": [{"weekday": 0, "opens": "09:00", "closes": "18:00"}]}]
+        }
+    )
     hours: list[OpeningIn] = Field(max_length=50, description="days left out are closed")
 
 
