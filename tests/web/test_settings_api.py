@@ -111,7 +111,7 @@ async def test_each_bad_value_is_a_422_naming_its_field_and_nothing_is_stored(
     assert set(fields) == set(bad)
     assert fields["bookings.tea_breaks"] == "unknown setting"
     assert "greater than or equal to 1" in fields["bookings.reminder_hours"]
-    assert "/v1/admin/crm/webhook" in fields["crm.webhook_secret"]
+    assert "/v1/admin/lead-export" in fields["crm.webhook_secret"]
     one_good = {"bookings.reminder_hours": 12, "bookings.hold_minutes": -5}
     assert set(_fields(await api.patch(URL, json=one_good, headers=owner.auth))) == {
         "bookings.hold_minutes"

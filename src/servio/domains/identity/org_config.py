@@ -27,9 +27,9 @@ TIMEZONE = "timezone"
 OVERRIDE_PREFIXES = ("pricing.", "deposit.")
 # Written by their own routes, which keep their own rules (a secret, a panic state).
 MANAGED_ELSEWHERE = {
-    "crm.webhook_url": "/v1/admin/crm/webhook",
-    "crm.webhook_secret": "/v1/admin/crm/webhook",
-    "conversations.panic": "/v1/admin/conversations/panic",
+    "crm.webhook_url": "/v1/admin/lead-export",
+    "crm.webhook_secret": "/v1/admin/lead-export",
+    "conversations.panic": "/v1/admin/panic",
 }
 
 
