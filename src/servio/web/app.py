@@ -17,7 +17,13 @@ from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import router as conversations_router
 from servio.domains.conversations import router_admin as conversations_admin_router
-from servio.domains.identity import router_admin, router_auth, router_mfa, router_team
+from servio.domains.identity import (
+    router_admin,
+    router_auth,
+    router_mfa,
+    router_settings,
+    router_team,
+)
 from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
@@ -26,6 +32,7 @@ from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
 from servio.domains.scheduling import router as scheduling_router
+from servio.domains.scheduling import router_availability
 from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
@@ -45,7 +52,15 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
-from servio.web.pages import chat_page, console_auth, console_home
+from servio.web.pages import (
+    chat_page,
+    console_auth,
+    console_home,
+    console_leads,
+    console_ops,
+    console_settings,
+    console_team,
+)
 from servio.web.pages.booking import book as booking_book
 from servio.web.pages.booking import confirmation as booking_confirmation
 from servio.web.pages.booking import page as booking_page
@@ -119,12 +134,14 @@ def create_app(
         router_mfa.router,
         router_team.router,
         router_admin.router,
+        router_settings.router,
         admin_outbox.router,
         catalog_router.router,
         conversations_router.router,
         conversations_admin_router.router,
         intake_router.router,
         scheduling_router.router,
+        router_availability.router,
         bookings_router.router,
         payments_router.router,
         payments_pages.router,
@@ -141,6 +158,10 @@ def create_app(
         booking_page.router,
         booking_book.router,
         booking_confirmation.router,
+        console_settings.router,
+        console_leads.router,
+        console_team.router,
+        console_ops.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no

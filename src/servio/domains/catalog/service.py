@@ -152,6 +152,7 @@ __all__ = [
     "DepositPolicy",
     "EstimateIn",
     "EstimateQuestions",
+    "InvalidPricing",
     "VerticalNotFound",
     "deposit_policy",
     "estimate_for_org",

@@ -90,6 +90,17 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
     return row
 
 
+async def delete_setting(session: AsyncSession, org_id: uuid.UUID, key: str) -> None:
+    """Remove one org setting, so its default applies again."""
+    row = await session.scalar(
+        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
+    )
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    session.info.get(SETTINGS_CACHE, {}).pop(org_id, None)
+
+
 SETTINGS_CACHE = "servio.org_settings"
 
 

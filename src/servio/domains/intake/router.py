@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -99,8 +100,13 @@ async def list_leads(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Literal["json", "csv"] = "json",
+    source: Annotated[str | None, Query(max_length=60)] = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> Any:
-    stmt = service.after(service.search(service.readable(principal.org_id), q, status), cursor)
+    found = service.search(service.readable(principal.org_id), q, status)
+    found = service.narrowed(found, source, created_from, created_before)
+    stmt = service.after(found, cursor)
     rows = list(await s.scalars(stmt.limit(limit + 1)))
     more, rows = len(rows) > limit, rows[:limit]
     if format == "csv":

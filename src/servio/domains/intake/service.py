@@ -215,6 +215,33 @@ def search(stmt: Select[Lead], q: str | None, status: str | None) -> Select[Lead
     return stmt
 
 
+def narrowed(
+    stmt: Select[Lead],
+    source: str | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Select[Lead]:
+    """Leads from one source, created in ``[created_from, created_before)``."""
+    if source:
+        stmt = stmt.where(Lead.source == source)
+    if created_from is not None:
+        stmt = stmt.where(Lead.created_at >= created_from)
+    if created_before is not None:
+        stmt = stmt.where(Lead.created_at < created_before)
+    return stmt
+
+
+async def sources(s: AsyncSession, org_id: uuid.UUID) -> list[str]:
+    """The sources the org's leads came from, for a filter's choices."""
+    rows = await s.scalars(
+        select(Lead.source)
+        .where(Lead.org_id == org_id, Lead.source.is_not(None))
+        .distinct()
+        .order_by(Lead.source)
+    )
+    return [str(r) for r in rows]
+
+
 def after(stmt: Select[Lead], cursor: str | None) -> Select[Lead]:
     """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
     if cursor:

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.identity import service as identity
-from servio.domains.scheduling import service
+from servio.domains.scheduling import availability, service
 from servio.domains.scheduling.conflicts import find_conflicts
-from servio.domains.scheduling.models import Blackout
 from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -172,11 +171,7 @@ class BlackoutIn(BaseModel):
 async def add_blackout(
     body: BlackoutIn, principal: Manager, s: OrgSession, trail: Trail
 ) -> dict[str, str]:
-    if body.resource_id is not None:
-        await service.list_resources(s, principal.org_id, body.resource_id)
-    row = Blackout(org_id=principal.org_id, **body.model_dump())
-    s.add(row)
-    await s.flush()
+    row = await availability.add_blackout(s, principal.org_id, **body.model_dump())
     await trail("blackout.created", f"blackout:{row.id}", after={"reason": body.reason})
     return {"id": str(row.id)}
 
