@@ -45,7 +45,7 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
-from servio.web.pages import console_auth, console_home
+from servio.web.pages import console_auth, console_board, console_bookings, console_home
 from servio.web.pages.errors import install_error_pages
 from servio.web.pages.static import static_mount
 from servio.web.stripe import mount_dev_checkout, payment_gateway
@@ -134,6 +134,8 @@ def create_app(
         actions_pages.router,
         console_auth.router,
         console_home.router,
+        console_board.router,
+        console_bookings.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no
