@@ -24,9 +24,9 @@ from servio.platform.http.auth import database
 from servio.platform.http.context import AuditTrail, ClientInfo
 from servio.platform.security.principal import Principal
 from servio.web.pages.console_auth import console_member
-from servio.web.pages.console_home import org_view, resource_names
+from servio.web.pages.console_home import OrgView, org_view, resource_names
 from servio.web.pages.errors import error_page
-from servio.web.pages.rendering import render
+from servio.web.pages.rendering import local_datetime, render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(console_member("bookings:read"))]
@@ -80,17 +80,49 @@ async def bookings_list(
     return render(request, "console/bookings.html", context, status_code=422 if errors else 200)
 
 
+def _shown(value: Any, view: OrgView) -> str:
+    """A timeline detail as people read it: instants in the business's zone."""
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is None:
+            return value
+        return local_datetime(instant, view.tz, view.locale)
+    if isinstance(value, list):
+        return ", ".join(str(v).replace("_", " ") for v in value)
+    return str(value)
+
+
+def _timeline(events: list[Any], view: OrgView) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": e.created_at,
+            "kind": e.kind,
+            "actor": e.actor,
+            "detail": [
+                (key.replace("_", " "), _shown(value, view))
+                for key, value in sorted(e.detail.items())
+                if value not in (None, "", [])
+            ],
+        }
+        for e in events
+    ]
+
+
 async def _panel_context(
     s: AsyncSession, request: Request, principal: Principal, booking_id: uuid.UUID
 ) -> dict[str, Any]:
     """Everything the booking's panel shows (404 ``booking-not-found`` when not the org's)."""
     booking = await service.get(s, principal.org_id, booking_id)
+    view = await org_view(s, request, principal.org_id)
     return {
         "principal": principal,
-        "view": await org_view(s, request, principal.org_id),
+        "view": view,
         "b": booking,
         "resources": await resource_names(s, principal.org_id),
-        "timeline": await service.timeline(s, principal.org_id, booking_id),
+        "timeline": _timeline(await service.timeline(s, principal.org_id, booking_id), view),
         "payments": await payments.booking_payments(s, principal.org_id, booking_id),
         "moves": {move for move, allowed in service.MOVES.items() if booking.status in allowed},
         "can_write": "bookings:write" in principal.permissions,

@@ -84,7 +84,7 @@ def _charts(
             "line",
             labels,
             "Bookings with a deposit (%)",
-            [d.deposit_rate_bps / 100 for d in days],
+            [d.deposit_rate_bps / 100 if d.bookings else None for d in days],
             **percent,
         ),
     }
