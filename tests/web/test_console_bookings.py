@@ -110,6 +110,13 @@ async def test_dashboard_lists_today_and_charts_the_month(
     assert funnel["data"]["labels"] == ["NEW", "CONTACTED", "QUOTED", "BOOKED"]
     assert 'canvas data-chart="chart-funnel"' in page.text
     assert "<script>" not in page.text  # no inline code under the CSP
+    today = datetime.now(TZ).date()
+    period = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+    same = (await api.get("/v1/admin/metrics", params=period, headers=owner.auth)).json()
+    assert re.search(rf'data-stat="bookings">{same["bookings"]}<', page.text)
+    assert re.search(rf'data-stat="leads">{same["leads"]}<', page.text)
+    assert f'data-stat="deposit-rate">{same["deposit_rate_bps"] / 100:.1f} %<' in page.text
+    assert revenue[-1] * 100 == same["revenue_cents"]
 
 
 async def test_board_shows_the_booking_under_its_team_by_day_and_week(

@@ -114,3 +114,25 @@ async def daily_figures(
             done[day] += 1
             revenue[day] += subtotal or 0
     return [DayFigures(d, made[d], done[d], revenue[d], deposits[d]) for d in days]
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """A span's figures as ``/v1/admin/metrics`` defines them (bookings by creation,
+    revenue of the confirmed and completed, the share that required a deposit)."""
+
+    bookings: int
+    done: int
+    revenue_cents: int
+    deposit_rate_bps: int
+
+
+def period_totals(days: list[DayFigures]) -> PeriodTotals:
+    made = sum(d.bookings for d in days)
+    with_deposit = sum(d.with_deposit for d in days)
+    return PeriodTotals(
+        bookings=made,
+        done=sum(d.done for d in days),
+        revenue_cents=sum(d.revenue_cents for d in days),
+        deposit_rate_bps=with_deposit * 10_000 // made if made else 0,
+    )

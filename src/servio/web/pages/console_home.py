@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.bookings import listing, metrics
+from servio.domains.bookings import listing
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
@@ -115,7 +115,7 @@ async def _dashboard(s: AsyncSession, request: Request, principal: Principal) ->
     view = await org_view(s, request, principal.org_id)
     today = view.today()
     first = today - timedelta(days=DAYS - 1)
-    start, end = listing.local_span(first, today, view.tz)
+    start = listing.local_span(first, today, view.tz)[0]
     day_start, day_end = listing.local_span(today, today, view.tz)
     can_see_leads = "leads:read" in principal.permissions
     funnel = await _lead_funnel(s, principal.org_id, start) if can_see_leads else None
@@ -126,7 +126,8 @@ async def _dashboard(s: AsyncSession, request: Request, principal: Principal) ->
         "today": today,
         "todays": await listing.starting_between(s, principal.org_id, day_start, day_end),
         "resources": await resource_names(s, principal.org_id),
-        "figures": await metrics.compute(s, principal.org_id, start, end, view.currency),
+        "figures": listing.period_totals(days),
+        "leads": funnel[0][1] if funnel else 0,
         "charts": _charts(view, days, funnel, show_revenue),
         "funnel": funnel,
         "days": DAYS,
