@@ -80,6 +80,7 @@ async def test_dispatcher_finds_and_reschedules_a_booking(page: Page, site: Site
     await expect(page.get_by_role("heading", level=1)).to_have_text("Board")
     await page.get_by_role("link", name="Week", exact=True).click()
     await expect(page.locator("table.board-grid.week")).to_be_visible()
+    assert await serious_violations(page) == []
     await snap(page, "console-board-week")
 
     await (
@@ -93,6 +94,7 @@ async def test_dispatcher_finds_and_reschedules_a_booking(page: Page, site: Site
     await link.click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(booking["name"])
     await expect(page.get_by_text("Timeline")).to_be_visible()
+    assert await serious_violations(page) == []
 
     target = datetime.now(UTC).date() + timedelta(days=20)  # past the demo's booked fortnight
     await page.get_by_label("New date").fill(target.isoformat())

@@ -291,3 +291,21 @@ async def test_an_unknown_booking_is_a_404_page(api: httpx.AsyncClient, db: Data
     assert r.status_code == 404
     assert "<h1>Page not found</h1>" in r.text
     assert (await api.get("/app/bookings/not-a-uuid", headers=HTML)).status_code in (404, 422)
+
+
+async def test_confirm_and_resend_the_last_email_from_the_page(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner, start = await business(api, db)
+    b = await booked(api, owner, start)
+    await sign_in(api, owner)
+    confirmed = await api.post(
+        f"/app/bookings/{b['id']}/confirm", data={"version": str(b["version"])}, headers=htmx(api)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert 'data-status="CONFIRMED"' in confirmed.text
+    assert (await row(db, b["id"])).status == "CONFIRMED"
+    resent = await api.post(f"/app/bookings/{b['id']}/resend-email", headers=htmx(api))
+    assert resent.status_code == 200, resent.text
+    assert "is queued again to jo@example.com" in resent.text
+    assert "Email resent" in resent.text  # the timeline line
