@@ -31,6 +31,6 @@ cd bench
 # The slot and booking benches run on a large business; seeding it shows its progress
 # (and keeps the rows of an earlier run of the last week).
 ../.venv/bin/python seed_large.py
-for bench in http_baseline auth outbox slots bookings whatsapp; do
+for bench in http_baseline auth outbox slots bookings whatsapp dashboard; do
   ../.venv/bin/python "$bench.py"
 done

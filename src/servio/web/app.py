@@ -55,6 +55,8 @@ from servio.web.openapi import build_openapi
 from servio.web.pages import (
     chat_page,
     console_auth,
+    console_board,
+    console_bookings,
     console_home,
     console_leads,
     console_ops,
@@ -162,6 +164,8 @@ def create_app(
         console_leads.router,
         console_team.router,
         console_ops.router,
+        console_board.router,
+        console_bookings.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no

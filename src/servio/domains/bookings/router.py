@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from servio.domains.bookings import metrics, reminders, service
+from servio.domains.bookings import listing, metrics, reminders, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
@@ -208,18 +208,13 @@ async def list_bookings(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[BookingOut]:
     org = await identity.get_org(s, principal.org_id)
-    tz = ZoneInfo(org.timezone)
-    stmt = service.readable(principal.org_id)
-    if since:
-        stmt = stmt.where(Booking.starts_at >= datetime.combine(since, time(0), tzinfo=tz))
-    if until:
-        stmt = stmt.where(
-            Booking.starts_at < datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
-        )
-    if status:
-        stmt = stmt.where(Booking.status == status)
-    rows = await s.scalars(stmt.order_by(Booking.starts_at).limit(limit))
-    return [_out(b) for b in rows]
+    found = await listing.search(
+        s,
+        principal.org_id,
+        ZoneInfo(org.timezone),
+        listing.BookingFilter(status=status, since=since, until=until, limit=limit),
+    )
+    return [_out(b) for b in found]
 
 
 @router.get(

@@ -181,3 +181,15 @@ async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, s
         if p.status == "pending" and b.status == "PENDING"
         else "",
     }
+
+
+async def booking_payments(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID
+) -> list[Payment]:
+    """The booking's payments (its deposit checkouts), oldest first."""
+    rows = await s.scalars(
+        select(Payment)
+        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        .order_by(Payment.created_at, Payment.id)
+    )
+    return list(rows)
