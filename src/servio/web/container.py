@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from servio.domains.actions import tasks as action_tasks
 from servio.domains.bookings import emails as booking_emails
 from servio.domains.conversations import panic as conversations_panic
 from servio.domains.identity import links as identity_links
@@ -113,6 +114,7 @@ class Container:
                     booking_emails.EMAIL_TEMPLATES,
                     intake_service.EMAIL_TEMPLATES,
                     conversations_panic.EMAIL_TEMPLATES,
+                    action_tasks.EMAIL_TEMPLATES,
                 ],
                 globals_={"public_url": s.public_url.rstrip("/")},
             ),

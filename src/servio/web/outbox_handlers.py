@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from servio.domains.actions import tasks as action_tasks
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations import channels as conversation_channels
 from servio.domains.conversations import service as conversation_service
@@ -27,6 +28,7 @@ def register_outbox_handlers(container: Container) -> None:
     container.on_close.append(sender.aclose)
     webhook_tasks.register_handlers(container.outbox, container.db, webhooks, sender)
     intake_tasks.register_handlers(container.outbox, container.db)
+    action_tasks.register_handlers(container.outbox, container.db, container.settings)
     payment_tasks.register_handlers(
         container.outbox, container.db, payment_gateway(container.settings)
     )

@@ -163,11 +163,19 @@ async def test_design_decisions_are_kept_on_the_link(api: httpx.AsyncClient, db:
     approve = await _link(api, owner, "design.approve", design)
     reject = await _link(api, owner, "design.reject", design)
     assert "The design is approved" in (await api.post(f"/a/{approve}")).text
-    assert "The design is rejected" in (await api.post(f"/a/{reject}")).text
+    late = await api.post(f"/a/{reject}")  # the first decision stands
+    assert late.status_code == 409
+    assert "The request is at AWAITING_DEPOSIT" in late.text
     async with db.unit_of_work(owner.org_id) as s:
         found = await service.decisions(s, owner.org_id, uuid.UUID(design))
         row = await s.get(Conversation, uuid.UUID(design))
-    assert [d.decision for d in found] == ["rejected", "approved"]
+    assert [d.decision for d in found] == ["approved"]
+    assert (await _row(db, reject)).result == {
+        "ok": False,
+        "error": "design-already-decided",
+        "detail": "The request is at AWAITING_DEPOSIT; only a design waiting for review "
+        "is decided.",
+    }
     assert (await _row(db, approve)).result == {
         "ok": True,
         "decision": "approved",
@@ -175,7 +183,7 @@ async def test_design_decisions_are_kept_on_the_link(api: httpx.AsyncClient, db:
         "booking_id": None,
     }
     assert row is not None
-    assert row.stage == "REJECTED"
+    assert row.stage == "AWAITING_DEPOSIT"
 
 
 async def test_a_design_link_needs_a_conversation_of_the_org(

@@ -302,7 +302,8 @@ async def use(
 
 
 async def decisions(s: AsyncSession, org_id: uuid.UUID, subject_id: uuid.UUID) -> list[Decision]:
-    """Staff's decisions on a design (``approved`` / ``rejected``), newest first."""
+    """Staff's decisions on a design (``approved`` / ``rejected``), newest first; a link
+    used after the design was decided is refused and decides nothing."""
     rows = await s.scalars(
         select(ActionLink)
         .where(
@@ -321,5 +322,5 @@ async def decisions(s: AsyncSession, org_id: uuid.UUID, subject_id: uuid.UUID) -
             link_id=r.id,
         )
         for r in rows
-        if r.used_at is not None
+        if r.used_at is not None and (r.result or {}).get("ok", True)
     ]

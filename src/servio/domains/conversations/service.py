@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import deposits, machine, offers, outbound, panic
+from servio.domains.conversations import deposits, machine, offers, outbound, panic, review
 from servio.domains.conversations.actions import (
     Action,
     Text,
@@ -34,6 +34,8 @@ from servio.domains.conversations.answers import Context, money_text
 from servio.domains.conversations.deposits import Checkout as Checkout
 from servio.domains.conversations.flows import Flow, flow_for
 from servio.domains.conversations.models import Conversation, ConversationTurn
+from servio.domains.conversations.review import REVIEW_REQUESTED as REVIEW_REQUESTED
+from servio.domains.conversations.review import review_summary as review_summary
 from servio.domains.conversations.rows import ConversationNotFound as ConversationNotFound
 from servio.domains.conversations.rows import Handled as Handled
 from servio.domains.conversations.rows import get as get
@@ -42,6 +44,7 @@ from servio.domains.conversations.rows import store as _store
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.platform.db import utcnow
+from servio.platform.errors import Conflict
 
 log = logging.getLogger(__name__)
 _ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
@@ -110,7 +113,7 @@ async def converse(
         day_first=flow.day_first,
         keywords=flow.keywords,
     )
-    asked = row.question
+    asked, arrived_from = row.question, row.stage
     result = machine.step(flow, _state(row), text, reply_id, ctx, images)
     state, actions = result.state, list(result.actions)
     if result.completed:
@@ -130,6 +133,8 @@ async def converse(
         actions = outbound.lead_in(more, noted) if noted else more  # one message
     _store(row, state, now)
     row.last_inbound_at = now
+    if state.stage == review.REVIEW_STAGE and arrived_from != review.REVIEW_STAGE:
+        await review.request_review(s, org_id, row, now)
     s.add(
         ConversationTurn(
             org_id=org_id,
@@ -237,6 +242,12 @@ DECLINED = (
 )
 
 
+class DesignDecided(Conflict):
+    type = "design-already-decided"
+    title = "This design is not waiting for a decision"
+    description = "A design is approved or declined once, while it waits for review."
+
+
 async def decide_design(
     s: AsyncSession,
     org_id: uuid.UUID,
@@ -249,7 +260,14 @@ async def decide_design(
     """Staff's decision on a design (an action link): approval takes the booking path
     (AWAITING_DEPOSIT, the deposit request with its link, or free times to pick),
     rejection ends the conversation (REJECTED) with a polite word. The contact is told
-    through their channel; an illegal move (decided already, say) is a 409."""
+    through their channel. Only a design waiting for review can be decided: once the
+    first decision moved it on, the other link is a 409 and nothing is sent."""
+    current = await get(s, org_id, conversation_id)
+    if current.stage != review.REVIEW_STAGE:
+        raise DesignDecided(
+            f"The request is at {current.stage}; only a design waiting for review is decided.",
+            extra={"stage": current.stage},
+        )
     if approved:
         handled = await move(s, org_id, conversation_id, "AWAITING_DEPOSIT", checkout=checkout)
         actions = outbound.lead_in(handled.actions, APPROVED)

@@ -124,7 +124,7 @@ async def test_rejecting_a_design_tells_the_contact_and_ends_the_conversation(
     before = len(graph.sent)
     refused = await _use_link(api, owner, "design.approve", row.id)
     assert refused.startswith("409: ")
-    assert "A conversation in REJECTED cannot move to AWAITING_DEPOSIT." in refused
+    assert "The request is at REJECTED; only a design waiting for review is decided." in refused
     assert texts(graph, before) == []
     assert (await conversation(db, owner.org_id)).stage == "REJECTED"
     assert await bookings_and_payments(db, owner.org_id) == ([], [])
