@@ -25,6 +25,8 @@ from servio.domains.intake import router as intake_router
 from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
+from servio.domains.portal import router as portal_router
+from servio.domains.portal.config import PortalConfig
 from servio.domains.scheduling import router as scheduling_router
 from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
@@ -45,7 +47,7 @@ from servio.platform.security.passwords import configure_hasher
 from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
-from servio.web.pages import console_auth, console_home
+from servio.web.pages import client_portal, console_auth, console_home
 from servio.web.pages.errors import install_error_pages
 from servio.web.pages.static import static_mount
 from servio.web.stripe import mount_dev_checkout, payment_gateway
@@ -97,6 +99,7 @@ def create_app(
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.webhooks_config = WebhooksConfig.from_settings(settings)
+    app.state.portal_config = PortalConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
@@ -108,6 +111,7 @@ def create_app(
     install_problem_handlers(app)
     install_error_pages(app)
     console_auth.install_console_auth(app)
+    client_portal.install_client_portal(app)
     probes.install(app)
     for router in (
         problem_docs.router,
@@ -134,6 +138,8 @@ def create_app(
         actions_pages.router,
         console_auth.router,
         console_home.router,
+        portal_router.router,
+        client_portal.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no
