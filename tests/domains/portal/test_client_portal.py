@@ -213,6 +213,10 @@ async def test_cancel_before_the_cut_off_and_refused_after_it(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "CANCELLED"
     assert r.json()["policy"]["can_change"] is False
+    home = (await api.get("/client", headers=HTML)).text
+    upcoming, past = home.split('id="past-h"')
+    assert f"/client/bookings/{early}" in past
+    assert f"/client/bookings/{early}" not in upcoming
     async with db.unit_of_work(system=True) as s:
         await identity.put_setting(s, owner.org_id, "bookings.cancel_cutoff_hours", 24 * 30)
     refused = problem(
@@ -329,3 +333,24 @@ async def test_a_bearer_session_works_and_sign_out_ends_it(
     )
     staff = await api.get("/v1/client/portal/bookings", headers=owner.auth)
     problem(staff, 401, "client-not-signed-in")
+    started = await api.post("/v1/client/portal/session", json={"token": "x" * 40})
+    problem(started, 400, "invalid-sign-in-link")
+
+
+async def test_a_customer_without_upcoming_bookings_sees_the_empty_state(
+    api: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    owner, start = await business(api, db)
+    mine = await _book(api, owner, start)
+    r = await api.post(f"/v1/admin/bookings/{mine}/cancel", json={}, headers=owner.auth)
+    assert r.status_code == 200, r.text
+    await _sign_in(api, settings, owner.org_slug)
+    home = await api.get("/client", headers=HTML)
+    assert "No upcoming bookings with Bright Homes." in home.text
+    assert f"/client/bookings/{mine}" in home.text
+    page = await api.get(f"/client/bookings/{mine}", headers=HTML)
+    assert "This booking is cancelled; it can no longer change." in page.text
+    signed_out = await api.post("/client/logout", data={"csrf": api.cookies["servio_csrf"]})
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == f"/client/login/request?org={owner.org_slug}"
+    assert (await api.get("/client", headers=HTML)).status_code == 303
