@@ -332,7 +332,7 @@ async def test_a_bearer_session_works_and_sign_out_ends_it(
         await api.get("/v1/client/portal/bookings", headers=bearer), 401, "client-not-signed-in"
     )
     staff = await api.get("/v1/client/portal/bookings", headers=owner.auth)
-    problem(staff, 401, "client-not-signed-in")
+    problem(staff, 403, "client-session-required")
     started = await api.post("/v1/client/portal/session", json={"token": "x" * 40})
     problem(started, 400, "invalid-sign-in-link")
 

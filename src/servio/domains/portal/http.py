@@ -70,6 +70,8 @@ async def current_client(request: Request) -> signin.ClientSession:
     """The signed-in customer (401 ``client-not-signed-in``); a cookie write must carry
     the CSRF value (403); every call counts against the session's rate (429)."""
     token, via_cookie = _sent_token(request)
+    if token and not via_cookie and not signin.is_session_token(portal_config(request), token):
+        raise signin.ClientSessionRequired("Sign in to the client portal by emailed link.")
     session = await signin.session_of(database(request), portal_config(request), token)
     if via_cookie and request.method not in SAFE_METHODS and not await csrf_ok(request):
         raise ClientCsrfFailed("Send the servio_csrf cookie's value in the X-CSRF-Token header.")

@@ -64,6 +64,16 @@ class ClientNotSignedIn(DomainError):
     )
 
 
+class ClientSessionRequired(DomainError):
+    status = 403
+    type = "client-session-required"
+    title = "These credentials are not a client portal session"
+    description = (
+        "Staff tokens and API keys do not open the client portal; sign in as the customer "
+        "by emailed link."
+    )
+
+
 @dataclass(frozen=True)
 class ClientSession:
     """A signed-in customer: their address in one business."""
@@ -185,6 +195,17 @@ async def sign_in(db: Database, config: PortalConfig, token: str) -> StartedSess
         session = ClientSession(org_id, row.email, row.id, now + config.session_ttl)
     signed = _signer(config, SESSION_SALT).dumps({"o": str(org_id), "i": str(row_id)})
     return StartedSession(token=signed, session=session)
+
+
+def is_session_token(config: PortalConfig, token: str) -> bool:
+    """Whether ``token`` was issued as a client session (expired or not)."""
+    try:
+        _signer(config, SESSION_SALT).loads(token[:MAX_TOKEN_LENGTH])
+    except SignatureExpired:
+        return True
+    except BadSignature:
+        return False
+    return True
 
 
 async def session_of(db: Database, config: PortalConfig, token: str | None) -> ClientSession:
