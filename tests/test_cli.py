@@ -95,6 +95,7 @@ def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
         "SERVIO_ENV": "prod",
         "SERVIO_SECRET_KEY": "p" * 40,
         "SERVIO_METRICS_TOKEN": "metrics-token",
+        "SERVIO_CLIENT_PORTAL_SECRET": "c" * 40,
         "SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/prod.db",
     }
     result = run(["seed", "demo"], env, tmp_path)
@@ -118,6 +119,7 @@ def test_production_without_secrets_refuses_to_serve(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SERVIO_SECRET_KEY" in result.stderr
     assert "SERVIO_METRICS_TOKEN" in result.stderr
+    assert "SERVIO_CLIENT_PORTAL_SECRET" in result.stderr
 
 
 @pytest.mark.postgres

@@ -39,6 +39,7 @@ def test_production_names_every_missing_or_default_secret() -> None:
         "SERVIO_WHATSAPP_APP_SECRET",
         "SERVIO_WHATSAPP_VERIFY_TOKEN",
         "SERVIO_METRICS_TOKEN",
+        "SERVIO_CLIENT_PORTAL_SECRET",
     ):
         assert name in message
 
@@ -48,6 +49,7 @@ def test_production_accepts_real_secrets() -> None:
         env="prod",
         secret_key="s" * 48,
         metrics_token="metrics-token-123",  # type: ignore[arg-type]
+        client_portal_secret="c" * 40,  # type: ignore[arg-type]
         database_url="postgresql+asyncpg://app@db/servio",
     )
     assert production_problems(settings) == []

@@ -7,6 +7,7 @@ from servio.domains.identity import models as identity_models
 from servio.domains.intake import models as intake_models
 from servio.domains.messaging import models as messaging_models
 from servio.domains.payments import models as payments_models
+from servio.domains.portal import models as portal_models
 from servio.domains.scheduling import models as scheduling_models
 from servio.domains.webhooks import models as webhook_models
 from servio.platform import idempotency as platform_idempotency
@@ -36,6 +37,7 @@ __all__ = [
     "platform_idempotency",
     "platform_inbox",
     "platform_worker",
+    "portal_models",
     "scheduling_models",
     "webhook_models",
 ]

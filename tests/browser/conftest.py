@@ -16,6 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from servio.platform.config import Settings
 from servio.seeding import seed_demo
 from servio.web.app import create_app
+from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.databases import create_sqlite_database, migrate
@@ -31,6 +32,15 @@ class Site:
     @property
     def password(self) -> str:
         return self.settings.demo_password.get_secret_value()
+
+    async def deliver_outbox(self) -> int:
+        """Send what the site queued (mail lands in var_dir/"mail"), as its worker would,
+        through a container of the test's own event loop."""
+        container = Container.from_settings(self.settings)
+        try:
+            return await container.dispatcher("tests").drain()
+        finally:
+            await container.close()
 
 
 @pytest.fixture(scope="module")

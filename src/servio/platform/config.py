@@ -20,6 +20,7 @@ from servio.platform.ratelimit import parse_rate
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - a marker that prod refuses
 DEFAULT_DEMO_PASSWORD = "servio-demo-2026"  # noqa: S105 - documented demo login
+DEV_CLIENT_PORTAL_SECRET = "dev-only-client-portal-secret"  # noqa: S105 - prod refuses it
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -87,6 +88,11 @@ class Settings(BaseSettings):
     job_runs_retention_days: int = Field(default=30, ge=1, le=3650)
 
     demo_password: SecretStr = SecretStr(DEFAULT_DEMO_PASSWORD)
+
+    # The client portal's emailed sign-in links and sessions are signed with this key.
+    client_portal_secret: SecretStr = SecretStr(DEV_CLIENT_PORTAL_SECRET)
+    client_portal_token_ttl_minutes: int = Field(default=30, ge=5, le=1440)
+    client_portal_session_hours: int = Field(default=12, ge=1, le=720)
 
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -221,6 +227,11 @@ def production_problems(settings: Settings) -> list[str]:
     key = settings.secret_key.get_secret_value()
     if key == DEV_SECRET_KEY or len(key) < 32:
         problems.append("SERVIO_SECRET_KEY is missing, the development default, or under 32 chars")
+    portal = settings.client_portal_secret.get_secret_value()
+    if portal == DEV_CLIENT_PORTAL_SECRET or len(portal) < 32:
+        problems.append(
+            "SERVIO_CLIENT_PORTAL_SECRET is missing, the development default, or under 32 chars"
+        )
     if not _blank(settings.stripe_api_key) and _blank(settings.stripe_webhook_secret):
         problems.append("SERVIO_STRIPE_WEBHOOK_SECRET is missing while Stripe is configured")
     if not _blank(settings.whatsapp_access_token):

@@ -31,6 +31,8 @@ from servio.domains.intake import router as intake_router
 from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
+from servio.domains.portal import router as portal_router
+from servio.domains.portal.config import PortalConfig
 from servio.domains.scheduling import router as scheduling_router
 from servio.domains.scheduling import router_availability
 from servio.domains.webhooks import router as webhooks_router
@@ -54,6 +56,7 @@ from servio.web.container import Container
 from servio.web.openapi import build_openapi
 from servio.web.pages import (
     chat_page,
+    client_portal,
     console_auth,
     console_board,
     console_bookings,
@@ -117,6 +120,7 @@ def create_app(
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.webhooks_config = WebhooksConfig.from_settings(settings)
+    app.state.portal_config = PortalConfig.from_settings(settings)
     app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
@@ -128,6 +132,7 @@ def create_app(
     install_problem_handlers(app)
     install_error_pages(app)
     console_auth.install_console_auth(app)
+    client_portal.install_client_portal(app)
     probes.install(app)
     for router in (
         problem_docs.router,
@@ -166,6 +171,8 @@ def create_app(
         console_ops.router,
         console_board.router,
         console_bookings.router,
+        portal_router.router,
+        client_portal.router,
     ):
         # Straight onto the app: an included router is a branch every request walks
         # again, a measurable share of a small request. Routers here carry no

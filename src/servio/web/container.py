@@ -14,6 +14,7 @@ from servio.domains.conversations import panic as conversations_panic
 from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
 from servio.domains.intake import service as intake_service
+from servio.domains.portal import signin as portal_signin
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.email import (
@@ -115,6 +116,7 @@ class Container:
                     intake_service.EMAIL_TEMPLATES,
                     conversations_panic.EMAIL_TEMPLATES,
                     action_tasks.EMAIL_TEMPLATES,
+                    portal_signin.EMAIL_TEMPLATES,
                 ],
                 globals_={"public_url": s.public_url.rstrip("/")},
             ),

@@ -217,6 +217,7 @@ def test_basic_admin_is_refused_in_production(tmp_path: Path) -> None:
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         "secret_key": "k" * 48,
         "metrics_token": "m" * 32,
+        "client_portal_secret": "c" * 40,
         "basic_admin_password": "open-sesame-local-only",
         "default_org": "seed-co",
     }

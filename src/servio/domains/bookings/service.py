@@ -17,7 +17,8 @@ from servio.domains.bookings import cancellation, emails
 from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
 from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decide
 from servio.domains.bookings.invites import Method, invitation
-from servio.domains.bookings.models import Booking, BookingEvent
+from servio.domains.bookings.models import Booking as Booking  # re-exported for other domains
+from servio.domains.bookings.models import BookingEvent
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
 from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
-from servio.domains.payments.models import LedgerEntry, Payment
+from servio.domains.payments.models import LedgerEntry
+from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
 from servio.platform import outbox
 from servio.platform.db import utcnow
 
