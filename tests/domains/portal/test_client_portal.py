@@ -56,7 +56,7 @@ async def _sign_in(
     r = await _ask_link(api, org, email)
     assert r.status_code == 200, r.text
     token = await _link_mail(api, settings.var_dir, email)
-    r = await api.get("/client/login/callback", params={"token": token})
+    r = await api.post("/client/login/callback", data={"token": token})
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/client"
 
@@ -83,7 +83,11 @@ async def test_link_by_email_signs_in_and_lists_the_customers_bookings(
     body = text_part(message)
     assert f"{settings.public_url}/client/login/callback?token=" in body
     assert "valid 30 minutes, once" in body
-    r = await api.get("/client/login/callback", params={"token": link_token(message)})
+    opened = await api.get("/client/login/callback", params={"token": link_token(message)})
+    assert opened.status_code == 200  # opening the link (a mail scanner, say) spends nothing
+    assert "<h1>Sign in to Bright Homes</h1>" in opened.text
+    assert "client_session" not in opened.headers.get("set-cookie", "")
+    r = await api.post("/client/login/callback", data={"token": link_token(message)})
     assert r.status_code == 303
     cookie = r.headers.get_list("set-cookie")
     session = next(c for c in cookie if c.startswith("client_session="))
@@ -150,12 +154,16 @@ async def test_a_link_works_once_and_an_altered_or_expired_one_not_at_all(
     assert "This link is not valid" in r.text
     assert 'href="/client/login/request"' in r.text
     assert "client_session" not in r.headers.get("set-cookie", "")
-    first = await api.get("/client/login/callback", params={"token": token})
+    assert (await api.get("/client/login/callback", params={"token": token})).status_code == 200
+    first = await api.post("/client/login/callback", data={"token": token})
     assert first.status_code == 303
     api.cookies.clear()
     again = await api.get("/client/login/callback", params={"token": token}, headers=HTML)
     assert again.status_code == 410
     assert "This link was already used" in again.text
+    reused = await api.post("/client/login/callback", data={"token": token}, headers=HTML)
+    assert reused.status_code == 410
+    assert "client_session" not in reused.headers.get("set-cookie", "")
     problem(
         await api.post("/v1/client/portal/session", json={"token": token}),
         410,

@@ -168,22 +168,51 @@ async def request_link(
         )
 
 
-async def sign_in(db: Database, config: PortalConfig, token: str) -> StartedSession:
-    """Trade a sign-in link for a session, once: of two uses of one link, one wins."""
+async def _open_link(
+    s: AsyncSession, config: PortalConfig, token: str, now: datetime
+) -> ClientSignIn:
+    """The unused, unexpired sign-in row ``token`` names, else the reason it is refused."""
     claims = _claims(config, LINK_SALT, token, int(config.link_ttl.total_seconds()))
     try:
         org_id, row_id = uuid.UUID(str(claims["o"])), uuid.UUID(str(claims["i"]))
     except ValueError as exc:
         raise InvalidSignInLink("This link is not valid.") from exc
+    row = await s.scalar(
+        select(ClientSignIn).where(ClientSignIn.org_id == org_id, ClientSignIn.id == row_id)
+    )
+    if row is None or row.nonce_hash != digest(str(claims.get("n", ""))):
+        raise InvalidSignInLink("This link is not valid.")
+    if row.expires_at <= now:
+        raise SignInLinkGone("This link has expired.", extra={"reason": "expired"})
+    if row.used_at is not None:
+        raise SignInLinkGone("This link was already used.", extra={"reason": "used"})
+    return row
+
+
+def link_org(config: PortalConfig, token: str) -> uuid.UUID:
+    """The business a well-signed link belongs to (its row is checked by the callers)."""
+    claims = _claims(config, LINK_SALT, token, int(config.link_ttl.total_seconds()))
+    try:
+        return uuid.UUID(str(claims["o"]))
+    except ValueError as exc:
+        raise InvalidSignInLink("This link is not valid.") from exc
+
+
+async def check_link(db: Database, config: PortalConfig, token: str) -> uuid.UUID:
+    """Whether ``token`` would sign in, without using it (a mail scanner opening the
+    link must not spend it): the org it belongs to, else why it is refused."""
+    org_id = link_org(config, token)
+    async with db.unit_of_work(org_id) as s:
+        await _open_link(s, config, token, utcnow())
+    return org_id
+
+
+async def sign_in(db: Database, config: PortalConfig, token: str) -> StartedSession:
+    """Trade a sign-in link for a session, once: of two uses of one link, one wins."""
+    org_id = link_org(config, token)
     now = utcnow()
     async with db.unit_of_work(org_id) as s:
-        row = await s.scalar(
-            select(ClientSignIn).where(ClientSignIn.org_id == org_id, ClientSignIn.id == row_id)
-        )
-        if row is None or row.nonce_hash != digest(str(claims.get("n", ""))):
-            raise InvalidSignInLink("This link is not valid.")
-        if row.expires_at <= now:
-            raise SignInLinkGone("This link has expired.", extra={"reason": "expired"})
+        row = await _open_link(s, config, token, now)
         claimed = await s.execute(
             update(ClientSignIn)
             .where(ClientSignIn.id == row.id, ClientSignIn.used_at.is_(None))
@@ -193,7 +222,7 @@ async def sign_in(db: Database, config: PortalConfig, token: str) -> StartedSess
         if getattr(claimed, "rowcount", 0) != 1:
             raise SignInLinkGone("This link was already used.", extra={"reason": "used"})
         session = ClientSession(org_id, row.email, row.id, now + config.session_ttl)
-    signed = _signer(config, SESSION_SALT).dumps({"o": str(org_id), "i": str(row_id)})
+    signed = _signer(config, SESSION_SALT).dumps({"o": str(org_id), "i": str(row.id)})
     return StartedSession(token=signed, session=session)
 
 

@@ -111,22 +111,39 @@ async def login_request(
     return _login_page(request, org=org, email=email, sent=True, notice=NEUTRAL)
 
 
+def _link_refused(request: Request, refused: DomainError) -> Response:
+    reason = str((refused.extra or {}).get("reason", "invalid"))
+    context = {"reason": reason, "detail": str(refused)}
+    return render(
+        request, "client/link_refused.html", context, status_code=refused.status, headers=NO_STORE
+    )
+
+
 @router.get("/client/login/callback")
 async def login_callback(
     request: Request, token: Annotated[str, Query(max_length=1000)] = ""
 ) -> Response:
+    """The emailed link opens a page with a Sign in button: opening the link (as mail
+    scanners do) does not spend it; pressing the button does."""
+    db = database(request)
+    try:
+        org_id = await signin.check_link(db, portal_config(request), token)
+    except (signin.InvalidSignInLink, signin.SignInLinkGone) as refused:
+        return _link_refused(request, refused)
+    async with db.unit_of_work(org_id) as s:
+        org = await identity.get_org(s, org_id)
+    context = {"token": token, "business_name": org.name}
+    return render(request, "client/confirm_sign_in.html", context, headers=NO_STORE)
+
+
+@router.post("/client/login/callback")
+async def login_confirmed(
+    request: Request, token: Annotated[str, Form(max_length=1000)] = ""
+) -> Response:
     try:
         started = await signin.sign_in(database(request), portal_config(request), token)
     except (signin.InvalidSignInLink, signin.SignInLinkGone) as refused:
-        reason = str((refused.extra or {}).get("reason", "invalid"))
-        context = {"reason": reason, "detail": str(refused)}
-        return render(
-            request,
-            "client/link_refused.html",
-            context,
-            status_code=refused.status,
-            headers=NO_STORE,
-        )
+        return _link_refused(request, refused)
     response = RedirectResponse(HOME, status_code=303, headers=NO_STORE)
     set_client_cookies(request, response, started)
     return response
