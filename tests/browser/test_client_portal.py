@@ -4,8 +4,6 @@ shows the new time. The portal's pages pass axe-core with no serious violation."
 
 from __future__ import annotations
 
-import email
-import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +12,7 @@ from playwright.async_api import Page, expect
 
 from servio.web.pages.rendering import local_date, local_time
 from tests.browser.conftest import Site
+from tests.browser.portal import ask_for_link, open_link
 from tests.support.browser import serious_violations, snap
 
 ORG = "sparkle-clean"
@@ -48,21 +47,6 @@ async def _book(http: httpx.AsyncClient) -> tuple[str, datetime, str]:
     return str(r.json()["id"]), start, other.astimezone(TZ).date().isoformat()
 
 
-def _sign_in_link(site: Site) -> str:
-    folder = site.var_dir / "mail"
-    found = [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
-    links = [m for m in found if m["To"] == CUSTOMER and "sign-in link" in str(m["Subject"])]
-    assert links, [m["Subject"] for m in found]
-    text = next(
-        part.get_payload(decode=True).decode()  # type: ignore[union-attr]
-        for part in links[-1].walk()
-        if part.get_content_type() == "text/plain"
-    )
-    match = re.search(r"(http://\S+/client/login/callback\?token=\S+)", text)
-    assert match, text
-    return match.group(1)
-
-
 async def _staff_reschedule(http: httpx.AsyncClient, site: Site, booking_id: str) -> datetime:
     login = await http.post(
         "/v1/auth/login",
@@ -87,13 +71,8 @@ async def test_a_customer_signs_in_by_link_and_sees_a_moved_booking(page: Page, 
         await expect(page.get_by_role("heading", level=1)).to_have_text("See your bookings")
         assert await serious_violations(page) == []
         await snap(page, "client-portal-login")
-        await page.get_by_label("Email").fill(CUSTOMER)
-        await page.get_by_role("button", name="Email me a sign-in link").click()
-        await expect(page.get_by_role("status")).to_contain_text("a sign-in link is on its way")
-        await site.deliver_outbox()
-        await page.goto(_sign_in_link(site))
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page).to_have_url(f"{site.url}/client")
+        await ask_for_link(page, site, ORG, CUSTOMER)
+        await open_link(page, site, CUSTOMER)
         await expect(page.get_by_role("heading", level=1)).to_have_text("My bookings")
         row = page.locator(f'a[href="/client/bookings/{booking_id}"]')
         await expect(row).to_contain_text(local_date(start, TZ, "en_US"))

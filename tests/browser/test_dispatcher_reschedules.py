@@ -1,6 +1,7 @@
 """In chromium: a dispatcher the owner invited, with an authenticator app, signs in to
 the console (password, then the code), finds a booking by the customer's email, moves
-it to a free time of another day, and sees the new time; the database agrees. The
+it to a free time of another day, and sees the new time; the database agrees, and the
+customer, signed in to the client portal by emailed link, sees the new time too. The
 dashboard passes axe-core; the dashboard, board and booking pages are kept as
 screenshots."""
 
@@ -8,18 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from servio.domains.bookings.models import Booking
 from servio.platform.db import Database
+from servio.web.pages.rendering import local_date, local_time
 from tests.browser.conftest import Site
+from tests.browser.portal import ask_for_link, open_link
 from tests.support.app import app_client
 from tests.support.browser import serious_violations, snap
 from tests.support.identity import PASSWORD, enable_mfa, invite, login, totp_code
 
 DISPATCHER = "dispatch@sparkle-clean.example.com"
+TZ = ZoneInfo("America/Edmonton")
 
 
 async def _dispatcher_with_mfa(site: Site) -> tuple[str, dict]:
@@ -61,7 +66,9 @@ async def _sign_in(page: Page, site: Site, secret: str) -> None:
     await expect(page).to_have_url(f"{site.url}/app")
 
 
-async def test_dispatcher_finds_and_reschedules_a_booking(page: Page, site: Site) -> None:
+async def test_dispatcher_finds_and_reschedules_a_booking(
+    page: Page, context: BrowserContext, site: Site
+) -> None:
     secret, booking = await _dispatcher_with_mfa(site)
     await _sign_in(page, site, secret)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
@@ -109,4 +116,14 @@ async def test_dispatcher_finds_and_reschedules_a_booking(page: Page, site: Site
     await expect(page.locator("[data-field=when]")).to_contain_text(str(target.day))
     await expect(page.locator(".timeline")).to_contain_text("Rescheduled")
     await snap(page, "console-booking")
-    assert await _start_of(site, booking["id"]) == datetime.fromisoformat(chosen)
+    moved_to = datetime.fromisoformat(chosen)
+    assert await _start_of(site, booking["id"]) == moved_to
+
+    # The customer's portal shows the new time.
+    customer = await context.new_page()
+    await context.clear_cookies()
+    await ask_for_link(customer, site, "sparkle-clean", booking["email"])
+    await open_link(customer, site, booking["email"])
+    row = customer.locator(f'a[href="/client/bookings/{booking["id"]}"]')
+    await expect(row).to_contain_text(local_date(moved_to, TZ, "en_US"))
+    await expect(row).to_contain_text(local_time(moved_to, TZ, "en_US"))
