@@ -38,8 +38,9 @@ async def test_a_consultation_runs_over_whatsapp_and_stop_is_honoured(
     api: httpx.AsyncClient, db: Database, studio: uuid.UUID, graph: FakeGraph
 ) -> None:
     await _say(api, "wamid.C1", 1_900_000_000, "Hi, I'd like a tattoo")
-    first = _texts(graph)
-    assert any("What would you like to get tattooed" in t for t in first), first
+    [first_reply] = first = _texts(graph)  # greeting and question: one message, in order
+    assert first_reply.startswith("Hi! Thanks for reaching out"), first_reply
+    assert first_reply.endswith("Describe your idea in a sentence or two."), first_reply
     assert {s["body"]["to"].lstrip("+") for s in graph.sent} == {CLIENT}
 
     await _say(api, "wamid.C2", 1_900_000_060, "A small rose with a thin stem")

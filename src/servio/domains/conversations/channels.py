@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import deposits, lapses, service
-from servio.domains.conversations.outbound import render, tell
+from servio.domains.conversations.outbound import coalesce, render, tell
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
@@ -47,7 +47,7 @@ class WhatsAppConversations:
                 media=[str(ref) for ref in p.get("media") or []],
                 checkout=self.checkout,
             )
-            for n, action in enumerate(handled.actions):
+            for n, action in enumerate(coalesce(handled.actions)):
                 await messaging.send(
                     s, org_id, to=contact, dedupe_key=f"reply:{message_id}:{n}", **render(action)
                 )

@@ -29,6 +29,7 @@ from servio.domains.conversations.models import Conversation
 from servio.domains.messaging import service as messaging
 
 BUTTON_TITLE, ROW_TITLE, ROWS = 20, 24, 10  # WhatsApp's limits
+TEXT_BODY, INTERACTIVE_BODY = 4096, 1024
 DEPOSIT_PURPOSE = "deposit"
 
 
@@ -73,6 +74,40 @@ def lead_in(actions: list[Action], text: str) -> list[Action]:
     return [Text(text=text), *actions]
 
 
+def _limit(action: Action) -> int:
+    interactive = isinstance(action, (Buttons, ChoiceList)) or (
+        isinstance(action, SlotOffer) and bool(action.slots)
+    )
+    return INTERACTIVE_BODY if interactive else TEXT_BODY
+
+
+def coalesce(actions: list[Action]) -> list[Action]:
+    """One WhatsApp message per turn where the limits allow: plain texts go in front of
+    the next message's body. Messages of one batch are sent concurrently and could
+    arrive out of order; one message cannot."""
+    out: list[Action] = []
+    pending: list[str] = []
+    for action in actions:
+        if isinstance(action, Text):
+            pending.append(action.text)
+            continue
+        if pending:
+            merged = "\n\n".join([*pending, action.text])
+            if len(merged) <= _limit(action):
+                action = action.model_copy(update={"text": merged})
+            else:
+                out.append(Text(text="\n\n".join(pending)))
+            pending = []
+        out.append(action)
+    if pending:
+        joined = "\n\n".join(pending)
+        if len(joined) <= TEXT_BODY:
+            out.append(Text(text=joined))
+        else:
+            out.extend(Text(text=text) for text in pending)
+    return out
+
+
 async def tell(
     s: AsyncSession,
     org_id: uuid.UUID,
@@ -90,6 +125,6 @@ async def tell(
         return False
     if automated and (await panic.state(s, org_id)).on:
         return False
-    for n, action in enumerate(actions):
+    for n, action in enumerate(coalesce(actions)):
         await messaging.send(s, org_id, to=row.contact, dedupe_key=f"{key}:{n}", **render(action))
     return True
