@@ -5,6 +5,7 @@ sign-in with the MFA step, CSRF-checked sign-out and session renewal."""
 from __future__ import annotations
 
 import gzip
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -136,3 +137,19 @@ async def test_an_expired_console_session_is_renewed_from_the_refresh_cookie(
     htmx = await api.get("/app", headers={"HX-Request": "true"})
     assert htmx.status_code == 204
     assert htmx.headers["hx-redirect"] == "/app/login?next=%2Fapp"
+
+
+async def test_pages_are_gzipped_for_browsers_that_accept_it(api: httpx.AsyncClient) -> None:
+    owner = await register(api, "owner@zip.example.com", "Zip Clean")
+    page = f"/b/{owner.org_slug}"
+    packed = await api.get(page, headers=HTML | {"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "accept-encoding"
+    assert "Book with Zip Clean" in packed.text  # httpx undid the gzip
+    small = await api.get("/no-such-page", headers=HTML | {"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # about one packet: left as it is
+    plain = await api.get(page, headers=HTML | {"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    key = re.compile(r'data-idempotency-key="[0-9a-f]+"')  # a new one per render
+    assert key.sub("", plain.text) == key.sub("", packed.text)
+    assert len(gzip.compress(plain.content)) < len(plain.content)
