@@ -208,6 +208,8 @@ async def test_booking_page_shows_timeline_and_reschedules(
     assert "<html" not in moved.text
     assert "Booking moved" in moved.text
     assert "Rescheduled" in moved.text  # the timeline line
+    assert f"by {owner.email}" in moved.text  # who, as people read it
+    assert f"user:{owner.user_id}" not in moved.text
     assert (await row(db, b["id"])).starts_at == later
 
 

@@ -141,6 +141,29 @@ async def staff_emails(
     return list(rows)
 
 
+async def actor_names(
+    session: AsyncSession, org_id: uuid.UUID, actors: list[str]
+) -> dict[str, str]:
+    """The email of each ``user:<id>`` actor who is a member of the org, for display;
+    other actors (systems, API keys, people since removed) are left out."""
+    ids = set()
+    for actor in actors:
+        kind, _, raw = actor.partition(":")
+        if kind == "user":
+            try:
+                ids.add(uuid.UUID(raw))
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id, User.id.in_(ids))
+    )
+    return {f"user:{user_id}": email for user_id, email in rows}
+
+
 class OrgRequired(DomainError):
     status = 422
     type = "org-required"

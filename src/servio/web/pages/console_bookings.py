@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import listing, reminders, service
 from servio.domains.bookings.models import STATUSES
+from servio.domains.identity import service as identity
 from servio.domains.payments import service as payments
 from servio.domains.scheduling import service as scheduling
 from servio.platform.errors import DomainError
@@ -95,12 +96,12 @@ def _shown(value: Any, view: OrgView) -> str:
     return str(value)
 
 
-def _timeline(events: list[Any], view: OrgView) -> list[dict[str, Any]]:
+def _timeline(events: list[Any], view: OrgView, names: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "at": e.created_at,
             "kind": e.kind,
-            "actor": e.actor,
+            "actor": names.get(e.actor, e.actor),
             "detail": [
                 (key.replace("_", " "), _shown(value, view))
                 for key, value in sorted(e.detail.items())
@@ -117,12 +118,14 @@ async def _panel_context(
     """Everything the booking's panel shows (404 ``booking-not-found`` when not the org's)."""
     booking = await service.get(s, principal.org_id, booking_id)
     view = await org_view(s, request, principal.org_id)
+    events = await service.timeline(s, principal.org_id, booking_id)
+    names = await identity.actor_names(s, principal.org_id, [e.actor for e in events])
     return {
         "principal": principal,
         "view": view,
         "b": booking,
         "resources": await resource_names(s, principal.org_id),
-        "timeline": _timeline(await service.timeline(s, principal.org_id, booking_id), view),
+        "timeline": _timeline(events, view, names),
         "payments": await payments.booking_payments(s, principal.org_id, booking_id),
         "moves": {move for move, allowed in service.MOVES.items() if booking.status in allowed},
         "can_write": "bookings:write" in principal.permissions,
