@@ -16,6 +16,7 @@ from servio.domains.conversations.actions import Action
 from servio.domains.conversations.machine import STAGES
 from servio.domains.conversations.models import Conversation
 from servio.domains.identity import service as identity
+from servio.domains.identity.service import Org
 from servio.platform.db import utcnow
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.problems import problem_responses
@@ -34,6 +35,37 @@ def checkout_of(request: Request) -> deposits.Checkout:
         gateway=state.payment_gateway,
         public_url=state.container.settings.public_url,
     )
+
+
+async def web_chat_turn(
+    request: Request,
+    org_slug: str | None,
+    session_id: str,
+    text: str,
+    reply_id: str | None,
+    *,
+    default_org: bool,
+) -> tuple[Org, service.Handled]:
+    """One web chat message through the business's conversation (the API's chat routes
+    and the chat page): 404 for an unknown business; with ``default_org`` a request
+    naming none goes to the deployment's default business."""
+    db = database(request)
+    state = request.app.state
+    default = state.container.settings.default_org if default_org else None
+    found = await identity.resolve_public_org(db, org_slug, default)
+    prices: catalog.Catalog | None = getattr(state, "catalog", None)
+    async with db.unit_of_work(found.id, immediate=True) as s:
+        handled = await service.converse(
+            s,
+            found.id,
+            "web",
+            session_id,
+            text,
+            reply_id,
+            prices=prices,
+            checkout=checkout_of(request),
+        )
+    return found, handled
 
 
 class ChatMessageIn(BaseModel):
@@ -115,29 +147,17 @@ class SlotParseStatsOut(BaseModel):
     responses=problem_responses(404, 422),
 )
 async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = None) -> ChatReplyOut:
-    db = database(request)
-    default = request.app.state.container.settings.default_org
-    found = await identity.resolve_public_org(db, org, default)
-    prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
-    async with db.unit_of_work(found.id, immediate=True) as s:
-        handled = await service.converse(
-            s,
-            found.id,
-            "web",
-            body.session_id,
-            body.text,
-            body.reply_id,
-            prices=prices,
-            checkout=checkout_of(request),
-        )
-        row = handled.conversation
-        return ChatReplyOut(
-            conversation_id=row.id,
-            stage=row.stage,
-            question=row.question,
-            actions=handled.actions,
-            paused=handled.paused,
-        )
+    _found, handled = await web_chat_turn(
+        request, org, body.session_id, body.text, body.reply_id, default_org=True
+    )
+    row = handled.conversation
+    return ChatReplyOut(
+        conversation_id=row.id,
+        stage=row.stage,
+        question=row.question,
+        actions=handled.actions,
+        paused=handled.paused,
+    )
 
 
 class ChatTurnIn(BaseModel):
@@ -175,32 +195,20 @@ class ChatTurnOut(BaseModel):
     responses=problem_responses(404, 422),
 )
 async def chat_turn(body: ChatTurnIn, request: Request, org: OrgSlug = None) -> ChatTurnOut:
-    db = database(request)
-    default = request.app.state.container.settings.default_org
-    found = await identity.resolve_public_org(db, body.org or org, default)
-    prices: catalog.Catalog | None = getattr(request.app.state, "catalog", None)
-    async with db.unit_of_work(found.id, immediate=True) as s:
-        handled = await service.converse(
-            s,
-            found.id,
-            "web",
-            body.session_id,
-            body.text,
-            body.reply_id,
-            prices=prices,
-            checkout=checkout_of(request),
-        )
-        row = handled.conversation
-        estimate = (row.answers or {}).get("_estimate")
-        return ChatTurnOut(
-            reply="\n".join(a.text for a in handled.actions if getattr(a, "text", "")),
-            actions=handled.actions,
-            state=row.stage,
-            conversation_id=row.id,
-            question=row.question,
-            estimate=estimate if isinstance(estimate, dict) else None,
-            paused=handled.paused,
-        )
+    _found, handled = await web_chat_turn(
+        request, body.org or org, body.session_id, body.text, body.reply_id, default_org=True
+    )
+    row = handled.conversation
+    estimate = (row.answers or {}).get("_estimate")
+    return ChatTurnOut(
+        reply="\n".join(a.text for a in handled.actions if getattr(a, "text", "")),
+        actions=handled.actions,
+        state=row.stage,
+        conversation_id=row.id,
+        question=row.question,
+        estimate=estimate if isinstance(estimate, dict) else None,
+        paused=handled.paused,
+    )
 
 
 @router.get(

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.identity.models import Membership, Org, OrgSetting, User
+from servio.domains.identity.models import Membership, OrgSetting, User
+from servio.domains.identity.models import Org as Org  # re-exported for other domains
 from servio.platform.db import Database
 from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound

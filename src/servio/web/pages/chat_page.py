@@ -11,11 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from servio.domains.catalog.service import Catalog
-from servio.domains.conversations import service as conversations
-from servio.domains.conversations.router import checkout_of
+from servio.domains.conversations.router import web_chat_turn
 from servio.domains.identity import service as identity
-from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import reader_locale, render
@@ -65,7 +62,7 @@ def _keep(response: Response, session_id: str, slug: str) -> None:
 async def chat_page(org_slug: str, request: Request) -> Response:
     try:
         org = await identity.resolve_public_org(database(request), org_slug, None)
-    except DomainError:
+    except identity.OrgNotFound:
         return error_page(request, 404, "We do not know this business.")
     session_id, new = _session(request)
     context = {
@@ -90,25 +87,14 @@ async def chat_turn(
     label: Annotated[str, Form(max_length=200)] = "",
     session: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    db = database(request)
-    try:
-        org = await identity.resolve_public_org(db, org_slug, None)
-    except DomainError:
-        return error_page(request, 404, "We do not know this business.")
     session_id, new = _session(request, session)
-    prices: Catalog | None = getattr(request.app.state, "catalog", None)
-    async with db.unit_of_work(org.id, immediate=True) as s:
-        handled = await conversations.converse(
-            s,
-            org.id,
-            "web",
-            session_id,
-            text.strip(),
-            reply_id or None,
-            prices=prices,
-            checkout=checkout_of(request),
+    try:
+        org, handled = await web_chat_turn(
+            request, org_slug, session_id, text.strip(), reply_id or None, default_org=False
         )
-        stage = handled.conversation.stage
+    except identity.OrgNotFound:
+        return error_page(request, 404, "We do not know this business.")
+    stage = handled.conversation.stage
     said = label or text.strip()
     context = {
         "said": said,
