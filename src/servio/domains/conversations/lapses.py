@@ -31,14 +31,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.conversations import deposits, machine, outbound
 from servio.domains.conversations.actions import Action, DepositRequest, Text
 from servio.domains.conversations.flows import flow_for
 from servio.domains.conversations.models import Conversation
-from servio.domains.conversations.rows import state_of, store
+from servio.domains.conversations.rows import holding_booking, state_of, store
 from servio.domains.identity import service as identity
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import Delivery, PermanentFailure
@@ -88,11 +87,7 @@ async def deposit_lapsed(
     """Apply one lapsed deposit to the conversation holding the booking (see the module
     docstring); the lapse as recorded, or None when no conversation holds it."""
     now = now or utcnow()
-    row = await s.scalar(
-        select(Conversation)
-        .where(Conversation.org_id == org_id, Conversation.booking_id == booking_id)
-        .with_for_update()
-    )
+    row = await holding_booking(s, org_id, booking_id)
     if row is None:
         return None
     state = state_of(row)

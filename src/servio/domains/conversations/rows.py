@@ -59,3 +59,15 @@ async def get(
     if row is None:
         raise ConversationNotFound("No such conversation in this business.")
     return row
+
+
+async def holding_booking(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID
+) -> Conversation | None:
+    """The org's conversation whose booking this is, locked for the change about it."""
+    found: Conversation | None = await s.scalar(
+        select(Conversation)
+        .where(Conversation.org_id == org_id, Conversation.booking_id == booking_id)
+        .with_for_update()
+    )
+    return found

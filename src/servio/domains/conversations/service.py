@@ -39,6 +39,7 @@ from servio.domains.conversations.review import review_summary as review_summary
 from servio.domains.conversations.rows import ConversationNotFound as ConversationNotFound
 from servio.domains.conversations.rows import Handled as Handled
 from servio.domains.conversations.rows import get as get
+from servio.domains.conversations.rows import holding_booking
 from servio.domains.conversations.rows import state_of as _state
 from servio.domains.conversations.rows import store as _store
 from servio.domains.identity import service as identity
@@ -284,11 +285,7 @@ async def booking_changed(
     """The core's word on a conversation's booking: the deposit was paid (DEPOSIT_PAID,
     then BOOKING_PENDING until the artist confirms) or the artist confirmed (BOOKED).
     None when no conversation holds the booking or its stage does not allow the move."""
-    row = await s.scalar(
-        select(Conversation)
-        .where(Conversation.org_id == org_id, Conversation.booking_id == booking_id)
-        .with_for_update()
-    )
+    row = await holding_booking(s, org_id, booking_id)
     if row is None:
         return None
     state = _state(row)

@@ -10,10 +10,10 @@ from fastapi import Depends, Request, Response
 from servio.domains.portal import signin
 from servio.domains.portal.config import PortalConfig
 from servio.platform.errors import DomainError
-from servio.platform.http.auth import CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, database
+from servio.platform.http.auth import CSRF_COOKIE, SAFE_METHODS, csrf_echoed, database
 from servio.platform.http.ratelimit import client_bucket
 from servio.platform.ratelimit import RateLimiter, enforce
-from servio.platform.security.opaque import new_secret, same
+from servio.platform.security.opaque import new_secret
 
 SESSION_COOKIE = "client_session"
 CLIENT_PATHS = ("/client", "/v1/client")
@@ -57,15 +57,6 @@ def _sent_token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(SESSION_COOKIE), True
 
 
-async def csrf_ok(request: Request) -> bool:
-    """The CSRF value echoed in the X-CSRF-Token header or a form's ``csrf`` field."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent and "form" in request.headers.get("content-type", ""):
-        sent = str((await request.form()).get("csrf", ""))
-    return bool(cookie and sent and same(cookie, sent))
-
-
 async def current_client(request: Request) -> signin.ClientSession:
     """The signed-in customer (401 ``client-not-signed-in``); a cookie write must carry
     the CSRF value (403); every call counts against the session's rate (429)."""
@@ -73,7 +64,7 @@ async def current_client(request: Request) -> signin.ClientSession:
     if token and not via_cookie and not signin.is_session_token(portal_config(request), token):
         raise signin.ClientSessionRequired("Sign in to the client portal by emailed link.")
     session = await signin.session_of(database(request), portal_config(request), token)
-    if via_cookie and request.method not in SAFE_METHODS and not await csrf_ok(request):
+    if via_cookie and request.method not in SAFE_METHODS and not await csrf_echoed(request):
         raise ClientCsrfFailed("Send the servio_csrf cookie's value in the X-CSRF-Token header.")
     rate = portal_config(request).session_rate
     await enforce(limiter(request), f"portal:session:{session.sign_in_id}", rate)

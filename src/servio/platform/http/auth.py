@@ -62,6 +62,16 @@ class Authenticator(Protocol):
     async def authenticate(self, request: Request) -> Principal | None: ...
 
 
+async def csrf_echoed(request: Request) -> bool:
+    """Whether a cookie-borne write echoes the readable CSRF cookie, in the
+    ``X-CSRF-Token`` header (scripts, htmx) or a form's ``csrf`` field (plain forms)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and "form" in request.headers.get("content-type", ""):
+        sent = str((await request.form()).get("csrf", ""))
+    return bool(cookie and sent and same(cookie, sent))
+
+
 async def optional_principal(request: Request) -> Principal | None:
     """The caller's principal when credentials were sent (bad ones are refused)."""
     state = request.scope.setdefault("state", {})  # what request.state reads and writes

@@ -28,7 +28,7 @@ from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.platform.ratelimit import RateLimited
 from servio.web.pages.errors import error_page
-from servio.web.pages.rendering import reader_locale, render
+from servio.web.pages.rendering import page_redirect, reader_locale, render
 
 router = APIRouter(include_in_schema=False)
 HOME = "/client"
@@ -55,14 +55,8 @@ async def _customer(request: Request) -> signin.ClientSession:
         raise ClientPageRefused(refused.status, str(refused)) from refused
 
 
-def _redirect(request: Request, location: str) -> Response:
-    if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": location})
-    return RedirectResponse(location, status_code=303)
-
-
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
-    return _redirect(request, LOGIN)
+    return page_redirect(request, LOGIN)
 
 
 async def on_page_refused(request: Request, exc: Exception) -> Response:
@@ -236,7 +230,7 @@ async def _change(
         if refused.status == 404:
             return error_page(request, 404)
         return await _detail(request, who, booking_id, refused.status, error=str(refused))
-    return _redirect(request, f"/client/bookings/{booking_id}?done={quote(done)}")
+    return page_redirect(request, f"/client/bookings/{booking_id}?done={quote(done)}")
 
 
 def _start(value: str) -> datetime | None:

@@ -24,17 +24,15 @@ from servio.domains.identity.http import (
 )
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import (
-    CSRF_COOKIE,
-    CSRF_HEADER,
     SAFE_METHODS,
     Authenticator,
+    csrf_echoed,
     database,
 )
 from servio.platform.http.context import ClientInfo
-from servio.platform.security.opaque import same
 from servio.platform.security.principal import Principal
 from servio.web.pages.errors import error_page
-from servio.web.pages.rendering import render
+from servio.web.pages.rendering import page_redirect, render
 
 router = APIRouter(include_in_schema=False)
 CONSOLE = "/app"
@@ -76,14 +74,6 @@ def set_console_cookies(response: Response, request: Request, pair: sessions.Tok
     )
 
 
-async def _csrf_ok(request: Request) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent and "form" in request.headers.get("content-type", ""):
-        sent = str((await request.form()).get("csrf", ""))
-    return bool(cookie and sent and same(cookie, sent))
-
-
 def console_member(
     *permissions: str,
 ) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
@@ -98,7 +88,7 @@ def console_member(
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if principal is None or principal.user_id is None:
             raise SignInRequired(here, renewable=bool(request.cookies.get(REFRESH_COOKIE)))
-        if request.method not in SAFE_METHODS and not await _csrf_ok(request):
+        if request.method not in SAFE_METHODS and not await csrf_echoed(request):
             raise ConsoleRefused(403, "This form expired; reload the page and try again.")
         missing = [p for p in permissions if p not in principal.permissions]
         if missing:
@@ -114,16 +104,10 @@ def console_member(
 Member = Annotated[Principal, Depends(console_member())]
 
 
-def _redirect(request: Request, location: str) -> Response:
-    if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": location})
-    return RedirectResponse(location, status_code=303)
-
-
 async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
     where = "/app/session/renew" if exc.renewable else "/app/login"
-    return _redirect(request, f"{where}?next={quote(exc.next_path, safe='')}")
+    return page_redirect(request, f"{where}?next={quote(exc.next_path, safe='')}")
 
 
 async def on_console_refused(request: Request, exc: Exception) -> Response:

@@ -18,7 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from servio.web.pages.nav import CONSOLE_NAV
@@ -132,6 +132,14 @@ def render(
         extra = {"content-encoding": "gzip", "vary": "accept-encoding"}
         return HTMLResponse(packed, status_code=status_code, headers={**(headers or {}), **extra})
     return HTMLResponse(body, status_code=status_code, headers=headers)
+
+
+def page_redirect(request: Request, location: str) -> Response:
+    """To ``location``: a 303 for a page, ``HX-Redirect`` for an htmx request (which
+    would otherwise swap the next page into the current one)."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
 
 
 def render_text(template: str, context: dict[str, Any] | None = None) -> str:
