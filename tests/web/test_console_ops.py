@@ -225,12 +225,16 @@ async def test_a_viewer_is_kept_out_of_settings_and_team(
     owner = await register(api, "owner@tidy.example.com", "Tidy Homes")
     viewer = await invite(api, owner, settings.var_dir, "viewer@tidy.example.com", "VIEWER")
     hx = await _console(api, viewer)
-    assert (await api.get("/app/settings")).status_code == 403
+    refused = await api.get("/app/settings")
+    assert refused.status_code == 403
+    assert "Your role may not do this (needs settings:manage)." in refused.text
     assert (await api.get("/app/team")).status_code == 403
     assert (await api.get("/app/dead-letter")).status_code == 403
     assert (await api.get("/app/leads")).status_code == 200
     write = await api.post("/app/settings/general", data={"locale": "fr_CA"}, headers=hx)
     assert write.status_code == 403
+    stored = await api.get("/v1/admin/settings", headers=owner.auth)
+    assert "locale" not in stored.json()["stored"]  # nothing was written
 
 
 async def test_a_dead_letter_is_replayed_from_the_page(
