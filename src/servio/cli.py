@@ -16,6 +16,7 @@ from rich.table import Table
 
 from servio import golive
 from servio.platform import audit
+from servio.platform.clock import pin_clock
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.db import migrations as db_migrations
@@ -49,7 +50,7 @@ PortOpt = Annotated[int, typer.Option(help="TCP port to listen on.", min=1, max=
 def load_settings() -> Settings:
     """Settings from the environment; on a bad value print each variable and why, exit 2."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         err.print("[bold red]Invalid configuration:[/]")
         for error in exc.errors():
@@ -57,6 +58,9 @@ def load_settings() -> Settings:
             name = f"SERVIO_{field.upper()}" if field else "settings"
             err.print(f"  {name}: {error['msg']}")
         raise typer.Exit(2) from None
+    if settings.clock_start is not None:  # seeding and serving read the same clock
+        pin_clock(settings.clock_start)
+    return settings
 
 
 @app.command()

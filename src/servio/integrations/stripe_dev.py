@@ -48,6 +48,7 @@ def event(kind: str, obj: dict[str, Any], event_id: str) -> bytes:
 
 def sign(payload: bytes, secret: str, at: int | None = None) -> str:
     """The Stripe-Signature header for ``payload``: t=…,v1=HMAC-SHA256(secret, "t.payload")."""
+    # Stripe's own clock: the SDK checks the signature's age against the system time.
     at = at or int(time.time())
     mac = hmac.new(secret.encode(), f"{at}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={at},v1={mac}"

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from servio.platform.ratelimit import parse_rate
@@ -47,6 +54,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     default_org: str | None = None
     verticals_dir: Path | None = None
+    # Dev/test only: the process's clock starts at this instant (ISO 8601 with offset)
+    # and ticks from there, for a reproducible demo or a run at a chosen date.
+    clock_start: AwareDatetime | None = None
 
     # Access tokens: "kid:secret" pairs, the first signs, all verify (rotation);
     # empty = one key derived from SERVIO_SECRET_KEY.
@@ -224,6 +234,8 @@ def _blank(secret: SecretStr | None) -> bool:
 def production_problems(settings: Settings) -> list[str]:
     """Each reason production would be unsafe with these settings, naming the variable."""
     problems: list[str] = []
+    if settings.clock_start is not None:
+        problems.append("SERVIO_CLOCK_START pins the clock (dev/test only)")
     key = settings.secret_key.get_secret_value()
     if key == DEV_SECRET_KEY or len(key) < 32:
         problems.append("SERVIO_SECRET_KEY is missing, the development default, or under 32 chars")

@@ -15,6 +15,7 @@ from servio.domains.identity import links as identity_links
 from servio.domains.identity import service as identity_service
 from servio.domains.intake import service as intake_service
 from servio.domains.portal import signin as portal_signin
+from servio.platform.clock import Clock, current_clock, pin_clock
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.email import (
@@ -45,6 +46,7 @@ class Container:
     outbox: OutboxRegistry = field(default_factory=OutboxRegistry)
     jobs: JobRegistry = field(default_factory=JobRegistry)
     redis: Redis | None = None
+    clock: Clock = field(default_factory=current_clock)
     email: EmailDelivery | None = None
     on_close: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     """What plugins opened (an HTTP client, say), closed with the container."""
@@ -77,6 +79,8 @@ class Container:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Container:
+        if settings.clock_start is not None:
+            pin_clock(settings.clock_start)
         db = Database(
             settings.database_url,
             pool_size=settings.database_pool_size,

@@ -183,7 +183,7 @@ class IdentityAuthenticator:
     ) -> tuple[float, Principal]:
         """The principal of a valid access token, and the monotonic time it expires."""
         claims = self.config.keys.verify(token, purpose="access")
-        expires = time.monotonic() + (float(claims.get("exp", 0)) - time.time())
+        expires = time.monotonic() + (float(claims.get("exp", 0)) - utcnow().timestamp())
         try:
             sid, org_id = uuid.UUID(claims["sid"]), uuid.UUID(claims["org"])
         except (KeyError, ValueError) as exc:

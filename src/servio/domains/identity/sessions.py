@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,7 +157,7 @@ async def revoke_sessions(
     if org_id is not None:
         stmt = stmt.where(AuthSession.org_id == org_id)
     result = await s.execute(
-        stmt.values(revoked_at=datetime.now(UTC), revoked_reason=reason),
+        stmt.values(revoked_at=utcnow(), revoked_reason=reason),
         execution_options={"synchronize_session": False},
     )
     return int(getattr(result, "rowcount", 0) or 0)

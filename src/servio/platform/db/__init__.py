@@ -1,6 +1,7 @@
 """Database access: one engine and session factory, tenancy, the unit of work."""
 
-from servio.platform.db.base import Base, TenantBase, row_level_secured, utcnow
+from servio.platform.clock import utcnow
+from servio.platform.db.base import Base, TenantBase, row_level_secured
 from servio.platform.db.engine import Database
 from servio.platform.db.types import UTCDateTime
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import ForeignKey, MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
+from servio.platform.clock import utcnow
 from servio.platform.db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -23,10 +24,6 @@ NAMING_CONVENTION = {
 TENANT_TABLES: set[str] = set()
 
 ModelT = TypeVar("ModelT", bound=type["Base"])
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import jwt
 
+from servio.platform.clock import utcnow
 from servio.platform.errors import DomainError
 
 MAX_TOKEN_LENGTH = 4096
@@ -43,7 +44,7 @@ class KeyRing:
         return cls(keys=keys, active=next(iter(keys)))
 
     def issue(self, claims: dict[str, Any], ttl: timedelta, purpose: str) -> str:
-        now = datetime.now(UTC)
+        now = utcnow()
         payload = {
             **claims,
             "iss": self.issuer,
@@ -74,12 +75,31 @@ class KeyRing:
                 key,
                 algorithms=[ALGORITHM],
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "pur"]},
+                # Times are checked below against the process clock, the one that set them.
+                options={
+                    "require": ["exp", "iat", "sub", "pur"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("The token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken("The token's signature or claims are not valid.") from exc
+        _check_times(claims)
         if claims.get("pur") != purpose:
             raise InvalidToken("The token is not meant for this use.")
         return claims
+
+
+def _check_times(claims: dict[str, Any], leeway: float = 0.0) -> None:
+    """``exp`` and ``nbf`` against the process clock (``InvalidToken`` when outside)."""
+    now = utcnow().timestamp()
+    try:
+        expires = float(claims["exp"])
+        not_before = float(claims.get("nbf", claims["iat"]))
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("The token's times are not numbers.") from exc
+    if now >= expires + leeway:
+        raise InvalidToken("The token has expired.")
+    if now < not_before - leeway:
+        raise InvalidToken("The token is not valid yet.")

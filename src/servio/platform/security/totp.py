@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import secrets
-import time
 
 import pyotp
 import segno
 
+from servio.platform.clock import utcnow
 from servio.platform.security.opaque import digest
 
 RECOVERY_CODES = 10
@@ -37,7 +37,7 @@ def matching_step(
     if not (code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
-    current = int((now if now is not None else time.time()) // totp.interval)
+    current = int((now if now is not None else utcnow().timestamp()) // totp.interval)
     for step in (current - 1, current, current + 1):
         if last_step is not None and step <= last_step:
             continue

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
+from servio.platform.clock import utcnow
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the scheme's prefix, not a secret
 SECRET_BYTES = 32
 
@@ -57,7 +59,7 @@ def signed_headers(
     secrets_: Sequence[str], msg_id: str, body: str, timestamp: datetime | None = None
 ) -> dict[str, str]:
     """The three Standard Webhooks headers for ``body``, plus its content type."""
-    at = (timestamp or datetime.now(UTC)).astimezone(UTC)
+    at = (timestamp or utcnow()).astimezone(UTC)
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
