@@ -6,7 +6,7 @@ webhook) and receives the emails; the owner sees the booking and the metrics."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -22,6 +22,8 @@ from servio.seeding import seed_demo
 from servio.web.app import create_app
 from servio.web.container import Container
 from tests.conftest import make_settings
+from tests.support.app import app_client
+from tests.support.free_times import free_starts, today_in
 from tests.support.identity import login, mails, text_part
 from tests.support.live import free_port, serve
 
@@ -30,14 +32,7 @@ TZ = ZoneInfo("America/Edmonton")
 
 
 def _today() -> date:
-    return datetime.now(TZ).date()
-
-
-def _weekday_ahead(days: int) -> date:
-    day = _today() + timedelta(days=days)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    return today_in(TZ)
 
 
 async def test_demo_customer_books_and_pays(db_url: str, db: Database, tmp_path: Path) -> None:
@@ -117,20 +112,14 @@ async def _customer_books(http: httpx.AsyncClient) -> dict:
         json={"name": "Sam Client", "email": "sam@example.com", "inputs": inputs},
     )
     assert lead.status_code == 201, lead.text
-    day = _weekday_ahead(10)
     minutes = int(price.json()["time_on_site_hours"] * 60)
-    slots = await http.get(
-        "/v1/slots", params={"org": ORG, "date": str(day), "duration_minutes": minutes}
-    )
-    assert slots.status_code == 200, slots.text
-    free = slots.json()["slots"]
-    assert free, "the demo teams have free time ten days out"
+    free = await free_starts(http, ORG, duration_minutes=minutes, skip_days=10)
     booked = await http.post(
         f"/v1/bookings?org={ORG}",
         json={
             "name": "Sam Client",
             "email": "sam@example.com",
-            "start": free[0]["start"],
+            "start": free[0].isoformat(),
             "inputs": inputs,
             "lead_id": lead.json()["id"],
         },
@@ -140,3 +129,19 @@ async def _customer_books(http: httpx.AsyncClient) -> dict:
     assert body["deposit_required"]
     assert "new_client" in body["deposit_reasons"]
     return body
+
+
+async def test_the_demo_keeps_free_time_on_every_working_day(
+    db_url: str, db: Database, tmp_path: Path
+) -> None:
+    """Whatever day it is seeded, each working day of the booked fortnight has a free
+    four-hour start (the last team's afternoon), as the app offers it."""
+    settings = make_settings(db_url, var_dir=tmp_path)
+    await seed_demo(settings, show_progress=False)
+    async with app_client(settings) as api:
+        free = await free_starts(api, ORG, duration_minutes=240, skip_days=1, days=14)
+    free_days = {x.astimezone(TZ).date() for x in free}
+    tomorrow = _today() + timedelta(days=1)
+    working = [tomorrow + timedelta(days=i) for i in range(14)]
+    working = [day for day in working if day.weekday() < 6]  # Monday to Saturday
+    assert [day for day in working if day not in free_days] == []

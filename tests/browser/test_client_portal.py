@@ -4,7 +4,7 @@ shows the new time. The portal's pages pass axe-core with no serious violation."
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -14,27 +14,18 @@ from servio.web.pages.rendering import local_date, local_time
 from tests.browser.conftest import Site
 from tests.browser.portal import ask_for_link, open_link
 from tests.support.browser import serious_violations, snap
+from tests.support.free_times import first_on_a_later_day, free_starts
 
 ORG = "sparkle-clean"
 CUSTOMER = "portal.customer@example.com"
 TZ = ZoneInfo("America/Edmonton")
 
 
-async def _free_starts(http: httpx.AsyncClient, days_ahead: int) -> list[datetime]:
-    day = (datetime.now(TZ) + timedelta(days=days_ahead)).date().isoformat()
-    r = await http.get(
-        "/v1/slots", params={"org": ORG, "date": day, "duration_minutes": 120, "days": 3}
-    )
-    assert r.status_code == 200, r.text
-    return [datetime.fromisoformat(x["start"]) for x in r.json()["slots"]]
-
-
-async def _book(http: httpx.AsyncClient) -> tuple[str, datetime, str]:
-    """A booking at the first free start six days ahead, and another working day
-    soon after it (the day the customer moves it to)."""
-    free = await _free_starts(http, 6)
-    start = free[0]
-    other = next(x for x in free if x.astimezone(TZ).date() > start.astimezone(TZ).date())
+async def _book(http: httpx.AsyncClient) -> tuple[str, datetime, str, str]:
+    """A booking at the first free start six or more days ahead (outside the change
+    cut-off), and a later day on which its team is free (the day the customer moves it
+    to)."""
+    start = (await free_starts(http, ORG, duration_minutes=120, skip_days=6))[0]
     r = await http.post(
         f"/v1/bookings?org={ORG}",
         json={
@@ -44,17 +35,23 @@ async def _book(http: httpx.AsyncClient) -> tuple[str, datetime, str]:
         },
     )
     assert r.status_code == 201, r.text
-    return str(r.json()["id"]), start, other.astimezone(TZ).date().isoformat()
+    team = str(r.json()["resource_id"])
+    same_team = await free_starts(http, ORG, duration_minutes=120, skip_days=6, resource_id=team)
+    other = first_on_a_later_day(same_team, start, str(TZ))
+    return str(r.json()["id"]), start, other.astimezone(TZ).date().isoformat(), team
 
 
-async def _staff_reschedule(http: httpx.AsyncClient, site: Site, booking_id: str) -> datetime:
+async def _staff_reschedule(
+    http: httpx.AsyncClient, site: Site, booking_id: str, team: str
+) -> datetime:
     login = await http.post(
         "/v1/auth/login",
         json={"email": f"owner@{ORG}.example.com", "password": site.password, "org": ORG},
     )
     assert login.status_code == 200, login.text
     auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-    target = (await _free_starts(http, 9))[0]
+    free = await free_starts(http, ORG, duration_minutes=120, skip_days=9, resource_id=team)
+    target = free[0]
     r = await http.post(
         f"/v1/admin/bookings/{booking_id}/reschedule",
         json={"start": target.isoformat()},
@@ -66,7 +63,7 @@ async def _staff_reschedule(http: httpx.AsyncClient, site: Site, booking_id: str
 
 async def test_a_customer_signs_in_by_link_and_sees_a_moved_booking(page: Page, site: Site) -> None:
     async with httpx.AsyncClient(base_url=site.url) as http:
-        booking_id, start, move_day = await _book(http)
+        booking_id, start, move_day, team = await _book(http)
         await page.goto(f"/client/login/request?org={ORG}")
         await expect(page.get_by_role("heading", level=1)).to_have_text("See your bookings")
         assert await serious_violations(page) == []
@@ -92,7 +89,7 @@ async def test_a_customer_signs_in_by_link_and_sees_a_moved_booking(page: Page, 
         await expect(page.locator("#booking-when")).to_contain_text(
             local_date(date.fromisoformat(move_day), TZ, "en_US")
         )
-        moved_to = await _staff_reschedule(http, site, booking_id)
+        moved_to = await _staff_reschedule(http, site, booking_id, team)
     await page.goto("/client")
     row = page.locator(f'a[href="/client/bookings/{booking_id}"]')
     await expect(row).to_contain_text(local_time(moved_to, TZ, "en_US"))

@@ -8,9 +8,10 @@ screenshots."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from tests.browser.conftest import Site
 from tests.browser.portal import ask_for_link, open_link
 from tests.support.app import app_client
 from tests.support.browser import serious_violations, snap
+from tests.support.free_times import free_starts, today_in
 from tests.support.identity import PASSWORD, enable_mfa, invite, login, totp_code
 
 DISPATCHER = "dispatch@sparkle-clean.example.com"
@@ -33,7 +35,7 @@ async def _dispatcher_with_mfa(site: Site) -> tuple[str, dict]:
         owner = await login(api, "owner@sparkle-clean.example.com", site.password)
         dispatcher = await invite(api, owner, site.var_dir, DISPATCHER, "DISPATCHER")
         secret, _codes = await enable_mfa(api, dispatcher)
-        soon = datetime.now(UTC).date() + timedelta(days=3)
+        soon = today_in(TZ) + timedelta(days=3)
         r = await api.get(
             "/v1/admin/bookings",
             params={"from": soon.isoformat(), "status": "CONFIRMED", "limit": 1},
@@ -42,6 +44,21 @@ async def _dispatcher_with_mfa(site: Site) -> tuple[str, dict]:
         assert r.status_code == 200, r.text
         [booking] = r.json()
     return secret, booking
+
+
+async def _a_later_free_day(site: Site, booking: dict) -> date:
+    """A day past the demo's booked fortnight on which the booking's team is free for
+    as long as the booking lasts, as the app offers it."""
+    length = datetime.fromisoformat(booking["end"]) - datetime.fromisoformat(booking["start"])
+    async with httpx.AsyncClient(base_url=site.url) as http:
+        free = await free_starts(
+            http,
+            "sparkle-clean",
+            duration_minutes=int(length.total_seconds() // 60),
+            skip_days=15,
+            resource_id=booking["resource_id"],
+        )
+    return free[0].astimezone(TZ).date()
 
 
 async def _start_of(site: Site, booking_id: str) -> datetime:
@@ -103,7 +120,7 @@ async def test_dispatcher_finds_and_reschedules_a_booking(
     await expect(page.get_by_text("Timeline")).to_be_visible()
     assert await serious_violations(page) == []
 
-    target = datetime.now(UTC).date() + timedelta(days=20)  # past the demo's booked fortnight
+    target = await _a_later_free_day(site, booking)
     await page.get_by_label("New date").fill(target.isoformat())
     first_free = page.locator("#reschedule-slots input[name=start]").first
     await expect(first_free).to_be_attached()

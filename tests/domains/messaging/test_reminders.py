@@ -29,10 +29,25 @@ def test_the_nearest_reminder_is_the_one_due() -> None:
     assert due_marks(start, start + timedelta(minutes=1)) == []
 
 
-async def _booked(db: Database, org_id: uuid.UUID, start: datetime) -> uuid.UUID:
-    """A confirmed appointment with an artist and the WhatsApp conversation that made it."""
+async def _booked(db: Database, org_id: uuid.UUID, now: datetime) -> datetime:
+    """A confirmed two-hour appointment with an artist between 3 and 23 hours from
+    ``now`` (a start the app offers), and the WhatsApp conversation that made it."""
     async with db.unit_of_work(org_id, immediate=True) as s:
         artist = await scheduling.add_resource(s, org_id, "Mara", "artist", ALL_DAY)
+        free = await scheduling.find_slots(
+            s,
+            org_id,
+            first_day=now.date() - timedelta(days=1),
+            days=3,
+            duration=timedelta(hours=2),
+            resource_id=artist.id,
+            now=now - timedelta(days=2),
+        )
+        start = next(
+            x.start
+            for x in free
+            if now + timedelta(hours=3) <= x.start <= now + timedelta(hours=23)
+        )
         made = await bookings.create(
             s,
             Catalog(None),
@@ -62,15 +77,14 @@ async def _booked(db: Database, org_id: uuid.UUID, start: datetime) -> uuid.UUID
                 booking_id=made.id,
             )
         )
-        return made.id
+        return start
 
 
 async def test_reminders_go_24_and_2_hours_before_once_each(
     api: httpx.AsyncClient, db: Database, studio: uuid.UUID, graph: FakeGraph
 ) -> None:
     now = utcnow()
-    start = (now + timedelta(hours=20)).replace(minute=0, second=0, microsecond=0)
-    await _booked(db, studio, start)
+    start = await _booked(db, studio, now)
 
     assert await send_due_everywhere(db, now) == 1
     assert await send_due_everywhere(db, now + timedelta(minutes=5)) == 1  # same key: no new row

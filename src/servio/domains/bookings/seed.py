@@ -4,6 +4,10 @@ confirmed and pending jobs, so slots, lists and metrics show real data.
 
 Deterministic (a fixed random seed) and idempotent (a business with bookings is left
 alone). Nothing is emailed: the rows are written as history, not as new requests.
+
+Whatever day the demo is seeded, every working day keeps known free time: the last team's
+afternoons (from ``FREE_FROM`` to closing) are never booked, so a customer, a test or a
+dispatcher always finds a start there.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from servio.platform.db import utcnow
 ORG = "sparkle-clean"
 PAST_DAYS, FUTURE_DAYS = 30, 14
 STARTS = (time(9), time(13, 30))  # two jobs a day per team fit with the travel buffer
+FREE_FROM = time(13, 30)  # the last team's afternoons stay free (with its 30 min buffer)
+BUFFER = timedelta(minutes=30)
 SIZES = ((1, 1), (2, 1), (2, 2), (3, 2), (2, 1), (1, 1))
 TYPES = ("standard", "standard", "standard", "deep", "move_out_empty")
 FREQUENCIES = ("one_time", "one_time", "weekly", "biweekly", "monthly")
@@ -49,6 +55,7 @@ class _Day:
     policy: catalog.DepositPolicy
     rng: random.Random
     now: datetime
+    free_team: uuid.UUID | None = None
 
 
 def _inputs(rng: random.Random) -> catalog.EstimateIn:
@@ -123,6 +130,9 @@ async def _booking(
     estimate = lead.estimate or {}
     duration = timedelta(hours=float(estimate["time_on_site_hours"]))
     start = await _free_start(s, d, resource_id, wanted, duration)
+    if start is not None and resource_id == d.free_team:
+        keep_free = datetime.combine(start.date(), FREE_FROM, tzinfo=d.tz)
+        start = start if start + duration + BUFFER <= keep_free else None
     if start is None:
         lead.status = "QUOTED"
         return None
@@ -186,7 +196,7 @@ async def _seed_day(
     made = 0
     for team in teams:
         for at in STARTS:
-            if d.rng.random() > 0.65:
+            if d.rng.random() > 0.65 or (team == d.free_team and at >= FREE_FROM):
                 continue
             start = datetime.combine(day, at, tzinfo=d.tz)
             counter[0] += 1
@@ -214,6 +224,7 @@ async def seed_demo_bookings(s: AsyncSession, settings: Settings) -> dict[str, i
     rng = random.Random(2026)  # noqa: S311 - demo data, repeatable on purpose
     d = _Day(org.id, tz, cat, policy, rng, now)
     teams = [r.id for r in await scheduling.list_resources(s, org.id)]
+    d.free_team = teams[-1] if teams else None
     today = now.astimezone(tz).date()
     counter, made = [0], 0
     for offset in range(-PAST_DAYS, FUTURE_DAYS + 1):
