@@ -1,7 +1,8 @@
 """The slot search against the plain definition it must agree with: every step of every
 window, kept when the job ends by the close, respects notice and horizon, and its
 buffered span touches no busy interval (any zone, both DST changes, overlapping busy
-time, several windows a day). The close and the buffers are wall-clock times."""
+time, several windows a day). The close is a wall-clock time; buffers are real time; a
+time repeated by a fall-back change is offered for each instant it names."""
 
 from __future__ import annotations
 
@@ -35,27 +36,48 @@ def reference(
                 day, window.closes
             ).replace(tzinfo=cal.tz, fold=1)
             at, last = datetime.combine(day, window.opens), datetime.combine(day, window.closes)
+            candidates = []
             while at < last:
-                start = local_instant(day, at.time(), cal.tz)
+                wall = local_instant(day, at.time(), cal.tz)
                 at += rules.step
-                if start is None:
+                if wall is None:
                     continue
-                end = (start.astimezone(UTC) + duration).astimezone(cal.tz)
-                if end > closes or start < earliest or start > latest:
-                    continue
-                lo, hi = start - rules.buffer_before, end + rules.buffer_after
-                if all(hi <= b or lo >= e for b, e in cal.busy):
-                    found.append(
-                        Slot(
-                            cal.resource_id,
-                            cal.name,
-                            start.astimezone(UTC),
-                            end.astimezone(UTC),
-                            start,
-                            end,
-                        )
-                    )
+                candidates.append(wall)
+                if wall.replace(fold=1).utcoffset() != wall.utcoffset():
+                    candidates.append(wall.replace(fold=1))
+            candidates.sort(key=lambda x: x.astimezone(UTC))
+            found.extend(_kept(cal, candidates, closes, duration, rules, earliest, latest))
     return found
+
+
+def _kept(
+    cal: Calendar,
+    starts: list[datetime],
+    closes: datetime,
+    duration: timedelta,
+    rules: Rules,
+    earliest: datetime,
+    latest: datetime,
+) -> list[Slot]:
+    kept = []
+    for start in starts:
+        end = (start.astimezone(UTC) + duration).astimezone(cal.tz)
+        if end > closes or start < earliest or start > latest:
+            continue
+        lo = start.astimezone(UTC) - rules.buffer_before
+        hi = end.astimezone(UTC) + rules.buffer_after
+        if all(hi <= b or lo >= e for b, e in cal.busy):
+            kept.append(
+                Slot(
+                    cal.resource_id,
+                    cal.name,
+                    start.astimezone(UTC),
+                    end.astimezone(UTC),
+                    start,
+                    end,
+                )
+            )
+    return kept
 
 
 minutes = st.integers(min_value=0, max_value=24 * 60 - 1)

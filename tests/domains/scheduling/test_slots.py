@@ -4,6 +4,7 @@ America/Edmonton; the API and the no-double-booking guarantee."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -87,7 +88,7 @@ def test_spring_forward_skips_the_missing_hour() -> None:
     assert local[-1] == "03:00"  # 03:00 + 3 h = 06:00 closing
 
 
-def test_fall_back_offers_the_repeated_hour_once() -> None:
+def test_fall_back_offers_the_repeated_hour_for_each_instant() -> None:
     day = date(2027, 11, 7)  # 02:00 MDT falls back to 01:00 MST
     c = cal(time(0), time(6))
     got = free_slots(
@@ -97,10 +98,12 @@ def test_fall_back_offers_the_repeated_hour_once() -> None:
         Rules(min_notice=timedelta(0), horizon=timedelta(days=9999)),
         LONG_AGO,
     )
-    local = [s.local_start.strftime("%H:%M") for s in got]
-    assert local.count("01:00") == 1
-    one = next(s for s in got if s.local_start.strftime("%H:%M") == "01:00")
-    assert one.start == datetime(2027, 11, 7, 7, 0, tzinfo=UTC)  # the first 01:00, MDT
+    ones = [s.start for s in got if s.local_start.strftime("%H:%M") == "01:00"]
+    # The first 01:00 (MDT) and the second (MST): the team is open through both.
+    assert ones == [
+        datetime(2027, 11, 7, 7, 0, tzinfo=UTC),
+        datetime(2027, 11, 7, 8, 0, tzinfo=UTC),
+    ]
     nine = free_slots(
         cal(time(9), time(18)),
         [day],
@@ -109,6 +112,25 @@ def test_fall_back_offers_the_repeated_hour_once() -> None:
         LONG_AGO,
     )[0]
     assert nine.start == datetime(2027, 11, 7, 16, 0, tzinfo=UTC)  # 09:00 MST is UTC-7
+
+
+@pytest.mark.parametrize("day", [date(2027, 3, 14), date(2027, 11, 7), date(2027, 6, 2)])
+def test_a_round_the_clock_resource_has_a_start_every_half_hour_of_real_time(day: date) -> None:
+    """Open 00:00 to 23:59 on both DST change days and a plain one: no real half hour
+    is skipped (the spring gap names no instant) and none is offered twice."""
+    got = free_slots(
+        cal(time(0), time(23, 59)),
+        [day],
+        timedelta(hours=2),
+        Rules(min_notice=timedelta(0), buffer_after=timedelta(0), horizon=timedelta(days=9999)),
+        LONG_AGO,
+    )
+    steps = {b.start - a.start for a, b in itertools.pairwise(got)}
+    assert steps == {timedelta(minutes=30)}
+    assert got[0].local_start.strftime("%H:%M") == "00:00"
+    assert got[-1].local_end.strftime("%H:%M") <= "23:59"
+    hours = (got[-1].start - got[0].start) / timedelta(hours=1)
+    assert hours == {date(2027, 3, 14): 20.5, date(2027, 11, 7): 22.5}.get(day, 21.5)
 
 
 async def _team(db: Database) -> tuple[uuid.UUID, uuid.UUID]:

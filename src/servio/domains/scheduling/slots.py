@@ -2,7 +2,8 @@
 
 Working hours are local to the resource's time zone; every candidate is a real instant
 (a local time skipped by a spring-forward change is not offered, and on a fall-back day
-the first of the repeated times is used). A job occupies [start - before, end + after)
+a repeated time is offered twice, once for each instant it names: a resource open
+through the night works the repeated hour too). A job occupies [start - before, end + after)
 with its buffers; it must start and end within the day's hours, leave the minimum
 notice, stay within the horizon and touch no busy interval.
 """
@@ -65,6 +66,16 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime | None:
     return wall
 
 
+def local_instants(day: date, at: time, tz: ZoneInfo) -> list[datetime]:
+    """Every instant a wall-clock time names on ``day``: none in a spring-forward gap,
+    two in a fall-back hour (the earlier first), else one."""
+    first = local_instant(day, at, tz)
+    if first is None:
+        return []
+    second = first.replace(fold=1)
+    return [first] if second.utcoffset() == first.utcoffset() else [first, second]
+
+
 def windows_on(cal: Calendar, day: date) -> list[Window]:
     if day in cal.exceptions:
         return cal.exceptions[day]
@@ -94,18 +105,16 @@ def _window_jobs(
     at = datetime.combine(day, window.opens)
     last = datetime.combine(day, window.closes)
     while at < last:
-        local = local_instant(day, at.time(), tz)
-        if local is not None:
+        for local in local_instants(day, at.time(), tz):
             start = local.astimezone(UTC)
             end = start + duration
             local_end = end.astimezone(tz)
-            # The close and the buffers are wall-clock times, as the day's hours are
-            # read (two datetimes in ``tz`` compare as wall-clock times).
+            # The close is a wall-clock time, as the day's hours are read (two datetimes
+            # in ``tz`` compare as wall-clock times); buffers are real time (travel).
             if local_end <= closes:
-                taken = ((local - before).astimezone(UTC), (local_end + after).astimezone(UTC))
-                jobs.append(((start, end, local, local_end), taken))
+                jobs.append(((start, end, local, local_end), (start - before, end + after)))
         at += step
-    return tuple(jobs)
+    return tuple(sorted(jobs, key=lambda job: job[0][0]))
 
 
 class _Busy:
