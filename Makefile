@@ -12,7 +12,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser demo serve worker test lint types contracts pytest bench fmt clean
+.PHONY: install browser demo serve worker test test-dates lint types contracts pytest bench fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ pytest: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types contracts pytest  ## everything CI checks
+
+# The date-sensitive tests (marked `dates`) again with the clock moved to each instant:
+# a Saturday, a Sunday, both America/Edmonton DST changes of 2027 (the night of each),
+# 31 December 23:30 local and 29 February 2028.
+PINNED_INSTANTS ?= 2027-01-16T17:00:00Z 2027-01-17T19:00:00Z 2027-03-14T08:30:00Z \
+	2027-11-07T07:30:00Z 2028-01-01T06:30:00Z 2028-02-29T16:00:00Z
+test-dates: install browser  ## the date-sensitive tests at each pinned instant
+	@for at in $(PINNED_INSTANTS); do \
+	  echo "== clock at $$at"; \
+	  SERVIO_TEST_NOW=$$at $(BIN)/pytest $(PYTEST_ARGS) -m dates -q || exit 1; \
+	done
 
 bench: install  ## load a live server on PostgreSQL; results in bench/results/*.json
 	bash bench/run.sh

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import text
 
 import servio.models
+from servio.platform.clock import parse_instant
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from tests.support import databases
@@ -20,11 +22,46 @@ from tests.support.app import app_client
 from tests.support.redis import unique_prefix
 
 REQUIRE_POSTGRES = os.environ.get("SERVIO_REQUIRE_POSTGRES") == "1"
+# CI runs the date-sensitive tests again with the whole process moved to a chosen instant
+# (``SERVIO_TEST_NOW=2027-11-07T08:30:00Z``): the clock then ticks on from there.
+TEST_NOW = os.environ.get("SERVIO_TEST_NOW", "").strip()
 PG_AVAILABLE = databases.postgres_reachable()
 _skipped_postgres: list[str] = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_NOW:
+        travel = time_machine.travel(parse_instant(TEST_NOW), tick=True)
+        travel.start()
+        config.add_cleanup(travel.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"clock moved to {TEST_NOW} (SERVIO_TEST_NOW)" if TEST_NOW else None
+
+
+# What depends most on the day and hour it runs: slots, bookings, reminders, the demo's
+# history, the browser's booking, portal and dispatcher journeys. Marked ``dates``: CI
+# runs them again at pinned instants (``make test-dates``).
+DATE_SENSITIVE = (
+    "tests/domains/scheduling/",
+    "tests/domains/bookings/",
+    "tests/domains/messaging/test_reminders.py",
+    "tests/domains/conversations/test_when.py",
+    "tests/domains/portal/",
+    "tests/test_demo_flow.py",
+    "tests/browser/test_public_booking.py",
+    "tests/browser/test_client_portal.py",
+    "tests/browser/test_dispatcher_reschedules.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if where.startswith(DATE_SENSITIVE):
+            item.add_marker(pytest.mark.dates)
     if PG_AVAILABLE:
         return
     if REQUIRE_POSTGRES:
