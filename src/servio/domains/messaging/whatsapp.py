@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from servio.platform.db import utcnow
+
 CHANNEL = "whatsapp"
 MAX_TEXT = 4096  # WhatsApp's own limit for a text body
 MAX_BUTTONS = 3
@@ -33,7 +35,7 @@ def _when(value: Any) -> datetime:
     try:
         return datetime.fromtimestamp(int(value), UTC)
     except (TypeError, ValueError, OverflowError):
-        return datetime.now(UTC)
+        return utcnow()
 
 
 @dataclass
