@@ -81,7 +81,7 @@ async def claim(
             return []
         rows = await s.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING)
             .values(
                 status=IN_FLIGHT,
                 claimed_until=now + timedelta(seconds=claim_seconds),
