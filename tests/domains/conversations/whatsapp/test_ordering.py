@@ -6,6 +6,7 @@ was applied is kept on the transcript without moving the conversation."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from typing import Any
 
@@ -81,6 +82,26 @@ async def test_ten_contacts_batches_are_answered_in_the_order_written(
         if (got, row.question, turns) != (CONSULTATION[1:], "style", CONSULTATION):
             out_of_order[contact] = (got, row.question, turns)
     assert out_of_order == {}, f"{len(CONTACTS) - len(out_of_order)}/10 in order"
+
+
+async def test_one_webhook_for_every_contact_in_shuffled_order_applies_by_timestamp(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    """Meta may batch many contacts' messages in one webhook, in any order."""
+    owner = await studio(api, db)
+    messages = [m for contact in CONTACTS for m in _batch(contact, CONSULTATION)]
+    random.Random(14).shuffle(messages)
+    await _post(api, messages)
+    await _drain(api)
+
+    found = await _conversations(db, owner.org_id)
+    assert sorted(found) == CONTACTS
+    for row in found.values():
+        got = (row.answers.get("idea"), row.answers.get("placement"), row.answers.get("size"))
+        assert (got, row.question) == (CONSULTATION[1:], "style")
+        turns = await _turns(db, owner.org_id, row.id)
+        assert [t.text for t in turns] == list(CONSULTATION)
+        assert [t.sent_at for t in turns] == sorted(t.sent_at for t in turns if t.sent_at)
 
 
 async def test_stop_then_start_in_one_batch_leaves_every_contact_opted_in(
