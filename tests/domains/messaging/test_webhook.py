@@ -146,9 +146,15 @@ async def test_text_stored_once_and_handed_to_the_engine(
         "channel": "whatsapp",
         "contact": "+" + CLIENT,
         "message_id": str(message.id),
+        "provider_message_id": "wamid.T1",
+        "sent_at": "2023-11-14T22:13:20+00:00",
         "text": "I want a rose on my arm",
         "reply_id": None,
     }
+    # The contact's messages reach the engine one at a time, in WhatsApp's order.
+    assert hook.ordering_key == f"contact:{studio}:whatsapp:+{CLIENT}"
+    assert hook.ordering_time is not None
+    assert hook.ordering_time.timestamp() == 1700000000
     async with db.system_session() as s:
         contact = await s.scalar(select(ChannelContact))
         events = list(await s.scalars(select(ExternalEvent)))

@@ -6,12 +6,17 @@ slot offers. STOP and START reach the contact's opt-out flag, which the sender h
 Staff moves and the core's booking news (``booking.deposit_paid``,
 ``booking.confirmed``) reach a WhatsApp contact the same way through ``tell``; a lapsed
 deposit checkout (``booking.deposit_lapsed``) is handled in ``lapses``. An image the
-contact sends reaches the engine as ``media`` (references to the stored messages)."""
+contact sends reaches the engine as ``media`` (references to the stored messages).
+
+One contact's messages reach the engine one at a time in WhatsApp's timestamp order
+(the outbox's ordering key is the contact's, see ``ordering``), and one older than the
+last applied is logged without moving the conversation."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
@@ -33,7 +38,8 @@ class WhatsAppConversations:
         try:
             org_id = uuid.UUID(str(p["org_id"]))
             contact, message_id = str(p["contact"]), str(p["message_id"])
-        except (KeyError, ValueError) as exc:
+            sent_at = datetime.fromisoformat(p["sent_at"]) if p.get("sent_at") else None
+        except (KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"malformed {messaging.CONVERSATION_INBOUND}: {exc}") from exc
         async with self.db.unit_of_work(org_id, immediate=True) as s:
             handled = await service.converse(
@@ -46,6 +52,8 @@ class WhatsAppConversations:
                 prices=self.prices,
                 media=[str(ref) for ref in p.get("media") or []],
                 checkout=self.checkout,
+                sent_at=sent_at,
+                message_ref=p.get("provider_message_id"),
             )
             for n, action in enumerate(coalesce(handled.actions)):
                 await messaging.send(

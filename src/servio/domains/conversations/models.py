@@ -30,6 +30,10 @@ class Conversation(TenantBase):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The channel's own time and id of the newest message applied: an older one that
+    # arrives later is logged, not applied.
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_message_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -40,7 +44,9 @@ class Conversation(TenantBase):
 
 class ConversationTurn(TenantBase):
     """One inbound message, what the engine answered, and how a date answer was read
-    (``parse_outcome`` success or reject, by ``parse_kind``) for the stats."""
+    (``parse_outcome`` success or reject, by ``parse_kind``) for the stats. ``sent_at``
+    is the channel's time of the message; ``late`` marks one that arrived after a newer
+    message had been applied: kept on the transcript, not applied."""
 
     __tablename__ = "conversation_turns"
 
@@ -54,5 +60,7 @@ class ConversationTurn(TenantBase):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parse_outcome: Mapped[str | None] = mapped_column(String(10), default=None)
     parse_kind: Mapped[str | None] = mapped_column(String(40), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     __table_args__ = (Index("ix_conversation_turns_org_created", "org_id", "created_at"),)

@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
-from servio.domains.conversations import deposits, machine, offers, outbound, panic, review
+from servio.domains.conversations import (
+    deposits,
+    machine,
+    offers,
+    ordering,
+    outbound,
+    panic,
+    review,
+)
 from servio.domains.conversations.actions import (
     Action,
     Text,
@@ -92,17 +100,24 @@ async def converse(
     prices: catalog.Catalog | None = None,
     media: list[str] | None = None,
     checkout: deposits.Checkout | None = None,
+    sent_at: datetime | None = None,
+    message_ref: str | None = None,
 ) -> Handled:
     """Run one inbound message through the org's conversation flow. ``media`` names the
     images it carried (``media:<channel message id>``): attached to the conversation,
     and the answer when the flow is asking for images. With ``checkout``, a slot picked
-    while the deposit is awaited opens its booking and checkout."""
+    while the deposit is awaited opens its booking and checkout. A message whose channel
+    time ``sent_at`` (then id ``message_ref``) is no newer than the last one applied is
+    only logged (``ordering``)."""
     now = now or utcnow()
     org = await identity.get_org(s, org_id)
     flow = flow_for(org.vertical)
     row = await _conversation(s, org_id, channel, contact, org.vertical)
     images = tuple(str(ref)[:200] for ref in (media or [])[:10])
     text = text[:MAX_TEXT] or " ".join(images)
+    if ordering.is_late(row, sent_at, message_ref):
+        await ordering.keep_late(s, org_id, row, text, reply_id, images, sent_at)
+        return Handled(row, [])
     if await panic.hold(s, org_id, row, text, reply_id, now):
         if images:  # unanswered, but the image stays with the conversation
             row.answers = dict(machine.attach(_state(row), images).answers)
@@ -134,6 +149,7 @@ async def converse(
         actions = outbound.lead_in(more, noted) if noted else more  # one message
     _store(row, state, now)
     row.last_inbound_at = now
+    ordering.applied(row, sent_at, message_ref)
     if state.stage == review.REVIEW_STAGE and arrived_from != review.REVIEW_STAGE:
         await review.request_review(s, org_id, row, now)
     s.add(
@@ -147,6 +163,7 @@ async def converse(
             actions=_ACTIONS.dump_python(actions, mode="json"),
             parse_outcome=result.parse.outcome if result.parse else None,
             parse_kind=result.parse.kind[:40] if result.parse else None,
+            sent_at=sent_at,
         )
     )
     await s.flush()

@@ -100,6 +100,8 @@ async def _inbound(session: AsyncSession, org_id: uuid.UUID, event: Inbound) -> 
             org_id=org_id,
         )
     if event.kind in ENGINE_KINDS:
+        # One contact's messages reach the engine one at a time, in WhatsApp's order:
+        # its timestamp, then (through the dedupe key) the message id.
         await outbox.add(
             session,
             kind=service.CONVERSATION_INBOUND,
@@ -108,12 +110,16 @@ async def _inbound(session: AsyncSession, org_id: uuid.UUID, event: Inbound) -> 
                 "channel": CHANNEL,
                 "contact": event.sender,
                 "message_id": str(message.id),
+                "provider_message_id": event.message_id,
+                "sent_at": event.at.isoformat(),
                 "text": event.text,
                 "reply_id": event.reply_id,
             }
             | ({"media": [f"{MEDIA_REF}{message.id}"]} if event.kind == "image" else {}),
             dedupe_key=f"{service.CONVERSATION_INBOUND}:{event.message_id}",
             org_id=org_id,
+            ordering_key=service.contact_ordering_key(org_id, CHANNEL, event.sender),
+            ordering_time=event.at,
         )
     await mark_processed(session, row, "stored")
     return "stored"

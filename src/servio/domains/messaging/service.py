@@ -106,6 +106,12 @@ async def ensure_contact(
     return row
 
 
+def contact_ordering_key(org_id: uuid.UUID, channel: str, address: str) -> str:
+    """The outbox ordering key of a contact's inbound messages: the conversation engine
+    receives them one at a time, in the channel's order."""
+    return f"contact:{org_id}:{channel}:{address}"[:200]
+
+
 async def set_opted_out(
     session: AsyncSession, org_id: uuid.UUID, channel: str, address: str, opted_out: bool
 ) -> ChannelContact:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import utcnow
 from servio.platform.outbox.models import DEPLOYMENT_LIMIT, OutboxMessage
+
+MAX_ORDERING_KEY = 200
 
 
 class DedupeKeyTaken(ValueError):
@@ -28,13 +30,19 @@ async def add(
     org_id: uuid.UUID | None = None,
     delay: timedelta | None = None,
     max_attempts: int | None = None,
+    ordering_key: str | None = None,
+    ordering_time: datetime | None = None,
 ) -> OutboxMessage:
     """Record a side effect to deliver after commit. A second add with the same
     ``dedupe_key`` changes nothing and returns the first message. Without
     ``max_attempts`` the deployment's limit (``SERVIO_OUTBOX_MAX_ATTEMPTS``) applies,
-    as the worker delivering it reads it."""
+    as the worker delivering it reads it. Messages of one ``ordering_key`` are
+    delivered one at a time in ``(ordering_time, dedupe_key)`` order (``ordering_time``
+    defaults to now)."""
     if max_attempts is not None and max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    if ordering_key is not None and not 0 < len(ordering_key) <= MAX_ORDERING_KEY:
+        raise ValueError(f"ordering_key must be 1 to {MAX_ORDERING_KEY} characters")
     now = utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
@@ -50,6 +58,8 @@ async def add(
             max_attempts=DEPLOYMENT_LIMIT if max_attempts is None else max_attempts,
             next_attempt_at=now + (delay or timedelta(0)),
             history=[],
+            ordering_key=ordering_key,
+            ordering_time=(ordering_time or now) if ordering_key is not None else None,
             created_at=now,
             updated_at=now,
         )

@@ -19,7 +19,7 @@ from servio.platform.logging import get_logger
 from servio.platform.outbox.breaker import Breaker, Breakers
 from servio.platform.outbox.circuits import adopt_open_circuits, save_circuit
 from servio.platform.outbox.claims import claim
-from servio.platform.outbox.models import DEAD, DONE, OutboxMessage
+from servio.platform.outbox.models import DEAD, DONE, PENDING, OutboxMessage
 from servio.platform.outbox.outcomes import Outcome, failed, not_attempted, record
 from servio.platform.outbox.registry import (
     Delivery,
@@ -79,14 +79,23 @@ class Dispatcher:
 
     async def deliver(self, rows: list[OutboxMessage]) -> None:
         """Run claimed messages through their handlers (``concurrency`` at a time) and
-        record every outcome in one transaction."""
+        record every outcome in one transaction. Messages of one ordering key run one
+        after another, in order; once one of them is to be retried, the ones after it
+        are given back untried, to follow it."""
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(row: OutboxMessage) -> tuple[OutboxMessage, Outcome]:
-            async with gate:
-                return row, await self._attempt(row)
+        async def in_turn(run: list[OutboxMessage]) -> list[tuple[OutboxMessage, Outcome]]:
+            results: list[tuple[OutboxMessage, Outcome]] = []
+            for row in run:
+                if results and results[-1][1].status == PENDING:
+                    results.append((row, not_attempted(row, 0)))
+                    continue
+                async with gate:
+                    results.append((row, await self._attempt(row)))
+            return results
 
-        results = await asyncio.gather(*(one(r) for r in rows))
+        runs = await asyncio.gather(*(in_turn(run) for run in _runs(rows)))
+        results = [result for run in runs for result in run]
         await record(self.db, self.worker_id, results)
         for row, outcome in results:
             if outcome.status == DEAD:
@@ -159,6 +168,21 @@ class Dispatcher:
             await adopt_open_circuits(self.db, self.breakers)
         except Exception:
             log.exception("provider_circuits_not_read", worker_id=self.worker_id)
+
+
+def _runs(rows: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """The claimed messages as runs to deliver: one per ordering key, in order, and
+    each message without a key alone."""
+    runs: dict[str, list[OutboxMessage]] = {}
+    alone: list[list[OutboxMessage]] = []
+    for row in rows:
+        if row.ordering_key is None:
+            alone.append([row])
+        else:
+            runs.setdefault(row.ordering_key, []).append(row)
+    for run in runs.values():
+        run.sort(key=lambda r: (r.ordering_time or r.created_at, r.dedupe_key))
+    return [*runs.values(), *alone]
 
 
 def _ms_since(started: float) -> float:

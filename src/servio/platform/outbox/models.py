@@ -1,6 +1,10 @@
 """The ``outbox`` table: side effects recorded in the business transaction, delivered
 after commit by workers, each exactly once from the receiver's point of view (the
-dedupe key travels as the provider's idempotency key)."""
+dedupe key travels as the provider's idempotency key).
+
+Messages that share an ``ordering_key`` are delivered one at a time, in
+``(ordering_time, dedupe_key)`` order: a message waits while an earlier one of its key
+is still pending or in flight (see ``claims``)."""
 
 from __future__ import annotations
 
@@ -44,8 +48,13 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ordering_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    ordering_time: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_ordering", "ordering_key", "ordering_time"),
+    )
 
 
 class ProviderCircuit(Base):
