@@ -94,7 +94,7 @@ def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
     env = {
         "SERVIO_ENV": "prod",
         "SERVIO_SECRET_KEY": "p" * 40,
-        "SERVIO_METRICS_TOKEN": "metrics-token",
+        "SERVIO_METRICS_TOKEN": "metrics-token-7c1e9a",
         "SERVIO_CLIENT_PORTAL_SECRET": "c" * 40,
         "SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/prod.db",
     }
