@@ -41,6 +41,7 @@ from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.config import Settings
+from servio.platform.db.rls import warn_if_bypassed
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
 from servio.platform.http.maintenance import (
@@ -103,6 +104,7 @@ def create_app(
         # What is built by now (modules, models, schemas, routes: some 200,000 objects)
         # lives as long as the server; frozen, the collector's full passes skip it
         # instead of spending ~0.1 s on it each time requests promote enough garbage.
+        _app.state.rls_bypass = await warn_if_bypassed(container.db.engine)
         gc.collect()
         gc.freeze()
         try:
@@ -120,6 +122,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.container = container
+    app.state.rls_bypass = None  # checked at start-up (lifespan)
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.webhooks_config = WebhooksConfig.from_settings(settings)
