@@ -156,7 +156,18 @@ def test_production_accepts_real_looking_provider_secrets() -> None:
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["whsec_test", "test", "changeme", "secret", "CHANGE-ME-please-now", "short-value", "x" * 24],
+    [
+        "whsec_test",
+        "test",
+        "changeme",
+        "secret",
+        "CHANGE-ME-please-now",
+        "short-value",
+        "x" * 24,
+        "whsec_dev_checkout",  # the demo's own checkout secret
+        "your-stripe-webhook-secret-here",
+        "dev-only-secret-key-change-me",
+    ],
 )
 def test_production_refuses_placeholder_provider_secrets_naming_each(placeholder: str) -> None:
     with pytest.raises(ValidationError) as caught:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
@@ -75,3 +77,18 @@ async def test_sqlite_has_no_roles_to_warn_about(sqlite_url: str, tmp_path: Path
     lines, ready = await _start(sqlite_url, tmp_path)
     assert not [line for line in lines if line.get("event") == "rls_bypassed"]
     assert "row_level_security" not in ready.json()["checks"]
+
+
+@pytest.mark.postgres
+async def test_a_bypassrls_role_is_warned_about_too(pg_url: str, tmp_path: Path) -> None:
+    role = f"servio_bypass_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER BYPASSRLS")
+    try:
+        url = make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+        lines, _ready = await _start(url, tmp_path)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+    [warning] = [line for line in lines if line.get("event") == "rls_bypassed"]
+    assert (warning["role"], warning["bypass"]) == (role, "bypassrls")

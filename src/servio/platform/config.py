@@ -235,6 +235,8 @@ MIN_PROVIDER_SECRET_CHARS = 16
 PLACEHOLDER_WORDS = frozenset(
     {"test", "secret", "changeme", "password", "token", "example", "placeholder", "dummy"}
     | {"default", "dev", "todo", "xxx", "none", "null", "verify", "webhook", "demo"}
+    | {"sample", "fake", "your", "my", "here", "key", "app", "local", "checkout", "only"}
+    | {"stripe", "whatsapp", "turnstile", "metrics", "operator", "admin", "value"}
 )
 # Cloudflare's published Turnstile test secrets: they pass (or fail) every token.
 TURNSTILE_TEST_SECRET = re.compile(r"^[123]x0{20,}AA$")
