@@ -65,3 +65,11 @@ async def test_a_client_portal_cookie_makes_the_answer_private(api: httpx.AsyncC
     api.cookies.set("servio_csrf", "not-a-credential")
     public = await api.get("/healthz")
     assert "cache-control" not in public.headers
+
+
+async def test_a_malformed_cookie_does_not_hide_the_session_cookie(api: httpx.AsyncClient) -> None:
+    r = await api.get(
+        "/healthz", headers={"Cookie": 'bad"cookie=1 2; servio_access=some-token; x=y'}
+    )
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"

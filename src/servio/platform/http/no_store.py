@@ -10,7 +10,6 @@ caching; any other ``Cache-Control`` on a private answer is replaced."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,13 +19,9 @@ CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-admin-api-key"})
 
 
 def _cookie_names(raw: bytes) -> set[str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw.decode("latin-1"))
-    except CookieError:
-        # A malformed header still names its cookies: fall back to splitting it.
-        return {part.split("=", 1)[0].strip() for part in raw.decode("latin-1").split(";")}
-    return set(jar.keys())
+    """The names in a ``Cookie`` header, read leniently: one malformed cookie must not
+    hide the session cookie after it (a strict parser stops at the first bad one)."""
+    return {part.split("=", 1)[0].strip() for part in raw.decode("latin-1").split(";")}
 
 
 def _private_path(path: str, prefixes: tuple[str, ...]) -> bool:
