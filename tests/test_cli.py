@@ -94,7 +94,7 @@ def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
     env = {
         "SERVIO_ENV": "prod",
         "SERVIO_SECRET_KEY": "p" * 40,
-        "SERVIO_METRICS_TOKEN": "metrics-token",
+        "SERVIO_METRICS_TOKEN": "metrics-token-7c1e9a",
         "SERVIO_CLIENT_PORTAL_SECRET": "c" * 40,
         "SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/prod.db",
     }
@@ -127,3 +127,38 @@ def test_migrate_check_on_postgres(pg_url: str, tmp_path: Path) -> None:
     result = run(["migrate", "check"], {"SERVIO_DATABASE_URL": pg_url}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "models and migrations agree" in result.stdout
+
+
+def test_migrate_takes_relative_targets_and_lists_history(tmp_path: Path) -> None:
+    env = {
+        "SERVIO_ENV": "test",
+        "SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/steps.db",
+        "COLUMNS": "200",
+    }
+    head = head_revision()
+    assert runner.invoke(app, ["migrate", "upgrade"], env=env).exit_code == 0
+
+    down = runner.invoke(app, ["migrate", "downgrade", "-1"], env=env)
+    assert down.exit_code == 0, down.output
+    listed = runner.invoke(app, ["migrate", "history"], env=env)
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == len({line.split(",")[0] for line in lines}) >= 2
+    newest, previous = lines[0], lines[1]
+    before_head = previous.split(" -> ")[1].split()[0]
+    assert newest.startswith(f"{before_head} -> {head} (head),")
+    assert previous.split(",")[0].endswith(f"-> {before_head} (current)")
+    assert lines[-1].startswith("<base> -> 0001")
+    assert f"database at {before_head}" in down.output
+    current = runner.invoke(app, ["migrate", "current"], env=env)
+    assert f"current: {before_head}  head: {head}" in current.output
+
+    assert f"database at {head}" in runner.invoke(app, ["migrate", "upgrade", "+1"], env=env).output
+    past_head = runner.invoke(app, ["migrate", "upgrade", "+1"], env=env)
+    assert past_head.exit_code == 1
+    assert "migration refused" in past_head.output
+    assert "Traceback" not in past_head.output
+
+    emptied = runner.invoke(app, ["migrate", "downgrade", "base"], env=env)
+    assert "database at None" in emptied.output
+    assert "(current)" not in runner.invoke(app, ["migrate", "history"], env=env).output

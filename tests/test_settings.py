@@ -116,3 +116,83 @@ def test_a_bad_network_is_refused_naming_the_variable(
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert f"SERVIO_ADMIN_IP_ALLOWLIST: {value!r} is not a network" in str(caught.value)
+
+
+PROVIDER_SECRETS = {
+    "stripe_webhook_secret": "SERVIO_STRIPE_WEBHOOK_SECRET",
+    "whatsapp_app_secret": "SERVIO_WHATSAPP_APP_SECRET",
+    "whatsapp_verify_token": "SERVIO_WHATSAPP_VERIFY_TOKEN",
+    "turnstile_secret": "SERVIO_TURNSTILE_SECRET",
+    "metrics_token": "SERVIO_METRICS_TOKEN",
+    "operator_token": "SERVIO_OPERATOR_TOKEN",
+}
+REAL_LOOKING = {
+    "stripe_webhook_secret": "whsec_5d41402abc4b2a76b9719d911017c592",
+    "whatsapp_app_secret": "7f3c2a9e51b04d6c8e2f1a0b9c8d7e6f",
+    "whatsapp_verify_token": "kX9vQ2mZt7LwP4rN",
+    "turnstile_secret": "0x4AAAAAAADnPIDROrmt1Wwj9Zx3q5T7m",
+    "metrics_token": "m3tr1cs-9f2c7a1e5b",
+    "operator_token": "op-4b7e9d2c1a8f6e3d",
+}
+
+
+def _prod(**secrets: str) -> Settings:
+    return Settings(
+        env="prod",
+        secret_key="s" * 48,
+        client_portal_secret="c" * 40,  # type: ignore[arg-type]
+        database_url="postgresql+asyncpg://app@db/servio",
+        stripe_api_key="sk_live_51HxQk",  # type: ignore[arg-type]
+        whatsapp_access_token="EAAGm0PX4ZCps",  # type: ignore[arg-type]
+        **{**REAL_LOOKING, **secrets},  # type: ignore[arg-type]
+    )
+
+
+def test_production_accepts_real_looking_provider_secrets() -> None:
+    settings = _prod()
+    assert production_problems(settings) == []
+    assert settings.turnstile_secret is not None
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        "whsec_test",
+        "test",
+        "changeme",
+        "secret",
+        "CHANGE-ME-please-now",
+        "short-value",
+        "x" * 24,
+        "whsec_dev_checkout",  # the demo's own checkout secret
+        "your-stripe-webhook-secret-here",
+        "dev-only-secret-key-change-me",
+    ],
+)
+def test_production_refuses_placeholder_provider_secrets_naming_each(placeholder: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _prod(**dict.fromkeys(PROVIDER_SECRETS, placeholder))
+    message = caught.value.errors()[0]["msg"]  # what `servio serve` prints
+    for name in PROVIDER_SECRETS.values():
+        assert f"{name} looks like a placeholder" in message
+    assert placeholder not in message  # the value itself is never echoed
+
+
+@pytest.mark.parametrize("field", sorted(PROVIDER_SECRETS))
+def test_production_names_only_the_placeholder_secret(field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _prod(**{field: "whsec_test" if field.startswith("stripe") else "changeme"})
+    message = str(caught.value)
+    assert PROVIDER_SECRETS[field] in message
+    others = set(PROVIDER_SECRETS.values()) - {PROVIDER_SECRETS[field]}
+    assert not any(f"{name} looks" in message for name in others)
+
+
+def test_production_refuses_the_turnstile_test_secrets() -> None:
+    with pytest.raises(ValidationError, match="SERVIO_TURNSTILE_SECRET looks like a placeholder"):
+        _prod(turnstile_secret="1x0000000000000000000000000000000AA")
+
+
+def test_development_keeps_accepting_test_secrets() -> None:
+    settings = Settings(env="dev", stripe_webhook_secret="whsec_test", metrics_token="test")  # type: ignore[arg-type]
+    assert settings.stripe_webhook_secret is not None

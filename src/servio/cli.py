@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import httpx
@@ -119,20 +120,40 @@ def migrate_default(ctx: typer.Context) -> None:
         upgrade()
 
 
-@migrate_app.command()
-def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Upgrade the database to REVISION (default: head)."""
-    db_migrations.upgrade(_database_url(), revision)
-    out.print(f"database at {db_migrations.current_revision(_database_url())}")
+# Alembic's relative targets start with a dash (``-1``): take them as the argument.
+RELATIVE = {"ignore_unknown_options": True}
+RevisionArg = Annotated[
+    str, typer.Argument(help="Target: a revision id, head, base, or relative (-1, +1).")
+]
+
+
+def _migrate_to(move: Callable[[str, str], None], revision: str) -> None:
+    url = _database_url()
+    try:
+        move(url, revision)
+    except db_migrations.MigrationRefused as exc:
+        err.print(f"[bold red]migration refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"database at {db_migrations.current_revision(url)}")
+
+
+@migrate_app.command(context_settings=RELATIVE)
+def upgrade(revision: RevisionArg = "head") -> None:
+    """Upgrade the database to REVISION (default: head; +1 = one step)."""
+    _migrate_to(db_migrations.upgrade, revision)
+
+
+@migrate_app.command(context_settings=RELATIVE)
+def downgrade(revision: RevisionArg) -> None:
+    """Downgrade the database to REVISION (-1 = one step back, base = empty)."""
+    _migrate_to(db_migrations.downgrade, revision)
 
 
 @migrate_app.command()
-def downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
-) -> None:
-    """Downgrade the database to REVISION."""
-    db_migrations.downgrade(_database_url(), revision)
-    out.print(f"database at {db_migrations.current_revision(_database_url())}")
+def history() -> None:
+    """List the migrations, newest first, marking the head and the current one."""
+    for revision in db_migrations.history(_database_url()):
+        typer.echo(revision.line())
 
 
 @migrate_app.command()

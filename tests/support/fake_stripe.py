@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import httpx
 
 from servio.integrations.stripe_dev import DevStripe as FakeStripe
-from servio.integrations.stripe_dev import event, sign
+from servio.integrations.stripe_dev import counting_ids, event, sign
 from tests.support.live import serve
 
 __all__ = ["FakeStripe", "event", "post_event", "served", "sign"]
@@ -18,8 +18,9 @@ __all__ = ["FakeStripe", "event", "post_event", "served", "sign"]
 
 @contextmanager
 def served() -> Iterator[tuple[FakeStripe, str]]:
-    """A fake Stripe on a local port; yields it and its base URL (``stripe_api_base``)."""
-    fake = FakeStripe()
+    """A fake Stripe on a local port; yields it and its base URL (``stripe_api_base``).
+    Its ids are numbered (``cs_test_1``, ``cs_test_2``…) so that tests can name them."""
+    fake = FakeStripe(ids=counting_ids())
     with serve(fake.app) as url:
         yield fake, url
 

@@ -7,6 +7,11 @@ checkout page per session. Paying or cancelling there sends the event Stripe wou
 (``checkout.session.completed`` or ``checkout.session.expired``), signed with
 Stripe's scheme, to the deployment's webhook, then returns the customer to the
 session's success or cancel URL. Never mounted in production.
+
+Ids are random (``cs_test_<hex>``, ``evt_test_<hex>``) as Stripe's are, so that a
+restarted demo never hands out an id the database already holds. Sessions live in a
+``SessionStore``: in memory, or on disk (``FileSessions``) so that a restarted demo still
+serves the pay links it emailed before.
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ import hashlib
 import hmac
 import html
 import json
+import os
+import re
+import secrets
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 from starlette.applications import Starlette
@@ -54,13 +64,112 @@ def sign(payload: bytes, secret: str, at: int | None = None) -> str:
     return f"t={at},v1={mac}"
 
 
+def random_id(prefix: str) -> str:
+    """A new object id as Stripe makes them: the kind's prefix and random characters."""
+    return f"{prefix}_test_{secrets.token_hex(12)}"
+
+
+def counting_ids() -> Callable[[str], str]:
+    """Ids numbered per kind from 1 (``cs_test_1``, ``evt_test_1``), for tests that name
+    them; never for a demo that may restart on the same database."""
+    counts: dict[str, int] = {}
+
+    def next_id(prefix: str) -> str:
+        counts[prefix] = counts.get(prefix, 0) + 1
+        return f"{prefix}_test_{counts[prefix]}"
+
+    return next_id
+
+
+class SessionStore(Protocol):
+    """Where Checkout Sessions are kept, by id and by the idempotency key that made them."""
+
+    def get(self, sid: str) -> dict[str, Any] | None: ...
+
+    def put(self, session: dict[str, Any], key: str = "") -> None: ...
+
+    def by_key(self, key: str) -> dict[str, Any] | None: ...
+
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+
+
+class MemorySessions:
+    """Sessions for the life of the process (tests)."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, str] = {}
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        return self.sessions.get(sid)
+
+    def put(self, session: dict[str, Any], key: str = "") -> None:
+        self.sessions[session["id"]] = session
+        if key:
+            self.keys[key] = session["id"]
+
+    def by_key(self, key: str) -> dict[str, Any] | None:
+        return self.sessions.get(self.keys.get(key, ""))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self.sessions.values()))
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+
+
+class FileSessions:
+    """Sessions as JSON files under ``root`` (one per session, written atomically), so a
+    restarted demo on the same ``./var`` still serves the checkouts it made before."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.keys_dir = root / "keys"
+
+    def _path(self, sid: str) -> Path | None:
+        return self.root / f"{sid}.json" if _SAFE_ID.match(sid) else None
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        path = self._path(sid)
+        if path is None or not path.is_file():
+            return None
+        found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return found
+
+    def put(self, session: dict[str, Any], key: str = "") -> None:
+        path = self._path(session["id"])
+        if path is None:
+            raise ValueError(f"not a session id: {session['id']!r}")
+        self._write(path, json.dumps(session))
+        if key:
+            self._write(self.keys_dir / hashlib.sha256(key.encode()).hexdigest(), session["id"])
+
+    def by_key(self, key: str) -> dict[str, Any] | None:
+        path = self.keys_dir / hashlib.sha256(key.encode()).hexdigest()
+        return self.get(path.read_text(encoding="utf-8").strip()) if path.is_file() else None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for path in sorted(self.root.glob("*.json")):
+            found = self.get(path.stem)
+            if found is not None:
+                yield found
+
+
 def _money(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency.upper()}"
 
 
 class DevStripe:
-    """Checkout Sessions kept in memory; ``base_url`` is where this app is reachable,
-    ``webhook_url`` and ``webhook_secret`` where and how events are delivered."""
+    """Checkout Sessions kept in ``store`` (memory by default); ``base_url`` is where this
+    app is reachable, ``webhook_url`` and ``webhook_secret`` where and how events are
+    delivered; ``ids`` makes object ids (random by default)."""
 
     def __init__(
         self,
@@ -68,12 +177,14 @@ class DevStripe:
         *,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        store: SessionStore | None = None,
+        ids: Callable[[str], str] = random_id,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
-        self.sessions: dict[str, dict[str, Any]] = {}
-        self.by_key: dict[str, dict[str, Any]] = {}
+        self.store: SessionStore = store if store is not None else MemorySessions()
+        self.new_id = ids
         self.events = 0
         self.refunds: list[dict[str, Any]] = []
         self._sending: set[asyncio.Task[str | None]] = set()
@@ -87,15 +198,21 @@ class DevStripe:
             ]
         )
 
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """Every session by id, as stored."""
+        return {session["id"]: session for session in self.store}
+
     async def create(self, request: Request) -> JSONResponse:
         if not request.headers.get("authorization", "").startswith("Bearer sk_test_"):
             return JSONResponse({"error": {"message": "Invalid API Key"}}, status_code=401)
         key = request.headers.get("idempotency-key", "")
-        if key and key in self.by_key:
-            return JSONResponse(self.by_key[key])
+        replayed = self.store.by_key(key) if key else None
+        if replayed is not None:
+            return JSONResponse(replayed)
         form = await request.form()
         metadata = {k[9:-1]: str(v) for k, v in form.items() if k.startswith("metadata[")}
-        sid = f"cs_test_{len(self.sessions) + 1}"
+        sid = self.new_id("cs")
         session = {
             "id": sid,
             "object": "checkout.session",
@@ -112,9 +229,7 @@ class DevStripe:
             "payment_intent": None,
             "metadata": metadata,
         }
-        self.sessions[sid] = session
-        if key:
-            self.by_key[key] = session
+        self.store.put(session, key)
         return JSONResponse(session)
 
     async def refund(self, request: Request) -> JSONResponse:
@@ -128,14 +243,13 @@ class DevStripe:
             return JSONResponse(done["refund"])
         form = await request.form()
         intent = str(form.get("payment_intent", ""))
-        session = next((x for x in self.sessions.values() if x["payment_intent"] == intent), None)
+        session = next((x for x in self.store if x["payment_intent"] == intent), None)
         if session is None:
             message = f"No such payment_intent: '{intent}'"
             return JSONResponse({"error": {"message": message}}, status_code=400)
         amount = int(str(form.get("amount", session["amount_total"])))
-        number = len(self.refunds) + 1
         refund = {
-            "id": f"re_test_{number}",
+            "id": self.new_id("re"),
             "object": "refund",
             "amount": amount,
             "payment_intent": intent,
@@ -146,7 +260,7 @@ class DevStripe:
             r["refund"]["amount"] for r in self.refunds if r["refund"]["payment_intent"] == intent
         )
         charge = {
-            "id": f"ch_test_{intent[8:]}",
+            "id": f"ch_{intent.removeprefix('pi_')}",
             "object": "charge",
             "payment_intent": intent,
             "amount": session["amount_total"],
@@ -154,9 +268,7 @@ class DevStripe:
             "refunded": True,
         }
         self.events += 1
-        task = asyncio.create_task(
-            self._deliver("charge.refunded", charge, f"evt_test_{self.events}")
-        )
+        task = asyncio.create_task(self._deliver("charge.refunded", charge, self.new_id("evt")))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
         return JSONResponse(refund)
@@ -173,7 +285,7 @@ class DevStripe:
         )
 
     async def page(self, request: Request) -> Response:
-        session = self.sessions.get(request.path_params["sid"])
+        session = self.store.get(request.path_params["sid"])
         if session is None:
             return HTMLResponse("<h1>No such checkout</h1>", status_code=404)
         if session["status"] != "open":
@@ -194,7 +306,7 @@ class DevStripe:
         return await self._finish(request, paid=False)
 
     async def _finish(self, request: Request, *, paid: bool) -> Response:
-        session = self.sessions.get(request.path_params["sid"])
+        session = self.store.get(request.path_params["sid"])
         if session is None:
             return HTMLResponse("<h1>No such checkout</h1>", status_code=404)
         if session["status"] == "open":
@@ -203,12 +315,13 @@ class DevStripe:
                 session |= {
                     "status": "complete",
                     "payment_status": "paid",
-                    "payment_intent": f"pi_test_{session['id'][8:]}",
+                    "payment_intent": f"pi_{session['id'].removeprefix('cs_')}",
                 }
             else:
                 session["status"] = "expired"
+            self.store.put(session)
             kind = "checkout.session.completed" if paid else "checkout.session.expired"
-            failure = await self._deliver(kind, session, f"evt_test_{self.events}")
+            failure = await self._deliver(kind, session, self.new_id("evt"))
             if failure:
                 return self._render(session, f"<p>The webhook failed: {failure}</p>", 502)
         done = session["status"] == "complete"

@@ -7,6 +7,7 @@ setting that is wrong is named with the reason, so an operator fixes them in one
 from __future__ import annotations
 
 import ipaddress
+import re
 from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
@@ -231,6 +232,57 @@ def _blank(secret: SecretStr | None) -> bool:
     return secret is None or not secret.get_secret_value().strip()
 
 
+# Provider secrets and tokens a deployment sets: in production each must look real.
+PROVIDER_SECRETS = (
+    "stripe_webhook_secret",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "turnstile_secret",
+    "metrics_token",
+    "operator_token",
+)
+MIN_PROVIDER_SECRET_CHARS = 16
+PLACEHOLDER_WORDS = frozenset(
+    {"test", "secret", "changeme", "password", "token", "example", "placeholder", "dummy"}
+    | {"default", "dev", "todo", "xxx", "none", "null", "verify", "webhook", "demo"}
+    | {"sample", "fake", "your", "my", "here", "key", "app", "local", "checkout", "only"}
+    | {"stripe", "whatsapp", "turnstile", "metrics", "operator", "admin", "value"}
+)
+# Cloudflare's published Turnstile test secrets: they pass (or fail) every token.
+TURNSTILE_TEST_SECRET = re.compile(r"^[123]x0{20,}AA$")
+
+
+def looks_like_placeholder(value: str) -> bool:
+    """A value nobody would choose as a real secret: a known test or development value,
+    a word such as ``changeme``, too short, or one character repeated."""
+    plain = value.strip()
+    if plain in (DEV_SECRET_KEY, DEV_CLIENT_PORTAL_SECRET) or TURNSTILE_TEST_SECRET.match(plain):
+        return True
+    core = re.sub(r"^whsec_", "", plain.lower())
+    words = [w for w in re.split(r"[^a-z0-9]+", core) if w]
+    squashed = "".join(words)
+    return (
+        len(plain) < MIN_PROVIDER_SECRET_CHARS
+        or squashed in PLACEHOLDER_WORDS
+        or "changeme" in squashed
+        or "placeholder" in squashed
+        or all(w in PLACEHOLDER_WORDS for w in words)
+        or len(set(squashed)) <= 2
+    )
+
+
+def _placeholder_problems(settings: Settings) -> list[str]:
+    problems = []
+    for name in PROVIDER_SECRETS:
+        secret: SecretStr | None = getattr(settings, name)
+        if not _blank(secret) and secret and looks_like_placeholder(secret.get_secret_value()):
+            problems.append(
+                f"SERVIO_{name.upper()} looks like a placeholder (a sample or default value, "
+                f"or under {MIN_PROVIDER_SECRET_CHARS} chars)"
+            )
+    return problems
+
+
 def production_problems(settings: Settings) -> list[str]:
     """Each reason production would be unsafe with these settings, naming the variable."""
     problems: list[str] = []
@@ -254,6 +306,7 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("SERVIO_CORS_ORIGINS may not be '*' while credentials are allowed")
     if _blank(settings.metrics_token):
         problems.append("SERVIO_METRICS_TOKEN is missing (metrics are private in production)")
+    problems.extend(_placeholder_problems(settings))
     if settings.password_hash_memory_kib < 19456 or settings.password_hash_time_cost < 2:
         problems.append(
             "SERVIO_PASSWORD_HASH_MEMORY_KIB / SERVIO_PASSWORD_HASH_TIME_COST are below "

@@ -24,21 +24,24 @@ from servio.domains.identity import (
     router_settings,
     router_team,
 )
-from servio.domains.identity.authn import IdentityAuthenticator
+from servio.domains.identity.authn import ACCESS_COOKIE, IdentityAuthenticator
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
 from servio.domains.identity.config import AuthConfig
+from servio.domains.identity.http import REFRESH_COOKIE
 from servio.domains.intake import router as intake_router
 from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
 from servio.domains.portal import router as portal_router
 from servio.domains.portal.config import PortalConfig
+from servio.domains.portal.http import SESSION_COOKIE as CLIENT_SESSION_COOKIE
 from servio.domains.scheduling import router as scheduling_router
 from servio.domains.scheduling import router_availability
 from servio.domains.webhooks import router as webhooks_router
 from servio.domains.webhooks import router_admin as webhooks_admin_router
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.config import Settings
+from servio.platform.db.rls import warn_if_bypassed
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from servio.platform.http.idempotency import IdempotencyMiddleware, IdempotencyScope
 from servio.platform.http.maintenance import (
@@ -47,6 +50,7 @@ from servio.platform.http.maintenance import (
     operator_token_check,
 )
 from servio.platform.http.middleware import EdgeMiddleware, ResponseGuardMiddleware
+from servio.platform.http.no_store import NoStoreMiddleware
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
@@ -100,6 +104,7 @@ def create_app(
         # What is built by now (modules, models, schemas, routes: some 200,000 objects)
         # lives as long as the server; frozen, the collector's full passes skip it
         # instead of spending ~0.1 s on it each time requests promote enough garbage.
+        _app.state.rls_bypass = await warn_if_bypassed(container.db.engine)
         gc.collect()
         gc.freeze()
         try:
@@ -117,6 +122,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.container = container
+    app.state.rls_bypass = None  # checked at start-up (lifespan)
     app.state.db = container.db
     app.state.auth_config = AuthConfig.from_settings(settings)
     app.state.webhooks_config = WebhooksConfig.from_settings(settings)
@@ -233,6 +239,16 @@ def _install_middleware(
             ],
             max_age=600,
         )
+    app.add_middleware(
+        NoStoreMiddleware,
+        session_cookies=(
+            ACCESS_COOKIE,
+            REFRESH_COOKIE,
+            CLIENT_SESSION_COOKIE,
+            chat_page.SESSION_COOKIE,
+        ),
+        private_prefixes=(console_auth.CONSOLE,),
+    )
     app.add_middleware(
         EdgeMiddleware,
         metrics=container.metrics,

@@ -1,12 +1,13 @@
 """Which Stripe the deployment talks to: the real one when a key is set, the local
-checkout stand-in (``SERVIO_STRIPE_DEV_CHECKOUT``, mounted under ``/dev/stripe``) for
-demos and tests, or none (deposits are then taken by staff)."""
+checkout stand-in (``SERVIO_STRIPE_DEV_CHECKOUT``, mounted under ``/dev/stripe``, its
+sessions kept under ``var_dir``) for demos and tests, or none (deposits are then taken
+by staff)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from servio.integrations.stripe_dev import DevStripe
+from servio.integrations.stripe_dev import DevStripe, FileSessions
 from servio.integrations.stripe_gateway import StripeGateway
 from servio.platform.config import Settings
 
@@ -40,6 +41,8 @@ def mount_dev_checkout(app: FastAPI, settings: Settings) -> DevStripe | None:
         _dev_base(settings),
         webhook_url=settings.public_url.rstrip("/") + "/v1/stripe/webhook",
         webhook_secret=DEV_WEBHOOK_SECRET,
+        # On disk beside the demo database: a restart still serves the links it emailed.
+        store=FileSessions(settings.var_dir / "dev-stripe"),
     )
     app.mount(DEV_PATH, dev.app, name="dev-stripe")
     return dev

@@ -216,7 +216,7 @@ def test_basic_admin_is_refused_in_production(tmp_path: Path) -> None:
         "env": "prod",
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
         "secret_key": "k" * 48,
-        "metrics_token": "m" * 32,
+        "metrics_token": "m3tr1cs-9f2c7a1e5b",
         "client_portal_secret": "c" * 40,
         "basic_admin_password": "open-sesame-local-only",
         "default_org": "seed-co",

@@ -53,6 +53,23 @@ def _zone(value: str) -> str:
     return value
 
 
+# An https origin (optionally any subdomain of one): scheme, host, port; nothing else,
+# since it goes into the chat page's Content-Security-Policy as it is.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HTTPS_ORIGIN = re.compile(rf"^https://(?:\*\.)?{_LABEL}(?:\.{_LABEL})*(?::([0-9]{{1,5}}))?/?$")
+CHAT_EMBED_ORIGINS = "chat.embed_origins"
+
+
+def _https_origin(value: str) -> str:
+    plain = value.strip().lower()
+    found = _HTTPS_ORIGIN.match(plain)
+    if found is None or (found.group(1) and not 0 < int(found.group(1)) <= 65535):
+        raise ValueError(
+            f"{value!r} is not an https origin such as https://www.example.com (no path, no http)"
+        )
+    return plain.rstrip("/")
+
+
 def _whole(low: int, high: int) -> Any:
     return Annotated[int, Field(ge=low, le=high)]
 
@@ -112,6 +129,12 @@ KNOWN: dict[str, Known] = {
             "WhatsApp number id",
         ),
         Known("whatsapp.templates", dict[Short, Any], None, "WhatsApp templates"),
+        Known(
+            CHAT_EMBED_ORIGINS,
+            Annotated[list[Annotated[str, AfterValidator(_https_origin)]], Field(max_length=20)],
+            [],
+            "Sites that may frame the web chat",
+        ),
     )
 }
 OverrideValue = TypeAdapter(int | bool | str | list[int] | list[str])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +71,31 @@ async def csrf_echoed(request: Request) -> bool:
     if not sent and "form" in request.headers.get("content-type", ""):
         sent = str((await request.form()).get("csrf", ""))
     return bool(cookie and sent and same(cookie, sent))
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, the port made explicit; None when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def from_own_site(request: Request, *trusted_urls: str) -> bool:
+    """Whether a browser form was posted from one of our own pages: its ``Origin`` (or,
+    without one, its ``Referer``) is the request's own origin or that of a trusted URL
+    (the deployment's public URL). A post naming neither is not from a browser that
+    could be tricked into it, and passes; ``Origin: null`` (a sandboxed frame) does not."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return True
+    origin = _origin_of(sent)
+    own = {_origin_of(str(request.base_url)), *(_origin_of(url) for url in trusted_urls)}
+    return origin is not None and origin in own
 
 
 async def optional_principal(request: Request) -> Principal | None:

@@ -13,6 +13,8 @@ from fastapi.responses import Response
 
 from servio.domains.conversations.router import web_chat_turn
 from servio.domains.identity import service as identity
+from servio.domains.identity.models import Org
+from servio.domains.identity.org_config import CHAT_EMBED_ORIGINS
 from servio.platform.http.auth import database
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import reader_locale, render
@@ -37,22 +39,33 @@ def _session(request: Request, sent: str = "") -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
-def _frame_policy(response: Response) -> None:
-    """The chat may be framed by the business's own site (any https origin); the rest
-    of the default policy stands."""
+async def _embed_origins(request: Request, org: Org) -> list[str]:
+    """The sites the business lets frame its chat (setting ``chat.embed_origins``,
+    https origins validated when stored)."""
+    async with database(request).unit_of_work(org.id) as s:
+        found = (await identity.org_settings(s, org.id)).get(CHAT_EMBED_ORIGINS)
+    return [str(o) for o in found] if isinstance(found, list) else []
+
+
+def _frame_policy(response: Response, embed_origins: list[str]) -> None:
+    """The chat may be framed by this site and by the business's own sites only; the
+    rest of the default policy stands."""
+    ancestors = " ".join(["'self'", *embed_origins])
     response.headers["content-security-policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'self' https:; base-uri 'self'; "
+        f"script-src 'self'; frame-ancestors {ancestors}; base-uri 'self'; "
         "form-action 'self'"
     )
 
 
-def _keep(response: Response, session_id: str, slug: str) -> None:
+def _keep(request: Request, response: Response, session_id: str, slug: str) -> None:
+    deployment = request.app.state.container.settings
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
         max_age=SESSION_AGE,
         httponly=True,
+        secure=deployment.env == "prod" or deployment.public_url.startswith("https://"),
         samesite="lax",
         path=f"/chat/{slug}",
     )
@@ -72,9 +85,9 @@ async def chat_page(org_slug: str, request: Request) -> Response:
         "business_name": org.name,
     }
     response = render(request, "public/chat.html", context)
-    _frame_policy(response)
+    _frame_policy(response, await _embed_origins(request, org))
     if new:
-        _keep(response, session_id, org.slug)
+        _keep(request, response, session_id, org.slug)
     return response
 
 
@@ -107,5 +120,5 @@ async def chat_turn(
     }
     response = render(request, "public/chat_turn.html", context)
     if new:
-        _keep(response, session_id, org.slug)
+        _keep(request, response, session_id, org.slug)
     return response

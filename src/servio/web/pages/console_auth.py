@@ -28,6 +28,7 @@ from servio.platform.http.auth import (
     Authenticator,
     csrf_echoed,
     database,
+    from_own_site,
 )
 from servio.platform.http.context import ClientInfo
 from servio.platform.security.principal import Principal
@@ -125,6 +126,16 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next=safe_next(next))
 
 
+FOREIGN_FORM = "This sign-in form was sent from another site. Sign in on this site's own page."
+
+
+def _foreign(request: Request) -> Response | None:
+    """The refusal of a sign-in posted from another site (login CSRF), if it was."""
+    if from_own_site(request, auth_config(request).public_url):
+        return None
+    return error_page(request, 403, FOREIGN_FORM)
+
+
 @router.post("/app/login")
 async def login(
     request: Request,
@@ -134,6 +145,8 @@ async def login(
     org: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = CONSOLE,
 ) -> Response:
+    if foreign := _foreign(request):
+        return foreign
     target = safe_next(next)
     try:
         pair = await accounts.login(
@@ -165,6 +178,8 @@ async def login_mfa(
     code: Annotated[str, Form(max_length=64)] = "",
     next: Annotated[str, Form(max_length=2000)] = CONSOLE,
 ) -> Response:
+    if foreign := _foreign(request):
+        return foreign
     target = safe_next(next)
     try:
         pair = await mfa.complete_login(
