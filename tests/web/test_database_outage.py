@@ -52,10 +52,11 @@ class Leads:
         self.api = api
         self.created: list[str] = []
 
-    async def post(self) -> httpx.Response:
+    async def post(self, *, key: str | None = None) -> httpx.Response:
         body = {"name": "Jo Doe", "email": f"jo-{uuid.uuid4().hex[:8]}@example.com"}
+        headers = {"Idempotency-Key": key} if key else {}
         started = time.monotonic()
-        response = await self.api.post("/v1/leads?org=shine", json=body)
+        response = await self.api.post("/v1/leads?org=shine", json=body, headers=headers)
         took = time.monotonic() - started
         assert took < SLOWEST_SECONDS, f"a request took {took:.1f}s"
         assert response.status_code != 500, response.text
@@ -64,7 +65,9 @@ class Leads:
         return response
 
     async def refused_while_down(self, count: int) -> None:
-        for response in await asyncio.gather(*(self.post() for _ in range(count))):
+        # A keyed POST meets the database first in the idempotency middleware.
+        keyed = self.post(key=f"outage-{uuid.uuid4().hex}")
+        for response in await asyncio.gather(keyed, *(self.post() for _ in range(count))):
             assert response.status_code == 503, response.text
             assert response.headers["content-type"].startswith("application/problem+json")
             assert response.json()["type"] == "/problems/service-unavailable"

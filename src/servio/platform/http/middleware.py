@@ -158,6 +158,15 @@ class _ResponseHeaders:
         return [*kept, *(h for h in self.hardening if h[0] not in names), request_id]
 
 
+def _log_escaped(scope: Scope, exc: Exception) -> None:
+    """A crash with its trace; a database outage (answered 503) as one warning line."""
+    path, method = scope.get("path"), scope.get("method")
+    if is_database_outage(exc):
+        log.warning("database_unavailable", path=path, method=method, error=type(exc).__name__)
+    else:
+        log.exception("unhandled_error", path=path, method=method)
+
+
 async def _guard_problem(
     scope: Scope, send: Send, status: int, max_bytes: int, error: BaseException | None = None
 ) -> None:
@@ -307,9 +316,7 @@ class EdgeMiddleware:
                 try:
                     await self.app(scope, _counting_receive(receive, self.max_bytes), send_edge)
                 except Exception as exc:
-                    log.exception(
-                        "unhandled_error", path=scope.get("path"), method=scope.get("method")
-                    )
+                    _log_escaped(scope, exc)
                     if started:
                         raise
                     await _guard_problem(scope, send_edge, 500, self.max_bytes, exc)
@@ -393,7 +400,7 @@ class ResponseGuardMiddleware:
         try:
             await self.app(scope, _counting_receive(receive, self.max_bytes), send_guarded)
         except Exception as exc:
-            log.exception("unhandled_error", path=scope.get("path"), method=scope.get("method"))
+            _log_escaped(scope, exc)
             if started:
                 raise
             await _guard_problem(scope, send_guarded, 500, self.max_bytes, exc)
