@@ -4,14 +4,17 @@ are bugs (still 500): real errors from real databases, not made-up exceptions.""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import exc as sa
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from servio.platform.db import Database
+from servio.platform.db.engine import DRIVER_TIMEOUT_MARGIN_SECONDS
 from servio.platform.db.outage import is_database_outage
+from tests.support.tcp_proxy import TcpProxy
 
 
 async def _run(db: Database, sql: str) -> None:
@@ -84,3 +87,43 @@ def test_plain_errors_are_sorted_by_what_they_say() -> None:
     assert not is_database_outage(FileNotFoundError(2, "No such file"))
     assert not is_database_outage(ValueError("bad"))
     assert not is_database_outage(sa.TimeoutError("QueuePool limit reached"))  # load: busy
+
+
+@pytest.mark.postgres
+async def test_a_transaction_stalled_mid_way_fails_within_the_statement_timeout(
+    pg_url: str,
+) -> None:
+    """The database goes silent between two statements of one transaction: the second
+    fails after the driver's timeout, the connection is dropped rather than rolled
+    back down a silent socket, and the next transaction gets a fresh one."""
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    via = target.set(port=proxy.port).render_as_string(hide_password=False)
+    db = Database(via, timeout=0.5, statement_timeout_ms=300)
+    seconds = 0.0
+
+    async def stalls_after_the_first_statement() -> None:
+        nonlocal seconds
+        async with db.unit_of_work(system=True) as s:
+            await s.execute(text("SELECT 1"))
+            await proxy.hold()
+            started = time.monotonic()
+            try:
+                await s.execute(text("SELECT 2"))
+            finally:
+                seconds = time.monotonic() - started
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as caught:
+            await stalls_after_the_first_statement()
+        assert is_database_outage(caught.value)
+        assert seconds < 0.3 + DRIVER_TIMEOUT_MARGIN_SECONDS + 0.5
+        assert time.monotonic() - started < 2.0  # no second wait on ROLLBACK
+        await proxy.start()
+        async with db.unit_of_work(system=True) as s:
+            assert await s.scalar(text("SELECT 3")) == 3
+    finally:
+        await proxy.cut()
+        await db.dispose()

@@ -9,6 +9,7 @@ that transaction to the org, whatever WHERE clause the code wrote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -99,8 +100,15 @@ _LOST_CONNECTION = (
 
 
 def _drop_stalled_connections(context: ExceptionContext) -> None:
-    if isinstance(context.original_exception, _LOST_CONNECTION):
-        context.is_disconnect = True
+    if not isinstance(context.original_exception, _LOST_CONNECTION):
+        return
+    context.is_disconnect = True
+    # Closed at once: the pool's polite close would wait on the silent socket again.
+    with contextlib.suppress(Exception):  # already gone: nothing to close
+        fairy = context.connection.connection if context.connection is not None else None
+        driver = getattr(fairy, "driver_connection", None)
+        if driver is not None:
+            driver.terminate()
 
 
 def bound_postgres_waits(engine: AsyncEngine, ping_timeout: float) -> None:
