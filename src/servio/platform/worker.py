@@ -26,7 +26,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import Base, Database, UTCDateTime, utcnow
-from servio.platform.db.outage import is_database_outage
+from servio.platform.db.outage import is_database_outage, outage_reason
 from servio.platform.logging import get_logger
 
 log = get_logger("servio.worker")
@@ -178,7 +178,7 @@ class Worker:
                 event,
                 worker_id=self.worker_id,
                 error=type(exc).__name__,
-                reason=str(exc)[:200],
+                reason=outage_reason(exc),
                 **fields,
             )
         else:

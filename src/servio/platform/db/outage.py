@@ -71,3 +71,10 @@ def is_database_outage(error: BaseException) -> bool:
 
 def _is_sqlite(error: sa.DBAPIError) -> bool:
     return type(error.orig).__module__.startswith(("sqlite3", "aiosqlite"))
+
+
+def outage_reason(error: BaseException) -> str:
+    """What the driver said, for a log line: never the SQL or its parameters, which
+    SQLAlchemy's own message carries."""
+    orig = getattr(error, "orig", None)
+    return str(orig if isinstance(orig, BaseException) else error)[:200]

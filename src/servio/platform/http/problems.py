@@ -13,7 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from servio.platform.db.outage import OUTAGE_RETRY_AFTER_SECONDS, is_database_outage
+from servio.platform.db.outage import (
+    OUTAGE_RETRY_AFTER_SECONDS,
+    is_database_outage,
+    outage_reason,
+)
 from servio.platform.errors import (
     GENERIC_NAME_BY_STATUS,
     PROBLEM_CATALOG,
@@ -144,7 +148,7 @@ async def on_database_outage(request: Request, exc: Exception) -> ProblemRespons
         "database_unavailable",
         path=request.url.path,
         error=type(exc).__name__,
-        reason=str(exc)[:200],
+        reason=outage_reason(exc),
     )
     return problem_response(
         request,
