@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from servio import golive
@@ -22,6 +23,7 @@ from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.db import migrations as db_migrations
 from servio.platform.logging import configure_logging
+from servio.platform.worker import Worker
 from servio.seeding import DemoSeedRefused, seed_demo
 from servio.web.app import create_app
 from servio.web.container import Container
@@ -105,6 +107,11 @@ async def _run_worker(settings: Settings, *, once: bool) -> None:
         loop.add_signal_handler(sig, runner.stop)
     try:
         await runner.run(once=once)
+    except Exception as exc:
+        # The loop survives every error of its work; reaching here is a defect or, with
+        # --once, a database it cannot reach. Say so and exit non-zero, never silently.
+        err.print(f"[bold red]worker stopped:[/] {escape(f'{type(exc).__name__}: {exc}')}")
+        raise typer.Exit(1) from None
     finally:
         await container.close()
 
@@ -238,7 +245,11 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         out.print(f"  Payments  test checkout at {base}/dev/stripe (no card is charged)")
     out.print(f"  Emails    written to {settings.var_dir / 'mail'}")
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_serve_with_worker(settings, host, port))
+    failure = asyncio.run(_serve_with_worker(settings, host, port))
+    if failure is not None:
+        err.print(f"[bold red]demo stopped: the in-process worker ended ({escape(failure)})[/]")
+        err.print("Without it no email or message is sent; fix the cause and start it again.")
+        raise typer.Exit(1)
 
 
 def demo_settings(settings: Settings, host: str, port: int) -> Settings:
@@ -252,7 +263,8 @@ def demo_settings(settings: Settings, host: str, port: int) -> Settings:
     return settings.model_copy(update=update)
 
 
-async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
+async def _serve_with_worker(settings: Settings, host: str, port: int) -> str | None:
+    """Serve with an in-process worker; the reason the worker ended, if it did first."""
     container = Container.from_settings(settings)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -264,14 +276,46 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
             log_config=None,
         )
     )
-    runner = container.worker(Database(settings.database_url))
-    worker_task = asyncio.create_task(runner.run())
+    runner = container.worker(
+        Database(
+            settings.database_url,
+            timeout=settings.database_timeout_seconds,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+    )
     try:
-        await server.serve()
+        return await serve_beside_worker(server, runner)
+    finally:
+        await runner.db.dispose()
+
+
+async def serve_beside_worker(server: uvicorn.Server, runner: Worker) -> str | None:
+    """Run ``server`` and ``runner`` together until the server stops. Should the worker
+    end first (it survives every error of its work, so only a defect ends it), the
+    server is stopped too and the reason returned: a demo that no longer sends email
+    must not look alive."""
+    worker_task = asyncio.create_task(runner.run())
+    serving = asyncio.create_task(server.serve())
+    await asyncio.wait({worker_task, serving}, return_when=asyncio.FIRST_COMPLETED)
+    failure = _ended_early(worker_task)
+    if failure is not None:
+        server.should_exit = True
+    try:
+        await serving
     finally:
         runner.stop()
-        await worker_task
-        await runner.db.dispose()
+        if not worker_task.done():
+            await worker_task
+    return failure
+
+
+def _ended_early(task: asyncio.Task[None]) -> str | None:
+    if not task.done():
+        return None
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "it returned"
 
 
 @app.command("check-live")

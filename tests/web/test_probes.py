@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import delete, make_url
 
 from servio.domains.identity import service as identity
 from servio.platform.db import Database
-from servio.platform.worker import Worker, WorkRegistry
+from servio.platform.worker import Worker, WorkerHeartbeat, WorkRegistry
 from tests.conftest import make_settings
 from tests.support.app import app_client
 from tests.support.orgs import add_org
@@ -67,15 +67,50 @@ async def test_readyz_fails_when_migrations_are_behind(tmp_path: pytest.TempPath
 
 
 async def test_readyz_checks_redis_when_configured(sqlite_url: str) -> None:
-    for redis_url, expected in (("redis://127.0.0.1:6379/15", 200), ("redis://127.0.0.1:1/0", 503)):
-        async with app_client(make_settings(sqlite_url, redis_url=redis_url)) as client:
+    async with app_client(make_settings(sqlite_url, redis_url="redis://127.0.0.1:6379/15")) as c:
+        response = await c.get("/readyz")
+    if response.status_code != 200 or response.json()["checks"]["redis"]["status"] != "ok":
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    assert response.json()["checks"]["redis"] == {"status": "ok"}
+
+
+async def test_redis_down_degrades_readiness_and_requests_are_served(sqlite_url: str) -> None:
+    """Redis is optional (rate limits fail open): down, it degrades readiness, no 503."""
+    settings = make_settings(sqlite_url, redis_url="redis://127.0.0.1:1/0")
+    async with app_client(settings) as client:
+        response = await client.get("/readyz")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "degraded"
+        assert body["checks"]["redis"]["status"] == "degraded"
+        assert body["checks"]["redis"]["error"] == "ConnectionError"
+        assert body["checks"]["database"] == {"status": "ok"}
+        served = await client.post("/v1/estimate?org=nobody", json={})
+        assert served.status_code in (404, 422), served.text  # answered, not refused
+
+
+async def test_readyz_requires_a_fresh_worker_when_configured(
+    sqlite_url: str, tmp_path: pytest.TempPathFactory
+) -> None:
+    settings = make_settings(sqlite_url, readiness_require_worker=True)
+    db = Database(sqlite_url)
+    try:
+        async with app_client(settings) as client:
             response = await client.get("/readyz")
-        if expected == 200 and response.status_code != 200:
-            pytest.skip("Redis is not running on 127.0.0.1:6379")
-        assert response.status_code == expected, response.text
-        assert response.json()["checks"]["redis"]["status"] == (
-            "ok" if expected == 200 else "failed"
-        )
+            assert response.status_code == 503, response.text
+            body = response.json()
+            assert body["type"] == "/problems/service-unavailable"
+            assert body["checks"]["workers"] == {"status": "failed", "fresh": 0}
+            assert "workers" in body["detail"]
+
+            await Worker(db, WorkRegistry()).run(once=True)
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["workers"] == {"status": "ok", "fresh": 1}
+    finally:
+        async with db.unit_of_work(system=True) as s:
+            await s.execute(delete(WorkerHeartbeat))
+        await db.dispose()
 
 
 @pytest.mark.postgres

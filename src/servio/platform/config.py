@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/servio.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # The longest one statement may run (PostgreSQL statement_timeout; the driver gives
+    # up a little later), so a stalled database answers 503 instead of hanging requests.
+    database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
     redis_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     var_dir: Path = Path("./var")
@@ -86,6 +89,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=300)
+    # /readyz answers 503 without a fresh worker heartbeat (else the worker degrades it).
+    readiness_require_worker: bool = False
+    worker_error_backoff_cap_seconds: float = Field(default=30.0, gt=0, le=600)
     worker_plugins: CommaList = Field(default_factory=list)
     outbox_batch_size: int = Field(default=50, ge=1, le=500)
     outbox_concurrency: int = Field(default=25, ge=1, le=200)

@@ -1,7 +1,10 @@
 """Readiness: each dependency checked with a timeout; the report names what failed.
 
-The worker check only degrades readiness: an API without a live worker still answers
-requests, but side effects wait, and operators should know.
+The database and the migrations are required: without them readiness fails (503). The
+worker check only degrades readiness, unless the deployment requires a worker
+(``require_worker``): an API without a live worker still answers requests, but side
+effects wait, and operators should know. Redis is optional (rate limits fail open), so
+an unreachable Redis degrades readiness and never fails it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ async def check_readiness(
     limit_seconds: float,
     heartbeat_within: float,
     expected_head: str | None = None,
+    require_worker: bool = False,
 ) -> Readiness:
     report = Readiness()
     try:
@@ -72,12 +76,14 @@ async def check_readiness(
             report.checks["migrations"] = {"status": "failed", "error": type(exc).__name__}
         try:
             workers = await _bounded(fresh_heartbeats(db, heartbeat_within), limit_seconds)
+            missing: CheckState = "failed" if require_worker else "degraded"
             report.checks["workers"] = {
-                "status": "ok" if workers else "degraded",
+                "status": "ok" if workers else missing,
                 "fresh": len(workers),
             }
         except Exception as exc:
-            report.checks["workers"] = {"status": "degraded", "error": type(exc).__name__}
+            state = "failed" if require_worker else "degraded"
+            report.checks["workers"] = {"status": state, "error": type(exc).__name__}
         try:
             circuits = await _bounded(open_circuits(db), limit_seconds)
             report.checks["providers"] = {
@@ -93,5 +99,5 @@ async def check_readiness(
             await _bounded(redis.ping(), limit_seconds)
             report.checks["redis"] = {"status": "ok"}
         except Exception as exc:
-            report.checks["redis"] = {"status": "failed", "error": type(exc).__name__}
+            report.checks["redis"] = {"status": "degraded", "error": type(exc).__name__}
     return report

@@ -85,6 +85,7 @@ class Container:
             settings.database_url,
             pool_size=settings.database_pool_size,
             timeout=settings.database_timeout_seconds,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
         )
         redis = (
             Redis.from_url(
@@ -135,7 +136,12 @@ class Container:
         """A worker process's loop: heartbeats, the outbox drain, every registered item
         (including those of ``SERVIO_WORKER_PLUGINS``)."""
         self.load_worker_plugins()
-        runner = Worker(db or self.db, self.work, self.settings.worker_heartbeat_seconds)
+        runner = Worker(
+            db or self.db,
+            self.work,
+            self.settings.worker_heartbeat_seconds,
+            error_backoff_cap_seconds=self.settings.worker_error_backoff_cap_seconds,
+        )
         dispatcher = self.dispatcher(runner.worker_id)
         if db is not None:
             dispatcher.db = db

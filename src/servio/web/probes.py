@@ -60,6 +60,7 @@ async def _readiness(container: AppContainer) -> Any:
         redis=container.redis,
         limit_seconds=settings.readiness_timeout_seconds,
         heartbeat_within=settings.worker_heartbeat_seconds * 3,
+        require_worker=settings.readiness_require_worker,
     )
 
 
@@ -153,7 +154,8 @@ def install(app: FastAPI) -> None:
     probe(
         "/readyz",
         readyz,
-        "Readiness: database, migrations at head, Redis; workers degrade only",
+        "Readiness: database and migrations at head (and a fresh worker when "
+        "SERVIO_READINESS_REQUIRE_WORKER); Redis and workers otherwise degrade only",
         responses=problem_responses(503),
     )
     probe(

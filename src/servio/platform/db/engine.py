@@ -9,14 +9,16 @@ that transaction to the org, whatever WHERE clause the code wrote.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg.exceptions as asyncpg_errors
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.util import await_
 
 ORG_KEY = "org_id"
 SYSTEM_KEY = "system_scope"
@@ -68,6 +71,65 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# The driver waits this much longer than the server's statement_timeout, so a live
+# server cancels a slow statement itself and only a silent one is given up on.
+DRIVER_TIMEOUT_MARGIN_SECONDS = 0.5
+
+
+def postgres_connect_args(timeout: float, statement_timeout_ms: int | None) -> dict[str, Any]:
+    """asyncpg's connect arguments: connecting bounded by ``timeout``; with
+    ``statement_timeout_ms``, every statement bounded on the server (statement_timeout)
+    and in the driver (command_timeout), so a database that stops answering fails a
+    request in bounded time instead of hanging it."""
+    server_settings = {"application_name": "servio"}
+    args: dict[str, Any] = {"timeout": timeout, "server_settings": server_settings}
+    if statement_timeout_ms is not None:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
+        args["command_timeout"] = statement_timeout_ms / 1000 + DRIVER_TIMEOUT_MARGIN_SECONDS
+    return args
+
+
+# A driver error of these kinds leaves the connection unusable (a half-read reply, a
+# dead socket): the pool drops it at once instead of sending ROLLBACK down it.
+_LOST_CONNECTION = (
+    TimeoutError,
+    OSError,
+    asyncpg_errors.InterfaceError,
+    asyncpg_errors.PostgresConnectionError,
+)
+
+
+def _drop_stalled_connections(context: ExceptionContext) -> None:
+    if not isinstance(context.original_exception, _LOST_CONNECTION):
+        return
+    context.is_disconnect = True
+    # Closed at once: the pool's polite close would wait on the silent socket again.
+    with contextlib.suppress(Exception):  # already gone: nothing to close
+        fairy = context.connection.connection if context.connection is not None else None
+        driver = getattr(fairy, "driver_connection", None)
+        if driver is not None:
+            driver.terminate()
+
+
+def bound_postgres_waits(engine: AsyncEngine, ping_timeout: float) -> None:
+    """Bound the pool's pre-ping by ``ping_timeout`` (the dialect's own ping waits the
+    full statement timeout, twice) and make a timed-out or broken connection a
+    disconnect, so a silent database costs a request one short wait, not a hang."""
+    dialect = engine.sync_engine.dialect
+
+    def bounded_ping(dbapi_connection: Any) -> bool:
+        raw = dbapi_connection.driver_connection
+        try:
+            await_(raw.fetchrow(";", timeout=ping_timeout))
+        except _LOST_CONNECTION:
+            raw.terminate()
+            return False  # the pool then reconnects (and drops the older connections)
+        return True
+
+    dialect.do_ping = bounded_ping  # type: ignore[method-assign]
+    event.listen(engine.sync_engine, "handle_error", _drop_stalled_connections)
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """SQLite creates the file but not its folder; make the folder."""
     parsed = make_url(url)
@@ -79,7 +141,14 @@ def ensure_sqlite_directory(url: str) -> None:
 class Database:
     """Owns the engine; hands out sessions scoped to an org (or to the whole system)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout: float = 5.0,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
         self.url = make_url(url)
         self.timeout = timeout
         self.dialect = self.url.get_backend_name()
@@ -97,11 +166,9 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,
                 pool_timeout=timeout,
-                connect_args={
-                    "timeout": timeout,
-                    "server_settings": {"application_name": "servio"},
-                },
+                connect_args=postgres_connect_args(timeout, statement_timeout_ms),
             )
+            bound_postgres_waits(self.engine, timeout)
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession
         )

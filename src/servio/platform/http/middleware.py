@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servio.platform.db.outage import OUTAGE_RETRY_AFTER_SECONDS, is_database_outage
 from servio.platform.errors import PROBLEM_CONTENT_TYPE, problem_body
 from servio.platform.http.pages import send_crash_page
 from servio.platform.http.proxies import TrustedProxies
@@ -157,7 +158,30 @@ class _ResponseHeaders:
         return [*kept, *(h for h in self.hardening if h[0] not in names), request_id]
 
 
-async def _guard_problem(scope: Scope, send: Send, status: int, max_bytes: int) -> None:
+def _log_escaped(scope: Scope, exc: Exception) -> None:
+    """A crash with its trace; a database outage (answered 503) as one warning line."""
+    path, method = scope.get("path"), scope.get("method")
+    if is_database_outage(exc):
+        log.warning("database_unavailable", path=path, method=method, error=type(exc).__name__)
+    else:
+        log.exception("unhandled_error", path=path, method=method)
+
+
+async def _guard_problem(
+    scope: Scope, send: Send, status: int, max_bytes: int, error: BaseException | None = None
+) -> None:
+    if error is not None and is_database_outage(error):
+        # Raised outside the routes (idempotency, a gate): still a 503, never a 500.
+        await send_problem(
+            scope,
+            send,
+            name="service-unavailable",
+            title="Service unavailable",
+            status=503,
+            detail="The database is not answering right now; retry after Retry-After.",
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+        )
+        return
     if status == 500 and await send_crash_page(scope, send):
         return
     if status == 413:
@@ -291,13 +315,11 @@ class EdgeMiddleware:
             else:
                 try:
                     await self.app(scope, _counting_receive(receive, self.max_bytes), send_edge)
-                except Exception:
-                    log.exception(
-                        "unhandled_error", path=scope.get("path"), method=scope.get("method")
-                    )
+                except Exception as exc:
+                    _log_escaped(scope, exc)
                     if started:
                         raise
-                    await _guard_problem(scope, send_edge, 500, self.max_bytes)
+                    await _guard_problem(scope, send_edge, 500, self.max_bytes, exc)
         finally:
             metrics.in_flight -= 1
             elapsed = time.perf_counter() - started_at
@@ -377,8 +399,8 @@ class ResponseGuardMiddleware:
             return
         try:
             await self.app(scope, _counting_receive(receive, self.max_bytes), send_guarded)
-        except Exception:
-            log.exception("unhandled_error", path=scope.get("path"), method=scope.get("method"))
+        except Exception as exc:
+            _log_escaped(scope, exc)
             if started:
                 raise
-            await _guard_problem(scope, send_guarded, 500, self.max_bytes)
+            await _guard_problem(scope, send_guarded, 500, self.max_bytes, exc)

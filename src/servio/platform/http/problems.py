@@ -5,12 +5,19 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg.exceptions as pg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servio.platform.db.outage import (
+    OUTAGE_RETRY_AFTER_SECONDS,
+    is_database_outage,
+    outage_reason,
+)
 from servio.platform.errors import (
     GENERIC_NAME_BY_STATUS,
     PROBLEM_CATALOG,
@@ -120,9 +127,43 @@ async def on_pool_timeout(request: Request, exc: Exception) -> ProblemResponse:
     return await on_domain_error(request, busy)
 
 
+UNAVAILABLE_DETAIL = "The database is not answering right now; retry after Retry-After."
+UNAVAILABLE_HEADERS = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
+# The errors a database outage surfaces as; ``on_database_outage`` sorts them.
+OUTAGE_CANDIDATES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    pg.PostgresError,
+    pg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def on_database_outage(request: Request, exc: Exception) -> ProblemResponse:
+    """A lost, silent or locked database is 503 ``service-unavailable`` with Retry-After,
+    never a 500; any other error of these classes is a bug and stays one."""
+    if not is_database_outage(exc):
+        raise exc
+    log.warning(
+        "database_unavailable",
+        path=request.url.path,
+        error=type(exc).__name__,
+        reason=outage_reason(exc),
+    )
+    return problem_response(
+        request,
+        status=503,
+        name="service-unavailable",
+        detail=UNAVAILABLE_DETAIL,
+        headers=dict(UNAVAILABLE_HEADERS),
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(PoolTimeout, on_pool_timeout)
+    for outage in OUTAGE_CANDIDATES:
+        app.add_exception_handler(outage, on_database_outage)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
 
