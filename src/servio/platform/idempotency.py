@@ -72,6 +72,19 @@ class IdempotencyKeyInFlight(DomainError):
     description = "Retry after the time Retry-After gives; the first request's answer is replayed."
 
 
+class AnswerNotKept(DomainError):
+    status = 503
+    type = "idempotency-answer-not-kept"
+    title = "The answer could not be kept for replay"
+    description = (
+        "The request was handled but its answer could not be stored under the "
+        "Idempotency-Key, so it is not sent; retry later with the same key."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.description, headers={"Retry-After": "5"})
+
+
 class IdempotencyKey(Base):
     """The claim on one key of one scope, then the response it produced."""
 
