@@ -20,7 +20,7 @@ from tests.support.identity import invite, login, problem, register, set_read_on
 async def _key_counts(db: Database) -> dict[object, int]:
     async with db.unit_of_work(system=True) as s:
         rows = await s.execute(select(ApiKey.org_id, func.count()).group_by(ApiKey.org_id))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 async def _kept(db: Database) -> list[tuple[str, str, int | None]]:

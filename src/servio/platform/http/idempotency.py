@@ -30,14 +30,17 @@ from servio.platform.idempotency import (
     KEY_TTL,
     AnswerNotKept,
     ExistingKey,
+    IdempotencyAnswerLost,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    RunningClaim,
     StoredResponse,
     claim,
     complete,
     release,
     request_fingerprint,
+    running,
     validate_key,
 )
 from servio.platform.logging import get_logger
@@ -139,6 +142,9 @@ def _receive_again(body: bytes, receive: Receive) -> Receive:
     return receive_buffered
 
 
+_HELD = frozenset({"http.response.start", "http.response.body"})
+
+
 class _HeldAnswer:
     """Holds the app's answer until it is whole, settles the claim, and only then sends.
 
@@ -151,17 +157,16 @@ class _HeldAnswer:
     and work the app does after its answer (background tasks) does not delay it.
     """
 
-    def __init__(self, scope: Scope, send: Send, db: Database, claim_id: uuid.UUID) -> None:
+    def __init__(self, scope: Scope, send: Send, db: Database, claim: RunningClaim) -> None:
         self.scope = scope
         self.send = send
         self.db = db
-        self.claim_id = claim_id
+        self.claim = claim
         self.start: Message | None = None
         self.chunks: list[bytes] = []
-        self.settled = False
 
     async def __call__(self, message: Message) -> None:
-        if self.settled or message["type"] not in ("http.response.start", "http.response.body"):
+        if self.claim.settled or message["type"] not in _HELD:
             await self.send(message)
         elif message["type"] == "http.response.start":
             self.start = message
@@ -172,14 +177,17 @@ class _HeldAnswer:
 
     async def _settle_and_send(self) -> None:
         assert self.start is not None, "a response body before its start"
-        self.settled = True
+        self.claim.settled = True
         body = b"".join(self.chunks)
         kept = kept_response(int(self.start["status"]), self.start.get("headers", ()), body)
         if kept is None:
-            await release_quietly(self.db, self.claim_id)
+            await release_quietly(self.db, self.claim.id)
         else:
             try:
-                await complete(self.db, self.claim_id, kept)
+                await complete(self.db, self.claim.id, kept)
+            except AnswerNotKept as taken_over:
+                await _send_error(self.scope, self.send, taken_over)
+                return
             except Exception:
                 log.exception("idempotency_store_failed", path=self.scope.get("path"))
                 await _send_error(self.scope, self.send, AnswerNotKept())
@@ -289,6 +297,15 @@ class IdempotencyMiddleware:
                     "body; use a new key for a new request."
                 ),
             )
+        elif existing.answer_lost:
+            await _send_error(
+                scope,
+                send,
+                IdempotencyAnswerLost(
+                    "The first request with this Idempotency-Key committed its changes but "
+                    "its answer was lost; it will not run again."
+                ),
+            )
         elif existing.response is None:
             await _send_error(
                 scope,
@@ -304,10 +321,11 @@ class IdempotencyMiddleware:
     async def _run_once(
         self, scope: Scope, receive: Receive, send: Send, claim_id: uuid.UUID
     ) -> None:
-        held = _HeldAnswer(scope, send, self.db, claim_id)
+        claim = RunningClaim(claim_id)
         try:
-            await self.app(scope, receive, held)
+            with running(claim):
+                await self.app(scope, receive, _HeldAnswer(scope, send, self.db, claim))
         finally:
             # A crash, or a return without a whole answer: nothing was sent, nothing kept.
-            if not held.settled:
+            if not claim.settled:
                 await release_quietly(self.db, claim_id)
