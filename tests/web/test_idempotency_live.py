@@ -37,7 +37,7 @@ def live_settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def live_url(live_settings: Settings, db: Database) -> Iterator[str]:
-    with serve(create_app(live_settings)) as url:
+    with serve(create_app(live_settings), lifespan="on") as url:
         yield url
 
 
