@@ -315,6 +315,8 @@ async def test_problem_types_are_documented(idem: Harness) -> None:
         "/problems/idempotency-key-invalid",
         "/problems/idempotency-key-reused",
         "/problems/idempotency-key-in-flight",
+        "/problems/idempotency-answer-lost",
+        "/problems/idempotency-answer-not-kept",
     } <= listed
 
 
