@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, update
 from starlette.types import Scope
 
 from servio.domains.identity.models import Org
@@ -27,6 +27,7 @@ from tests.conftest import make_settings
 from tests.support.app import app_client, app_of
 from tests.support.idempotency_routes import Gate, install_idempotency_routes
 from tests.support.identity import register
+from tests.support.tcp_proxy import TcpProxy
 from tests.web.test_errors import assert_problem
 
 SCOPE = "org-a:user-1"
@@ -399,3 +400,34 @@ async def test_answers_about_the_caller_are_not_kept(idem: Harness, status: int)
         assert "idempotent-replayed" not in response.headers
     assert idem.runs == ["who", "who"]
     assert await idem.keys() == []
+
+
+@pytest.mark.postgres
+async def test_an_answer_that_cannot_be_stored_is_withheld(pg_url: str, pg_db: Database) -> None:
+    """The database goes away after the request's write committed and before its answer
+    is stored: the client gets a 503, not a success its key would not replay, and the
+    key never runs the request again."""
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    via_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
+    body = {"slug": "alpha", "stop": "committed"}
+    try:
+        async with _harness(make_settings(via_proxy, database_timeout_seconds=1.0), pg_db) as idem:
+            first = await idem.stopped_first_run(body)
+            await proxy.cut()
+            idem.gate.opened.set()
+            withheld = await first
+            assert_problem(withheld, 503, "idempotency-answer-not-kept")
+            assert withheld.headers["retry-after"] == "5"
+            assert "alpha-1" not in withheld.text
+
+            await proxy.start()
+            assert await idem.keys() == [(SCOPE, "key-1", DONE, None)]
+            assert_problem(await idem.post(body), 409, "idempotency-key-in-flight")
+            await idem.outlive_in_flight_timeout()
+            assert_problem(await idem.post(body), 409, "idempotency-answer-lost")
+            assert idem.runs == ["alpha"]
+            assert await idem.org_slugs() == ["alpha-1"]
+    finally:
+        await proxy.cut()
