@@ -1,5 +1,6 @@
 """The idempotency key store: one claim per (scope, key) decided by the database, kept
-responses, expiry and abandoned claims, the retention prune, and key validation."""
+responses, expiry and abandoned claims, the retention prune, and key validation; and
+the request's writes ending its claim in their own commit."""
 
 from __future__ import annotations
 
@@ -10,19 +11,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from servio.domains.identity.models import Org
 from servio.platform.db import Database, utcnow
 from servio.platform.idempotency import (
     DONE,
     IN_FLIGHT,
+    ClaimTakenOver,
     ExistingKey,
     IdempotencyKey,
     InvalidIdempotencyKey,
+    RunningClaim,
     StoredResponse,
     claim,
     complete,
     prune_expired,
     release,
     request_fingerprint,
+    running,
     validate_key,
 )
 
@@ -183,3 +188,81 @@ async def test_long_or_unusual_scopes_are_kept_by_digest(db: Database, odd: str)
     scopes = [r.scope for r in await _rows(db)]
     assert len(scopes) == 2
     assert all(s.startswith("sha256:") and len(s) == 71 for s in scopes)
+
+
+async def _claimed(db: Database) -> uuid.UUID:
+    claim_id = await claim(db, "org-a:user-1", "k1", FP)
+    assert isinstance(claim_id, uuid.UUID)
+    return claim_id
+
+
+async def _add_org(db: Database, slug: str) -> None:
+    async with db.unit_of_work(system=True) as session:
+        session.add(Org(slug=slug, name=slug, vertical="cleaning", timezone="UTC", currency="CAD"))
+
+
+async def _state(db: Database) -> list[tuple[str, int | None]]:
+    return [(r.state, r.response_status) for r in await _rows(db)]
+
+
+async def test_a_writing_commit_of_the_running_request_ends_its_claim(db: Database) -> None:
+    claim_id = await _claimed(db)
+    with running(RunningClaim(claim_id)):
+        async with db.unit_of_work(system=True) as session:
+            await session.scalar(select(func.count()).select_from(Org))  # reads only
+        assert await _state(db) == [(IN_FLIGHT, None)]
+        await _add_org(db, "made-once")
+    assert await _state(db) == [(DONE, None)]
+    # Long after, with no answer stored, the key is never run again.
+    await _backdate(db, created_at=utcnow() - timedelta(minutes=6))
+    assert await claim(db, "org-a:user-1", "k1", FP) == ExistingKey(FP, None, answer_lost=True)
+    await complete(db, claim_id, CREATED)  # a run that was only slow still keeps its answer
+    assert await claim(db, "org-a:user-1", "k1", FP) == ExistingKey(FP, CREATED)
+
+
+async def test_writes_outside_the_run_or_after_its_answer_leave_the_claim(db: Database) -> None:
+    claim_id = await _claimed(db)
+    await _add_org(db, "no-request")
+    settled = RunningClaim(claim_id, settled=True)
+    with running(settled):
+        await _add_org(db, "after-the-answer")
+    assert await _state(db) == [(IN_FLIGHT, None)]
+
+
+async def _write_then_fail(db: Database) -> None:
+    async with db.unit_of_work(system=True) as session:
+        session.add(
+            Org(slug="undone", name="x", vertical="cleaning", timezone="UTC", currency="CAD")
+        )
+        await session.flush()
+        raise RuntimeError("the handler failed")
+
+
+async def test_a_rolled_back_write_leaves_the_claim_in_flight(db: Database) -> None:
+    claim_id = await _claimed(db)
+    with running(RunningClaim(claim_id)), pytest.raises(RuntimeError):
+        await _write_then_fail(db)
+    assert await _state(db) == [(IN_FLIGHT, None)]
+
+
+async def test_a_write_after_the_claim_was_taken_over_is_undone(db: Database) -> None:
+    claim_id = await _claimed(db)
+    await _backdate(db, created_at=utcnow() - timedelta(minutes=6))
+    retry = await claim(db, "org-a:user-1", "k1", FP)  # takes the abandoned claim over
+    assert isinstance(retry, uuid.UUID)
+    with running(RunningClaim(claim_id)), pytest.raises(ClaimTakenOver):
+        await _add_org(db, "too-late")
+    async with db.system_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Org)) == 0
+    with pytest.raises(ClaimTakenOver):
+        await complete(db, claim_id, CREATED)
+    assert [(r.id, r.state) for r in await _rows(db)] == [(retry, IN_FLIGHT)]
+
+
+async def test_a_claim_whose_run_committed_is_not_abandoned_by_age(db: Database) -> None:
+    claim_id = await _claimed(db)
+    await _backdate(db, created_at=utcnow() - timedelta(minutes=6))
+    with running(RunningClaim(claim_id)):
+        await _add_org(db, "just-in-time")
+    assert await claim(db, "org-a:user-1", "k1", FP) == ExistingKey(FP, None, answer_lost=True)
+    assert [r.id for r in await _rows(db)] == [claim_id]

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -20,12 +21,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: ASGIApp, port: int | None = None) -> Iterator[str]:
+def serve(
+    app: ASGIApp, port: int | None = None, *, lifespan: Literal["on", "off"] = "off"
+) -> Iterator[str]:
     """Run ``app`` on 127.0.0.1 (on ``port``, else a free one) until the block ends;
-    yields its base URL."""
+    yields its base URL. With ``lifespan="on"`` the app's shutdown runs on the server's
+    own loop (the real app closes its database pool there)."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

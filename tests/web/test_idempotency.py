@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, update
 from starlette.types import Scope
 
 from servio.domains.identity.models import Org
@@ -25,8 +25,9 @@ from servio.platform.http.middleware import header
 from servio.platform.idempotency import DONE, IdempotencyKey, claim, request_fingerprint
 from tests.conftest import make_settings
 from tests.support.app import app_client, app_of
-from tests.support.idempotency_routes import install_idempotency_routes
+from tests.support.idempotency_routes import Gate, install_idempotency_routes
 from tests.support.identity import register
+from tests.support.tcp_proxy import TcpProxy
 from tests.web.test_errors import assert_problem
 
 SCOPE = "org-a:user-1"
@@ -61,6 +62,24 @@ class Harness:
     async def org_slugs(self) -> list[str]:
         async with self.db.system_session() as session:
             return list(await session.scalars(select(Org.slug).order_by(Org.slug)))
+
+    @property
+    def gate(self) -> Gate:
+        gate: Gate = app_of(self.client).state.idempotency_gate
+        return gate
+
+    async def stopped_first_run(self, body: dict[str, Any]) -> asyncio.Task[httpx.Response]:
+        """Send ``body`` and return once its run waits at the gate."""
+        first = asyncio.create_task(self.post(body))
+        await asyncio.wait_for(self.gate.reached.wait(), timeout=10)
+        return first
+
+    async def outlive_in_flight_timeout(self) -> None:
+        """Age every claim past the in-flight timeout, as if its run had stalled or died."""
+        async with self.db.unit_of_work(system=True) as session:
+            await session.execute(
+                update(IdempotencyKey).values(created_at=utcnow() - timedelta(minutes=6))
+            )
 
     async def keys(self) -> list[tuple[str, str, str, int | None]]:
         async with self.db.system_session() as session:
@@ -297,6 +316,8 @@ async def test_problem_types_are_documented(idem: Harness) -> None:
         "/problems/idempotency-key-invalid",
         "/problems/idempotency-key-reused",
         "/problems/idempotency-key-in-flight",
+        "/problems/idempotency-answer-lost",
+        "/problems/idempotency-answer-not-kept",
     } <= listed
 
 
@@ -308,3 +329,105 @@ async def test_client_errors_are_kept_and_replayed(idem: Harness) -> None:
     assert again.headers["idempotent-replayed"] == "true"
     assert again.content == first.content
     assert await idem.keys() == [(SCOPE, "key-1", DONE, 422)]
+
+
+async def test_a_run_stopped_after_its_commit_is_never_run_again(idem: Harness) -> None:
+    """Its write and the end of its claim commit together: a process that dies before the
+    answer is stored leaves a key its retries cannot take over."""
+    body = {"slug": "alpha", "stop": "committed"}
+    first = await idem.stopped_first_run(body)
+    assert await idem.keys() == [(SCOPE, "key-1", DONE, None)]
+    assert await idem.org_slugs() == ["alpha-1"]
+    await idem.outlive_in_flight_timeout()
+    retry = await idem.post(body)
+    problem = assert_problem(retry, 409, "idempotency-answer-lost")
+    assert "will not run again" in str(problem["detail"])
+    assert idem.runs == ["alpha"]
+    assert await idem.org_slugs() == ["alpha-1"]
+
+    idem.gate.opened.set()  # it was only slow: its answer is still kept and replayed
+    answered = await first
+    assert answered.status_code == 201
+    assert answered.json()["slug"] == "alpha-1"
+    replay = await idem.post(body)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.content == answered.content
+    assert await idem.keys() == [(SCOPE, "key-1", DONE, 201)]
+
+
+async def test_a_duplicate_during_the_commit_window_is_in_flight(idem: Harness) -> None:
+    body = {"slug": "alpha", "stop": "committed"}
+    first = await idem.stopped_first_run(body)
+    duplicate = await idem.post(body)
+    assert_problem(duplicate, 409, "idempotency-key-in-flight")
+    assert duplicate.headers["retry-after"] == "1"
+    idem.gate.opened.set()
+    assert (await first).status_code == 201
+    assert idem.runs == ["alpha"]
+
+
+@pytest.mark.parametrize("writes", [True, False], ids=["writing", "read-only"])
+async def test_a_run_whose_key_was_taken_over_keeps_nothing(idem: Harness, writes: bool) -> None:
+    """A run that outlived the in-flight timeout lost its key to a retry: its write is
+    undone and its answer withheld, so the key's one effect and answer are the retry's."""
+    body = {"slug": "slow", "stop": "before-write", "write": writes}
+    first = await idem.stopped_first_run(body)
+    await idem.outlive_in_flight_timeout()
+    retry = await idem.post(body)
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    assert retry.json()["run"] == 2
+
+    idem.gate.opened.set()
+    late = await first
+    problem = assert_problem(late, 503, "idempotency-answer-not-kept")
+    assert "took it over" in str(problem["detail"])
+    assert late.headers["retry-after"] == "5"
+    assert idem.runs == ["slow", "slow"]
+    assert await idem.org_slugs() == (["slow-2"] if writes else [])
+    assert await idem.keys() == [(SCOPE, "key-1", DONE, 201)]
+    again = await idem.post(body)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == retry.content
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_answers_about_the_caller_are_not_kept(idem: Harness, status: int) -> None:
+    outcome = {401: "unauthenticated", 403: "forbidden"}[status]
+    for _ in range(2):
+        response = await idem.post({"slug": "who", "outcome": outcome})
+        assert response.status_code == status
+        assert "idempotent-replayed" not in response.headers
+    assert idem.runs == ["who", "who"]
+    assert await idem.keys() == []
+
+
+@pytest.mark.postgres
+async def test_an_answer_that_cannot_be_stored_is_withheld(pg_url: str, pg_db: Database) -> None:
+    """The database goes away after the request's write committed and before its answer
+    is stored: the client gets a 503, not a success its key would not replay, and the
+    key never runs the request again."""
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    via_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
+    body = {"slug": "alpha", "stop": "committed"}
+    try:
+        async with _harness(make_settings(via_proxy, database_timeout_seconds=1.0), pg_db) as idem:
+            first = await idem.stopped_first_run(body)
+            await proxy.cut()
+            idem.gate.opened.set()
+            withheld = await first
+            assert_problem(withheld, 503, "idempotency-answer-not-kept")
+            assert withheld.headers["retry-after"] == "5"
+            assert "alpha-1" not in withheld.text
+
+            await proxy.start()
+            assert await idem.keys() == [(SCOPE, "key-1", DONE, None)]
+            assert_problem(await idem.post(body), 409, "idempotency-key-in-flight")
+            await idem.outlive_in_flight_timeout()
+            assert_problem(await idem.post(body), 409, "idempotency-answer-lost")
+            assert idem.runs == ["alpha"]
+            assert await idem.org_slugs() == ["alpha-1"]
+    finally:
+        await proxy.cut()

@@ -2,36 +2,45 @@
 
 A POST with an ``Idempotency-Key`` whose caller the wiring can name (``scope_of``
 returns the verified org and principal) runs at most once per key: the first request
-claims the key, runs, and its response (unless a server error, 408 or 429) is kept; a
-retry with the same request gets that response again with ``Idempotent-Replayed: true``,
-the same key on a different request is a 409, and a duplicate that arrives while the
-first still runs is a 409 with ``Retry-After``. Sits inside the response guard, which
-limits the body this layer buffers and hardens every replayed response like any other.
-"""
+claims the key, runs, and its response is kept, unless it is a server error, an answer
+inviting a retry (408, 429) or an answer about the caller's credentials rather than the
+request (401, 403, the read-only 409); a retry with the same request gets that response
+again with ``Idempotent-Replayed: true``, the same key on a different request is a 409,
+and a duplicate that arrives while the first still runs is a 409 with ``Retry-After``.
+The answer is held until it is whole and its key settled (see ``_HeldAnswer``), so a
+retry sent the instant the answer arrives is a replay. Sits inside the response guard,
+which limits the body this layer buffers and hardens every replayed response like any
+other."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servio.platform.db import Database
-from servio.platform.errors import DomainError
+from servio.platform.errors import PROBLEM_CONTENT_TYPE, DomainError
+from servio.platform.http.auth import ReadOnly
 from servio.platform.http.middleware import PayloadTooLarge, send_problem
 from servio.platform.idempotency import (
     IN_FLIGHT_TIMEOUT,
     KEY_TTL,
+    AnswerNotKept,
     ExistingKey,
+    IdempotencyAnswerLost,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    RunningClaim,
     StoredResponse,
     claim,
     complete,
     release,
     request_fingerprint,
+    running,
     validate_key,
 )
 from servio.platform.logging import get_logger
@@ -57,8 +66,13 @@ REPLAYED_HEADERS = frozenset(
         "location",
     }
 )
-# Answers that invite the client to retry are not kept, or the retry could never succeed.
-_NOT_KEPT = frozenset({408, 429})
+# Answers that invite the client to retry are not kept, or the retry could never succeed;
+# nor are answers about the caller's credentials rather than about the request (refused
+# sign-in, missing permission, a read-only business): after signing in again, being
+# granted the permission or the business leaving read-only, the same key must run.
+_NOT_KEPT = frozenset({401, 403, 407, 408, 429})
+_CALLER_PROBLEMS = frozenset({ReadOnly.type})
+_PROBLEM_CONTENT_TYPE = PROBLEM_CONTENT_TYPE.encode()
 
 log = get_logger("servio.idempotency")
 
@@ -68,8 +82,34 @@ async def no_idempotency_scope(_scope: Scope) -> str | None:
     return None
 
 
-def keeps_response(status: int) -> bool:
-    return status < 500 and status not in _NOT_KEPT
+def _caller_problem(headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bool:
+    """Whether a Problem+JSON body is one of the answers about the caller (read-only)."""
+    if not any(k.lower() == b"content-type" and _PROBLEM_CONTENT_TYPE in v for k, v in headers):
+        return False
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return False
+    name = str(problem.get("type", "")) if isinstance(problem, dict) else ""
+    return name.rsplit("/", 1)[-1] in _CALLER_PROBLEMS
+
+
+def kept_response(
+    status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes
+) -> StoredResponse | None:
+    """What a retry with the same key is answered with, or None when it runs again:
+    server errors, answers inviting a retry and answers about the caller are not kept."""
+    headers = list(headers)
+    if status >= 500 or status in _NOT_KEPT:
+        return None
+    if status == 409 and _caller_problem(headers, body):
+        return None
+    kept = [
+        (name.decode("latin-1").lower(), value.decode("latin-1"))
+        for name, value in headers
+        if name.decode("latin-1").lower() in REPLAYED_HEADERS
+    ]
+    return StoredResponse(status=status, headers=kept, body=body)
 
 
 def _key_values(scope: Scope) -> list[str]:
@@ -102,31 +142,66 @@ def _receive_again(body: bytes, receive: Receive) -> Receive:
     return receive_buffered
 
 
-class _ResponseRecorder:
-    """Passes the response through to the client and keeps a copy of it, whole."""
+_HELD = frozenset({"http.response.start", "http.response.body"})
 
-    def __init__(self, send: Send) -> None:
+
+class _HeldAnswer:
+    """Holds the app's answer until it is whole, settles the claim, and only then sends.
+
+    The guarantee: no byte of an answer reaches the client before its key is settled. A
+    kept answer is stored first, so a retry sent the instant the answer arrives finds it
+    and is replayed; an answer that is not kept lets the claim go first, so that retry
+    runs again instead of meeting a claim still in flight. When storing fails, the answer
+    is withheld and the client gets a 503 instead: it never holds a success its key would
+    not replay. Messages after the final body (none in practice) pass straight through,
+    and work the app does after its answer (background tasks) does not delay it.
+    """
+
+    def __init__(self, scope: Scope, send: Send, db: Database, claim: RunningClaim) -> None:
+        self.scope = scope
         self.send = send
-        self.status: int | None = None
-        self.headers: list[tuple[str, str]] = []
+        self.db = db
+        self.claim = claim
+        self.start: Message | None = None
         self.chunks: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = int(message["status"])
-            self.headers = [
-                (name.decode("latin-1").lower(), value.decode("latin-1"))
-                for name, value in message.get("headers", ())
-                if name.decode("latin-1").lower() in REPLAYED_HEADERS
-            ]
-        elif message["type"] == "http.response.body":
+        if self.claim.settled or message["type"] not in _HELD:
+            await self.send(message)
+        elif message["type"] == "http.response.start":
+            self.start = message
+        else:
             self.chunks.append(message.get("body", b""))
-        await self.send(message)
+            if not message.get("more_body", False):
+                await self._settle_and_send()
 
-    def response(self) -> StoredResponse | None:
-        if self.status is None or not keeps_response(self.status):
-            return None
-        return StoredResponse(status=self.status, headers=self.headers, body=b"".join(self.chunks))
+    async def _settle_and_send(self) -> None:
+        assert self.start is not None, "a response body before its start"
+        self.claim.settled = True
+        body = b"".join(self.chunks)
+        kept = kept_response(int(self.start["status"]), self.start.get("headers", ()), body)
+        if kept is None:
+            await release_quietly(self.db, self.claim.id)
+        else:
+            try:
+                await complete(self.db, self.claim.id, kept)
+            except AnswerNotKept as taken_over:
+                await _send_error(self.scope, self.send, taken_over)
+                return
+            except Exception:
+                log.exception("idempotency_store_failed", path=self.scope.get("path"))
+                await _send_error(self.scope, self.send, AnswerNotKept())
+                return
+        await self.send(self.start)
+        await self.send({"type": "http.response.body", "body": body})
+
+
+async def release_quietly(db: Database, claim_id: uuid.UUID) -> None:
+    """Let the claim go; if even that fails, it is abandoned after the in-flight timeout."""
+    try:
+        await release(db, claim_id)
+    except Exception:
+        log.exception("idempotency_release_failed")
 
 
 async def _send_error(scope: Scope, send: Send, error: DomainError) -> None:
@@ -222,6 +297,15 @@ class IdempotencyMiddleware:
                     "body; use a new key for a new request."
                 ),
             )
+        elif existing.answer_lost:
+            await _send_error(
+                scope,
+                send,
+                IdempotencyAnswerLost(
+                    "The first request with this Idempotency-Key committed its changes but "
+                    "its answer was lost; it will not run again."
+                ),
+            )
         elif existing.response is None:
             await _send_error(
                 scope,
@@ -237,24 +321,11 @@ class IdempotencyMiddleware:
     async def _run_once(
         self, scope: Scope, receive: Receive, send: Send, claim_id: uuid.UUID
     ) -> None:
-        recorder = _ResponseRecorder(send)
+        claim = RunningClaim(claim_id)
         try:
-            await self.app(scope, receive, recorder)
-        except BaseException:
-            await self._release(claim_id)
-            raise
-        response = recorder.response()
-        try:
-            if response is None:
-                await release(self.db, claim_id)
-            else:
-                await complete(self.db, claim_id, response)
-        except Exception:
-            # The client already has its answer; a stuck claim times out (in_flight_timeout).
-            log.exception("idempotency_store_failed", path=scope.get("path"))
-
-    async def _release(self, claim_id: uuid.UUID) -> None:
-        try:
-            await release(self.db, claim_id)
-        except Exception:
-            log.exception("idempotency_release_failed")
+            with running(claim):
+                await self.app(scope, receive, _HeldAnswer(scope, send, self.db, claim))
+        finally:
+            # A crash, or a return without a whole answer: nothing was sent, nothing kept.
+            if not claim.settled:
+                await release_quietly(self.db, claim_id)
