@@ -20,6 +20,16 @@
       { code: "409", swap: true },
       { code: "[45]..", swap: false, error: true }
     ];
+    // A page that could not finish for now (its payment provider is down) answers 503
+    // with the form and a word on it: show that, not nothing. Other 503s stay errors.
+    document.addEventListener("htmx:beforeSwap", function (e) {
+      var xhr = e.detail.xhr;
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if (xhr.status === 503 && type.indexOf("text/html") === 0) {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      }
+    });
   }
   // A form marked data-once submits once: the button is disabled until the page answers.
   document.addEventListener("submit", function (e) {
