@@ -230,3 +230,32 @@ async def test_the_booking_page_goes_through_the_same_flow(shop: Shop, db: Datab
     assert (session["success_url"], session["cancel_url"]) == (back, f"{back}?payment=cancelled")
     [same], [opened] = await stored(db)
     assert (same.id, opened.checkout_session_id) == (held.id, "cs_test_1")
+
+
+async def test_the_emailed_pay_link_opens_the_checkout_stripe_could_not(
+    shop: Shop, db: Database
+) -> None:
+    shop.fake.fail_status = 500
+    start = await free_start(shop.api, shop.owner)
+    url = f"/v1/bookings?org={shop.owner.org_slug}"
+    assert (await shop.api.post(url, json=booking_body(start))).status_code == 503
+    [held], _ = await stored(db)
+    still_down = await shop.api.get(f"/booking/{held.id}/pay", headers=HTML)
+    assert still_down.status_code == 503, still_down.text
+    assert "We could not reach the payment service" in still_down.text
+    assert "retry-after" in still_down.headers
+
+    shop.fake.fail_status = None
+    back = await shop.api.get(f"/booking/{held.id}/pay", headers=HTML)
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == "https://checkout.stripe.test/pay/cs_test_1"
+    last = shop.fake.checkout_requests[-1]
+    assert (last.idempotency_key, last.answered) == (f"deposit:{held.id}", 200)
+    session = shop.fake.sessions["cs_test_1"]
+    assert session["success_url"] == f"https://book.example.com/booking/{held.id}/paid"
+    _, [payment] = await stored(db)
+    opened = back.headers["location"]
+    assert (payment.checkout_session_id, payment.checkout_url) == ("cs_test_1", opened)
+    again = await shop.api.get(f"/booking/{held.id}/pay", headers=HTML)
+    assert again.headers["location"] == back.headers["location"]
+    assert len([r for r in shop.fake.checkout_requests if r.answered == 200]) == 1

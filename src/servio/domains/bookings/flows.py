@@ -91,6 +91,10 @@ async def _checkout(
 ) -> str | None:
     if deposits.gateway is None or payment is None or payment.status != "pending":
         return None
+    if booking.status != "PENDING" or (
+        booking.hold_expires_at is not None and booking.hold_expires_at <= utcnow()
+    ):
+        return None  # the hold is gone: nothing to pay for any more
     if payment.checkout_url:
         return payment.checkout_url
     checkout = await payments.request_checkout(

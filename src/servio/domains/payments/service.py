@@ -181,6 +181,21 @@ async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) 
     )
 
 
+async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID | None:
+    """The org of a booking still PENDING whose deposit is pending with no checkout yet
+    (the provider failed when it was booked); None otherwise."""
+    p = await s.scalar(
+        select(Payment)
+        .where(Payment.booking_id == booking_id)
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    if p is None or p.status != "pending" or p.checkout_url:
+        return None
+    b = await bookings.get(s, p.org_id, booking_id)
+    return p.org_id if b.status == "PENDING" else None
+
+
 async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
     """What the customer sees back from the checkout: the booking's reference, status
     and time in the business's zone (no contact details). None when unknown."""
