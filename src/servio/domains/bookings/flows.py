@@ -50,16 +50,28 @@ async def hold(
 ) -> Booking:
     """Step 1, inside the caller's unit of work: the booking (a hold when a deposit is
     due) and, when the provider takes the deposit, its pending payment."""
-    booking = await bookings.create(s, cat, org_id, replace(req, pay_online=gateway is not None))
-    if booking.deposit_required and gateway is not None:
-        await payments.pending_deposit(
-            s,
-            org_id=org_id,
-            booking_id=booking.id,
-            amount_cents=booking.deposit_cents,
-            currency=booking.currency,
-        )
+    booking, _ = await _hold(s, cat, org_id, req, gateway)
     return booking
+
+
+async def _hold(
+    s: AsyncSession,
+    cat: catalog.Catalog,
+    org_id: uuid.UUID,
+    req: bookings.BookingRequest,
+    gateway: payments.PaymentGateway | None,
+) -> tuple[Booking, payments.Payment | None]:
+    booking = await bookings.create(s, cat, org_id, replace(req, pay_online=gateway is not None))
+    if not (booking.deposit_required and gateway is not None):
+        return booking, None
+    payment = await payments.pending_deposit(
+        s,
+        org_id=org_id,
+        booking_id=booking.id,
+        amount_cents=booking.deposit_cents,
+        currency=booking.currency,
+    )
+    return booking, payment
 
 
 async def open_checkout(
@@ -124,19 +136,20 @@ async def book(
     ``return_path`` is where the checkout sends the customer back (``{booking_id}`` is
     replaced by the booking's id)."""
     async with db.unit_of_work(org_id, immediate=True) as s:
-        booking = await _unfinished(s, org_id, req)
-        if booking is None:
-            booking = await hold(s, cat, org_id, req, deposits.gateway)
-        payment = None
-        if booking.deposit_required and deposits.gateway is not None:
-            payment = await payments.deposit_of(s, org_id, booking.id)
-    url = await _checkout(db, booking, payment, deposits, return_path)
-    return Booked(booking, url)
+        # Without a provider no checkout is ever left unopened: nothing to resume.
+        resumed = await _unfinished(s, org_id, req) if deposits.gateway is not None else None
+        if resumed is None:
+            booking, payment = await _hold(s, cat, org_id, req, deposits.gateway)
+        else:
+            booking, payment = resumed
+    if payment is None:
+        return Booked(booking, None)
+    return Booked(booking, await _checkout(db, booking, payment, deposits, return_path))
 
 
 async def _unfinished(
     s: AsyncSession, org_id: uuid.UUID, req: bookings.BookingRequest
-) -> Booking | None:
+) -> tuple[Booking, payments.Payment] | None:
     """The still-held booking an earlier, identical request left when the provider
     failed: same contact email, start, resource, job; its deposit pending with no
     checkout."""
@@ -162,5 +175,5 @@ async def _unfinished(
             continue
         payment = await payments.deposit_of(s, org_id, b.id)
         if payment is not None and payment.status == "pending" and not payment.checkout_url:
-            return b
+            return b, payment
     return None

@@ -1,7 +1,11 @@
 """The tattoo deposit on the core: when staff approve a design the contact's chosen
 slot becomes a PENDING booking (the artist, the time, the deposit the vertical's
-policy asks) and the provider's checkout is opened for it; the deposit request the
-contact gets carries the checkout link.
+policy asks), held with its pending deposit in the conversation's transaction; once
+that committed the provider's checkout is opened for it (the booking-with-deposit
+flow, ``bookings.flows``, never inside a transaction) and the deposit request the
+contact gets carries the checkout link. When the provider cannot be reached the
+contact is told to reply to try again, and their reply gets the link while the
+booking still holds the time.
 
 The booking is ``staff_confirms``: the paid deposit keeps its slot but leaves it
 PENDING, and the core announces ``booking.deposit_paid`` (the conversation goes
