@@ -259,3 +259,36 @@ async def test_the_emailed_pay_link_opens_the_checkout_stripe_could_not(
     again = await shop.api.get(f"/booking/{held.id}/pay", headers=HTML)
     assert again.headers["location"] == back.headers["location"]
     assert len([r for r in shop.fake.checkout_requests if r.answered == 200]) == 1
+
+
+async def test_a_refusal_by_stripe_is_a_502_on_the_api_and_a_word_on_the_page(
+    shop: Shop, db: Database
+) -> None:
+    shop.fake.fail_status = 400  # a request Stripe will not take, however often it is sent
+    start = await free_start(shop.api, shop.owner)
+    refused = await shop.api.post(
+        f"/v1/bookings?org={shop.owner.org_slug}", json=booking_body(start)
+    )
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["type"].endswith("/problems/payment-provider-refused")
+    assert len(shop.fake.checkout_requests) == 1  # not retried
+    later = await free_start(shop.api, shop.owner, minutes=180)
+    form = {
+        "beds": "2",
+        "baths": "1",
+        "cleaning_type": "standard",
+        "frequency": "one_time",
+        "date": later[:10],
+        "slot": later,
+        "name": "Sam Roe",
+        "email": "sam@example.com",
+        "phone": "",
+        "notes": "",
+    }
+    page = await shop.api.post(f"/b/{shop.owner.org_slug}/book", data=form, headers=HTMX)
+    assert page.status_code == 502, page.text
+    assert "did not accept the deposit" in page.text
+    held, payments = await stored(db)
+    assert [b.status for b in held] == ["PENDING", "PENDING"]
+    assert [(p.status, p.checkout_url) for p in payments] == [("pending", None)] * 2
+    assert shop.fake.sessions == {}

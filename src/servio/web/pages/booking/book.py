@@ -33,6 +33,10 @@ PROVIDER_DOWN = (
     "We could not reach the payment service to take your deposit. Your time is held for "
     "a few minutes: please send the form again shortly."
 )
+PROVIDER_REFUSED = (
+    "The payment service did not accept the deposit for this booking. Please contact the "
+    "business to book this time."
+)
 
 
 def confirmation_path(b: Business, booking_id: object) -> str:
@@ -118,6 +122,9 @@ async def book(org_slug: str, request: Request) -> Response:
         down = await _form_again(request, b, form, error.status)
         down.headers["Retry-After"] = str(error.retry_after)
         return down
+    except payments.GatewayRefused as error:
+        form.add_error("form", PROVIDER_REFUSED)
+        return await _form_again(request, b, form, error.status)
     except DomainError as error:
         form.add_domain_error(error)
         return await _form_again(request, b, form, 422 if error.status < 500 else error.status)
