@@ -5,7 +5,9 @@ outside an inbound turn (staff decisions, the core's booking news, a lapsed depo
 Sending goes through ``messaging.send``, so the contact's opt-out is honoured by the
 sender and, outside the 24 h window, the org's approved template for the message's
 purpose goes instead (``deposit`` for deposit requests, with the amount and the link
-as its parameters)."""
+as its parameters). A deposit request whose checkout is still to be opened travels as
+one ``conversation.deposit_link`` outbox message: the provider is asked for the link
+after the transaction commits, then the batch is queued with it."""
 
 from __future__ import annotations
 
