@@ -8,6 +8,13 @@ one transaction per booking, under row-level security like the server.
 Each round books for ``BENCH_SECONDS``, reads back the rows the API wrote, deletes them,
 writes them again raw, and deletes them again, so every round and both phases take the
 same slots. ``value`` and ``baseline`` are the medians of ``BENCH_ROUNDS`` (default 2).
+
+The same load then books with a deposit: the server takes deposits through a local
+Stripe stand-in (every bench client is a new client, so every booking owes one), which
+answers at once and then after ``BENCH_STRIPE_DELAY_MS`` (default 300 ms), as a real
+provider may. The checkout call runs outside any transaction, so a slow provider costs
+each booking its wait but does not hold the database. Results: ``bookings.json`` (no
+Stripe key), ``bookings_deposit.json`` and ``bookings_deposit_slow_stripe.json``.
 """
 
 from __future__ import annotations
@@ -15,20 +22,26 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import uvicorn
 from rich.console import Console
+from starlette.types import Receive, Scope, Send
 
 import seed_large
-from common import VENV_BIN, server, write_result
+from common import VENV_BIN, free_port, server, write_result
 from servio.domains.identity import service as identity
 from servio.domains.scheduling import service as scheduling
+from servio.integrations.stripe_dev import DevStripe
 from servio.platform.db import Database, utcnow
 
 DATABASE_URL = seed_large.DATABASE_URL
@@ -39,6 +52,7 @@ CLIENTS = 50
 DURATION_MINUTES = 60
 EMAIL_DOMAIN = "bench-bookings.example.com"
 PORT = 18084
+STRIPE_DELAY_MS = int(os.environ.get("BENCH_STRIPE_DELAY_MS", "300"))
 SET_ORG = "SELECT set_config('app.current_org_id', $1, true)"
 
 
@@ -171,25 +185,65 @@ async def raw_inserts(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str
     }
 
 
-async def measure(base: str, org_id: uuid.UUID) -> dict[str, Any]:
+class SlowStripe:
+    """The Stripe stand-in, answering each checkout request after ``delay`` seconds."""
+
+    def __init__(self) -> None:
+        self.stripe = DevStripe()
+        self.delay = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/checkout/sessions":
+            await asyncio.sleep(self.delay)
+        await self.stripe.app(scope, receive, send)
+
+
+@contextmanager
+def stripe_served(fake: SlowStripe, port: int) -> Iterator[str]:
+    config = uvicorn.Config(fake, host="127.0.0.1", port=port, log_level="warning")
+    stand_in = uvicorn.Server(config)
+    thread = threading.Thread(target=stand_in.run, daemon=True)
+    thread.start()
+    while not stand_in.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stand_in.should_exit = True
+        thread.join(timeout=10)
+
+
+async def measure(
+    base: str, org_id: uuid.UUID, variants: dict[str, float | None]
+) -> dict[str, dict[str, Any]]:
+    """Rounds of API bookings and raw INSERTs for each variant (its Stripe delay in
+    seconds, None for no Stripe)."""
     db = Database(DATABASE_URL)
     conn = await asyncpg.connect(RAW_DSN)
+    out: dict[str, dict[str, Any]] = {}
     try:
         await take_back(conn, org_id)  # what an interrupted run left
         pairs = await free_pairs(db, org_id)
-        await book(base, pairs[-CLIENTS:], "warmup")
-        await take_back(conn, org_id)
-        runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
-        for round_no in range(ROUNDS):
-            runs["api"].append(await book(base, pairs, f"r{round_no}"))
-            rows = await take_back(conn, org_id)
-            runs["raw"].append(await raw_inserts(org_id, rows))
+        for name, delay in variants.items():
+            if delay is not None:
+                STRIPE.delay = delay
+            await book(base, pairs[-CLIENTS:], f"warmup-{name}")
             await take_back(conn, org_id)
-            print(f"  round {round_no + 1}: api {runs['api'][-1]} raw {runs['raw'][-1]}")
-        return {"free_pairs": len(pairs), **runs}
+            runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
+            for round_no in range(ROUNDS):
+                runs["api"].append(await book(base, pairs, f"{name}-r{round_no}"))
+                rows = await take_back(conn, org_id)
+                runs["raw"].append(await raw_inserts(org_id, rows))
+                await take_back(conn, org_id)
+                print(f"  {name} round {round_no + 1}: api {runs['api'][-1]} raw {runs['raw'][-1]}")
+            out[name] = {"free_pairs": len(pairs), **runs}
+        return out
     finally:
         await conn.close()
         await db.dispose()
+
+
+STRIPE = SlowStripe()
 
 
 def main() -> None:
@@ -207,20 +261,36 @@ def main() -> None:
     base = f"http://127.0.0.1:{PORT}"
     cmd = [str(VENV_BIN / "servio"), "serve", "--host", "127.0.0.1", "--port", str(PORT)]
     with server(cmd, env, "bookings-servio.log", f"{base}/healthz"):
-        figures = asyncio.run(measure(base, org_id))
-    report(figures)
+        plain = asyncio.run(measure(base, org_id, {"bookings": None}))
+    report("bookings", plain["bookings"], "no Stripe key")
+    with stripe_served(STRIPE, free_port()) as stripe_url:
+        env |= {
+            "SERVIO_STRIPE_API_KEY": "sk_test_bench",
+            "SERVIO_STRIPE_WEBHOOK_SECRET": "whsec_bench",
+            "SERVIO_STRIPE_API_BASE": stripe_url,
+        }
+        slow = STRIPE_DELAY_MS / 1000
+        variants = {"bookings_deposit": 0.0, "bookings_deposit_slow_stripe": slow}
+        with server(cmd, env, "bookings-deposit-servio.log", f"{base}/healthz"):
+            deposits = asyncio.run(measure(base, org_id, variants))
+    report("bookings_deposit", deposits["bookings_deposit"], "deposit checkout, Stripe at once")
+    report(
+        "bookings_deposit_slow_stripe",
+        deposits["bookings_deposit_slow_stripe"],
+        f"deposit checkout, Stripe answering in {STRIPE_DELAY_MS} ms",
+    )
 
 
-def report(figures: dict[str, Any]) -> None:
+def report(name: str, figures: dict[str, Any], stripe: str) -> None:
     api = statistics.median(r["bookings_per_second"] for r in figures["api"])
     raw = statistics.median(r["bookings_per_second"] for r in figures["raw"])
     result = write_result(
-        "bookings",
+        name,
         value=round(api, 1),
         unit="bookings/s",
         baseline=round(raw, 1),
         params={
-            "endpoint": "POST /v1/bookings (duration_minutes, resource_id; no Stripe key)",
+            "endpoint": f"POST /v1/bookings (duration_minutes, resource_id; {stripe})",
             "baseline": (
                 "the same reservation + booking rows by raw INSERTs, one transaction per "
                 f"booking, {CLIENTS} concurrent asyncpg connections, RLS applying"
@@ -239,7 +309,7 @@ def report(figures: dict[str, Any]) -> None:
     failures = sum(sum(r["failures"].values()) for r in figures["api"])
     p95 = statistics.median(r["p95_ms"] for r in figures["api"])
     print(
-        f"bookings: {api:.1f} bookings/s (p95 {p95:.0f} ms, {failures} failed) vs raw INSERTs "
+        f"{name}: {api:.1f} bookings/s (p95 {p95:.0f} ms, {failures} failed) vs raw INSERTs "
         f"{raw:.1f} bookings/s -> ratio {result['ratio']} "
         f"(load {result['machine']['loadavg_1m_at_end']})"
     )

@@ -7,7 +7,21 @@ from typing import Any
 
 import stripe
 
-from servio.domains.payments.gateway import Checkout, GatewayUnavailable, InvalidSignature
+from servio.domains.payments.gateway import (
+    Checkout,
+    GatewayRefused,
+    GatewayUnavailable,
+    InvalidSignature,
+)
+
+
+def _failure(what: str, exc: stripe.StripeError) -> GatewayUnavailable | GatewayRefused:
+    """No answer, a timeout, a rate limit or a server error is worth a retry; any other
+    refusal is not."""
+    transient = isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError))
+    if transient or isinstance(exc, stripe.APIError) or (exc.http_status or 0) >= 500:
+        return GatewayUnavailable(f"Stripe could not {what}: {exc.user_message or exc}")
+    return GatewayRefused(f"Stripe refused to {what}: {exc.user_message or exc}")
 
 
 class StripeGateway:
@@ -62,9 +76,7 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise GatewayUnavailable(
-                f"Stripe refused the checkout: {exc.user_message or exc}"
-            ) from exc
+            raise _failure("open the checkout", exc) from exc
         return Checkout(session_id=str(session.id), url=str(session.url))
 
     async def refund(
@@ -76,9 +88,7 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise GatewayUnavailable(
-                f"Stripe refused the refund: {exc.user_message or exc}"
-            ) from exc
+            raise _failure("refund", exc) from exc
         return str(refund.id)
 
     def parse_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:

@@ -107,6 +107,7 @@ async def test_full_consultation(api: httpx.AsyncClient, db: Database) -> None:
             "reason": "Deposit to hold your session; it comes off the final price.",
             "checkout_url": None,
             "booking_id": body["booking_id"],
+            "checkout_pending": False,  # no payment provider: nothing to open
         }
     ]
     assert body["booking_id"] is not None

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from servio.domains.bookings import listing, metrics, reminders, service
+from servio.domains.bookings import flows, listing, metrics, reminders, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
-from servio.domains.payments import service as payments
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -146,7 +145,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
     "/v1/bookings",
     status_code=201,
     summary="Book a free slot; the server prices it and applies the deposit policy",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, 502, 503),
 )
 async def create_booking(
     body: BookingIn,
@@ -155,41 +154,27 @@ async def create_booking(
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> BookingOut:
     db = database(request)
-    found = await identity.resolve_public_org(
-        db, org, request.app.state.container.settings.default_org
+    state = request.app.state
+    found = await identity.resolve_public_org(db, org, state.container.settings.default_org)
+    booked = await flows.book(
+        db,
+        state.catalog,
+        found.id,
+        service.BookingRequest(
+            name=body.name,
+            email=body.email,
+            phone=body.phone,
+            start=body.start,
+            inputs=body.inputs,
+            duration_minutes=body.duration_minutes,
+            resource_id=body.resource_id,
+            lead_id=body.lead_id,
+        ),
+        flows.Deposits(state.payment_gateway, state.container.settings.public_url),
     )
-    async with db.unit_of_work(found.id, immediate=True) as s:
-        booking = await service.create(
-            s,
-            request.app.state.catalog,
-            found.id,
-            service.BookingRequest(
-                name=body.name,
-                email=body.email,
-                phone=body.phone,
-                start=body.start,
-                inputs=body.inputs,
-                duration_minutes=body.duration_minutes,
-                resource_id=body.resource_id,
-                lead_id=body.lead_id,
-                pay_online=request.app.state.payment_gateway is not None,
-            ),
-        )
-        out = _out(booking, response)
-        gateway = request.app.state.payment_gateway
-        if booking.deposit_required and gateway is not None:
-            payment = await payments.start_deposit(
-                s,
-                gateway,
-                org_id=found.id,
-                booking_id=booking.id,
-                amount_cents=booking.deposit_cents,
-                currency=booking.currency,
-                email=booking.email,
-                public_url=request.app.state.container.settings.public_url,
-            )
-            out.checkout_url = payment.checkout_url
-        return out
+    out = _out(booked.booking, response)
+    out.checkout_url = booked.checkout_url
+    return out
 
 
 @router.get(

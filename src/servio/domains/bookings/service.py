@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import cancellation, emails
+from servio.domains.bookings import flows as flows  # the booking with its deposit
 from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
 from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decide
 from servio.domains.bookings.invites import Method, invitation

@@ -64,6 +64,8 @@ class DepositRequest(_Action):
     reason: str
     checkout_url: str | None = None  # where the contact pays (the provider's checkout)
     booking_id: uuid.UUID | None = None  # the booking holding the chosen slot
+    # The booking's checkout is still to be opened with the provider (after commit).
+    checkout_pending: bool = False
 
 
 class Handover(_Action):

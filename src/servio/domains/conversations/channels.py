@@ -21,7 +21,8 @@ from datetime import datetime
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import deposits, lapses, service
-from servio.domains.conversations.outbound import coalesce, render, tell
+from servio.domains.conversations.actions import Action, DepositRequest
+from servio.domains.conversations.outbound import DEPOSIT_LINK, actions_of, send, tell
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
@@ -55,14 +56,35 @@ class WhatsAppConversations:
                 sent_at=sent_at,
                 message_ref=p.get("provider_message_id"),
             )
-            for n, action in enumerate(coalesce(handled.actions)):
-                await messaging.send(
-                    s, org_id, to=contact, dedupe_key=f"reply:{message_id}:{n}", **render(action)
-                )
+            actions = handled.actions
+            if not _awaits_checkout(actions):
+                await send(s, org_id, contact, actions, f"reply:{message_id}")
             opted_out = handled.conversation.opted_out
             known = await messaging.contact(s, org_id, messaging.WHATSAPP, contact)
             if known is None or known.opted_out != opted_out:
                 await messaging.set_opted_out(s, org_id, messaging.WHATSAPP, contact, opted_out)
+        if _awaits_checkout(actions):  # the provider is called with no transaction open
+            actions = await deposits.with_checkout(self.db, org_id, actions, self.checkout)
+            async with self.db.unit_of_work(org_id, immediate=True) as s:
+                await send(s, org_id, contact, actions, f"reply:{message_id}")
+
+    async def deposit_link(self, delivery: Delivery) -> None:
+        """``conversation.deposit_link``: open the checkout of the deposit requests
+        ``tell`` held back, then queue the messages with their link."""
+        p = delivery.payload
+        try:
+            org_id = uuid.UUID(str(delivery.org_id))
+            to, key, actions = str(p["to"]), str(p["key"]), actions_of(p["actions"])
+        except (KeyError, ValueError) as exc:
+            raise PermanentFailure(f"malformed {DEPOSIT_LINK}: {exc}") from exc
+        actions = await deposits.with_checkout(self.db, org_id, actions, self.checkout)
+        if p.get("send", True):
+            async with self.db.unit_of_work(org_id, immediate=True) as s:
+                await send(s, org_id, to, actions, key)
+
+
+def _awaits_checkout(actions: list[Action]) -> bool:
+    return any(isinstance(a, DepositRequest) and a.checkout_pending for a in actions)
 
 
 @dataclass(frozen=True)
@@ -88,11 +110,9 @@ def register_handlers(
     prices: catalog.Catalog | None = None,
     checkout: deposits.Checkout | None = None,
 ) -> None:
-    registry.register(
-        messaging.CONVERSATION_INBOUND,
-        WhatsAppConversations(db, prices, checkout).inbound,
-        timeout_seconds=60,
-    )
+    conversations = WhatsAppConversations(db, prices, checkout)
+    registry.register(messaging.CONVERSATION_INBOUND, conversations.inbound, timeout_seconds=60)
+    registry.register(DEPOSIT_LINK, conversations.deposit_link, timeout_seconds=60)
     for kind in (bookings.DEPOSIT_PAID, bookings.CONFIRMED):
         registry.register(kind, BookingNews(db), timeout_seconds=60)
     if checkout is not None:

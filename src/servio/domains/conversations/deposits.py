@@ -1,7 +1,11 @@
 """The tattoo deposit on the core: when staff approve a design the contact's chosen
 slot becomes a PENDING booking (the artist, the time, the deposit the vertical's
-policy asks) and the provider's checkout is opened for it; the deposit request the
-contact gets carries the checkout link.
+policy asks), held with its pending deposit in the conversation's transaction; once
+that committed the provider's checkout is opened for it (the booking-with-deposit
+flow, ``bookings.flows``, never inside a transaction) and the deposit request the
+contact gets carries the checkout link. When the provider cannot be reached the
+contact is told to reply to try again, and their reply gets the link while the
+booking still holds the time.
 
 The booking is ``staff_confirms``: the paid deposit keeps its slot but leaves it
 PENDING, and the core announces ``booking.deposit_paid`` (the conversation goes
@@ -14,6 +18,7 @@ the booking and its checkout then (``ask_deposit`` again, from the contact's tur
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,17 +29,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import machine, offers
-from servio.domains.conversations.actions import Action, DepositRequest
+from servio.domains.conversations.actions import Action, DepositRequest, Text
 from servio.domains.conversations.flows import Flow
 from servio.domains.conversations.models import Conversation
 from servio.domains.payments import service as payments
 from servio.domains.scheduling import service as scheduling
+from servio.platform.db import Database
 
 RECEIVED = "Deposit received, thank you! Your artist will confirm your booking shortly."
 BOOKED = "You're booked with {artist} on {when}. See you then!"
 PICK_A_TIME = "Pick one of the times below and we'll send you the payment link."
 TIME_TAKEN = "The time you picked has just been taken, sorry."
 LAPSED_KEY = "deposit-lapsed"  # names the messages about one lapsed checkout
+LINK_UNAVAILABLE = (
+    "We could not open the payment link just now; your time stays held for a little "
+    "while. Reply here in a few minutes and we will send the link again."
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,10 @@ class Checkout:
     gateway: payments.PaymentGateway | None
     public_url: str
 
+    @property
+    def deposits(self) -> bookings.flows.Deposits:
+        return bookings.flows.Deposits(self.gateway, self.public_url)
+
 
 async def open_deposit(
     s: AsyncSession,
@@ -54,13 +69,15 @@ async def open_deposit(
     deposit: DepositRequest,
     checkout: Checkout,
 ) -> DepositRequest:
-    """The booking for the chosen slot and its checkout; the request as sent, with the
-    link. Without a chosen slot (or once a booking exists) the request is unchanged."""
+    """The booking for the chosen slot, held with its pending deposit (the first step of
+    the booking-with-deposit flow, in the conversation's transaction); the request as
+    sent, its checkout to be opened once that committed (``with_checkout``). Without a
+    chosen slot (or once a booking exists) the request is unchanged."""
     slot = answers.get("slot")
     if not isinstance(slot, dict) or row.booking_id is not None:
         return deposit
     start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
-    booking = await bookings.create(
+    booking = await bookings.flows.hold(
         s,
         checkout.prices,
         org_id,
@@ -73,26 +90,69 @@ async def open_deposit(
             duration_minutes=int((end - start).total_seconds() // 60),
             resource_id=uuid.UUID(str(slot["resource_id"])),
             lead_id=None,
-            pay_online=checkout.gateway is not None,
             deposit_cents=deposit.amount_cents,
             staff_confirms=True,
         ),
+        checkout.gateway,
     )
     row.booking_id = booking.id
-    url = None
-    if checkout.gateway is not None:
-        payment = await payments.start_deposit(
-            s,
-            checkout.gateway,
-            org_id=org_id,
-            booking_id=booking.id,
-            amount_cents=booking.deposit_cents,
-            currency=booking.currency,
-            email="",
-            public_url=checkout.public_url,
-        )
-        url = payment.checkout_url
-    return deposit.model_copy(update={"checkout_url": url, "booking_id": booking.id})
+    pending = checkout.gateway is not None
+    return deposit.model_copy(update={"booking_id": booking.id, "checkout_pending": pending})
+
+
+async def with_checkout(
+    db: Database, org_id: uuid.UUID, actions: list[Action], checkout: Checkout | None
+) -> list[Action]:
+    """After the conversation's transaction committed: each deposit request whose
+    checkout is pending gets its link from the provider, outside any transaction (the
+    booking-with-deposit flow). When the provider cannot be reached the contact is told
+    to reply to try again; the booking holds its slot meanwhile and a reply re-opens it
+    (``resume_deposit``)."""
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, DepositRequest) and action.checkout_pending and action.booking_id:
+            try:
+                url = None
+                if checkout is not None:
+                    url = await bookings.flows.open_checkout(
+                        db, org_id, action.booking_id, checkout.deposits
+                    )
+            except (payments.GatewayUnavailable, payments.GatewayRefused) as exc:
+                log.warning("deposit link for %s not opened: %s", action.booking_id, exc)
+                out.append(Text(text=f"{action.text} {LINK_UNAVAILABLE}"))
+                continue
+            action = action.model_copy(update={"checkout_url": url, "checkout_pending": False})
+        out.append(action)
+    return out
+
+
+async def resume_deposit(
+    s: AsyncSession,
+    org: Business,
+    row: Conversation,
+    flow: Flow,
+    state: machine.State,
+    checkout: Checkout,
+    now: datetime,
+) -> tuple[machine.State, list[Action]] | None:
+    """A reply while the deposit's link could not be opened yet: the deposit request
+    again, its checkout to be opened, while the booking still holds its slot; once the
+    hold is gone, a fresh booking for the slot (or free times). None when the link
+    was sent (or no deposit waits)."""
+    if row.booking_id is None:
+        return None
+    payment = await payments.deposit_of(s, org.id, row.booking_id)
+    if payment is None or payment.status != "pending" or payment.checkout_url:
+        return None
+    deposit = machine.deposit_for(flow, state, org.currency)
+    if deposit is None:
+        return None
+    booking = await bookings.get(s, org.id, row.booking_id)
+    if booking.status == "PENDING" and (booking.hold_expires_at or now) > now:
+        update = {"booking_id": booking.id, "checkout_pending": True}
+        return state, [deposit.model_copy(update=update)]
+    row.booking_id = None  # the hold ran out before its link could be opened
+    return await ask_deposit(s, org, row, flow, state, checkout, now)
 
 
 @dataclass(frozen=True)

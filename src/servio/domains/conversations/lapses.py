@@ -69,7 +69,9 @@ async def _reissue(
     business = deposits.Business(org.id, org.currency, org.timezone)
     flow = flow_for(org.vertical)
     state, actions = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
-    reissued = any(isinstance(a, DepositRequest) and a.checkout_url for a in actions)
+    reissued = any(
+        isinstance(a, DepositRequest) and (a.checkout_url or a.checkout_pending) for a in actions
+    )
     why = WHY.get(reason, WHY["expired"])
     if reissued:
         why = f"{why} {FRESH.get(reason, FRESH['expired'])}"

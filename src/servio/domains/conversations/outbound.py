@@ -5,13 +5,16 @@ outside an inbound turn (staff decisions, the core's booking news, a lapsed depo
 Sending goes through ``messaging.send``, so the contact's opt-out is honoured by the
 sender and, outside the 24 h window, the org's approved template for the message's
 purpose goes instead (``deposit`` for deposit requests, with the amount and the link
-as its parameters)."""
+as its parameters). A deposit request whose checkout is still to be opened travels as
+one ``conversation.deposit_link`` outbox message: the provider is asked for the link
+after the transaction commits, then the batch is queued with it."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.conversations import panic
@@ -27,7 +30,12 @@ from servio.domains.conversations.actions import (
 from servio.domains.conversations.answers import money_text
 from servio.domains.conversations.models import Conversation
 from servio.domains.messaging import service as messaging
+from servio.platform import outbox
 
+# Outbox kind: actions to tell a contact once their deposit's checkout is opened.
+# Payload: to, key, actions.
+DEPOSIT_LINK = "conversation.deposit_link"
+_ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
 BUTTON_TITLE, ROW_TITLE, ROWS = 20, 24, 10  # WhatsApp's limits
 TEXT_BODY, INTERACTIVE_BODY = 4096, 1024
 DEPOSIT_PURPOSE = "deposit"
@@ -121,10 +129,37 @@ async def tell(
     its own replies); ``key`` names this batch so a retry sends nothing twice. An
     ``automated`` message (not a staff decision) is held while panic mode is on.
     True when the messages were queued."""
-    if row.channel != messaging.WHATSAPP:
-        return False
-    if automated and (await panic.state(s, org_id)).on:
-        return False
+    told = row.channel == messaging.WHATSAPP
+    if told and automated and (await panic.state(s, org_id)).on:
+        told = False
+    if any(isinstance(a, DepositRequest) and a.checkout_pending for a in actions):
+        # The provider is asked for the link after this transaction commits (even when
+        # the contact is not told now: the checkout is there when they ask for it).
+        await outbox.add(
+            s,
+            kind=DEPOSIT_LINK,
+            payload={
+                "to": row.contact,
+                "key": key,
+                "send": told,
+                "actions": _ACTIONS.dump_python(actions, mode="json"),
+            },
+            dedupe_key=f"{DEPOSIT_LINK}:{org_id}:{key}",
+            org_id=org_id,
+        )
+    elif told:
+        await send(s, org_id, row.contact, actions, key)
+    return told
+
+
+async def send(
+    s: AsyncSession, org_id: uuid.UUID, to: str, actions: list[Action], key: str
+) -> None:
+    """Queue the actions as WhatsApp messages to ``to``, ``key`` naming the batch."""
     for n, action in enumerate(coalesce(actions)):
-        await messaging.send(s, org_id, to=row.contact, dedupe_key=f"{key}:{n}", **render(action))
-    return True
+        await messaging.send(s, org_id, to=to, dedupe_key=f"{key}:{n}", **render(action))
+
+
+def actions_of(dumped: Any) -> list[Action]:
+    """Actions as ``tell`` stored them in a ``conversation.deposit_link`` message."""
+    return _ACTIONS.validate_python(dumped)

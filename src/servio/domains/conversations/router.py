@@ -4,6 +4,7 @@ and ``GET /admin/slot-parse-stats`` (seed 004)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -54,18 +55,14 @@ async def web_chat_turn(
     default = state.container.settings.default_org if default_org else None
     found = await identity.resolve_public_org(db, org_slug, default)
     prices: catalog.Catalog | None = getattr(state, "catalog", None)
+    checkout = checkout_of(request)
     async with db.unit_of_work(found.id, immediate=True) as s:
         handled = await service.converse(
-            s,
-            found.id,
-            "web",
-            session_id,
-            text,
-            reply_id,
-            prices=prices,
-            checkout=checkout_of(request),
+            s, found.id, "web", session_id, text, reply_id, prices=prices, checkout=checkout
         )
-    return found, handled
+    # A deposit's checkout is asked of the provider once the turn committed.
+    actions = await deposits.with_checkout(db, found.id, handled.actions, checkout)
+    return found, replace(handled, actions=actions)
 
 
 class ChatMessageIn(BaseModel):
@@ -234,16 +231,18 @@ async def move_stage(
     body: StageIn,
     request: Request,
     principal: Annotated[Principal, Depends(require("leads:write"))],
-    s: OrgSession,
 ) -> ConversationOut:
     """Approving for a deposit (AWAITING_DEPOSIT) books the slot the contact picked and
-    opens its checkout; a WhatsApp contact is sent what they are to be told."""
-    handled = await service.move(
-        s, principal.org_id, conversation_id, body.stage, checkout=checkout_of(request)
-    )
+    opens its checkout (with the provider, once the move committed); a WhatsApp contact
+    is sent what they are to be told."""
+    db, checkout, org_id = database(request), checkout_of(request), principal.org_id
+    async with db.unit_of_work(org_id, immediate=True) as s:
+        handled = await service.move(s, org_id, conversation_id, body.stage, checkout=checkout)
     row = handled.conversation
-    await outbound.tell(s, principal.org_id, row, handled.actions, f"stage:{row.id}:{row.version}")
-    return ConversationOut.of(row, handled.actions)
+    actions = await deposits.with_checkout(db, org_id, handled.actions, checkout)
+    async with db.unit_of_work(org_id, immediate=True) as s:
+        await outbound.tell(s, org_id, row, actions, f"stage:{row.id}:{row.version}")
+    return ConversationOut.of(row, actions)
 
 
 @router.get(

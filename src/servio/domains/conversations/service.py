@@ -135,18 +135,11 @@ async def converse(
     if result.completed:
         state, more = await _complete(s, org_id, flow, state, now, org.timezone, prices)
         actions += more
-    picked = state.answers.get("slot")
-    if (
-        checkout is not None
-        and state.stage == "AWAITING_DEPOSIT"
-        and row.booking_id is None
-        and picked is not None
-        and picked != (row.answers or {}).get("slot")
-    ):
+    if checkout is not None and state.stage == "AWAITING_DEPOSIT":
         business = deposits.Business(org.id, org.currency, org.timezone)
-        state, more = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
-        noted = " ".join(a.text for a in actions if isinstance(a, Text))
-        actions = outbound.lead_in(more, noted) if noted else more  # one message
+        state, actions = await _awaiting_deposit(
+            s, business, row, flow, state, actions, checkout, now
+        )
     _store(row, state, now)
     row.last_inbound_at = now
     ordering.applied(row, sent_at, message_ref)
@@ -168,6 +161,29 @@ async def converse(
     )
     await s.flush()
     return Handled(row, actions)
+
+
+async def _awaiting_deposit(
+    s: AsyncSession,
+    business: deposits.Business,
+    row: Conversation,
+    flow: Flow,
+    state: machine.State,
+    actions: list[Action],
+    checkout: deposits.Checkout,
+    now: datetime,
+) -> tuple[machine.State, list[Action]]:
+    """A turn awaiting the deposit: a slot just picked opens its booking and checkout; a
+    reply while the link could not be opened yet asks for it again."""
+    resumed = await deposits.resume_deposit(s, business, row, flow, state, checkout, now)
+    if resumed is not None:
+        return resumed
+    picked = state.answers.get("slot")
+    if row.booking_id is None and picked is not None and picked != (row.answers or {}).get("slot"):
+        state, more = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
+        noted = " ".join(a.text for a in actions if isinstance(a, Text))
+        actions = outbound.lead_in(more, noted) if noted else more  # one message
+    return state, actions
 
 
 async def handle(

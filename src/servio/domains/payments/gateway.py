@@ -7,12 +7,34 @@ from typing import Any, Protocol
 
 from servio.platform.errors import DomainError
 
+RETRY_AFTER_SECONDS = 30  # what a client is asked to wait after the provider failed
+
 
 class GatewayUnavailable(DomainError):
-    status = 502
+    """The provider did not answer (connection error, timeout) or answered with a server
+    error: worth retrying the same request later."""
+
+    status = 503
     type = "payment-provider-unavailable"
     title = "The payment provider could not be reached"
-    description = "Nothing was booked; try again in a moment."
+    description = (
+        "The time stays held for you while the hold lasts; send the same request again "
+        "after Retry-After seconds to get the payment link."
+    )
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_after", RETRY_AFTER_SECONDS)
+        super().__init__(detail, **kwargs)
+
+
+class GatewayRefused(DomainError):
+    """The provider answered and refused the request (a configuration or request error):
+    retrying the same request does not help."""
+
+    status = 502
+    type = "payment-provider-refused"
+    title = "The payment provider refused the request"
+    description = "The booking could not be sent to the payment provider; contact the business."
 
 
 class InvalidSignature(DomainError):

@@ -9,7 +9,9 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from servio.domains.bookings import service as bookings
 from servio.domains.payments import service
+from servio.domains.payments.gateway import GatewayRefused, GatewayUnavailable
 from servio.platform.http.auth import database
 
 router = APIRouter(tags=["payments"], include_in_schema=False)
@@ -22,6 +24,10 @@ PAGE = """<!doctype html>
 </style>
 </head><body><main><h1>{title}</h1>{body}</main></body></html>"""
 
+PROVIDER_DOWN = (
+    "We could not reach the payment service just now. Your time stays held for a little "
+    "while: open this link again in a few minutes."
+)
 MESSAGES = {
     "CONFIRMED": "Your deposit is received and your booking is confirmed.",
     "PENDING": "We are waiting for the payment to be confirmed; this page updates when "
@@ -62,9 +68,23 @@ async def cancelled(booking_id: uuid.UUID, request: Request) -> HTMLResponse:
 @router.get("/booking/{booking_id}/pay", response_model=None)
 async def pay(booking_id: uuid.UUID, request: Request) -> HTMLResponse | RedirectResponse:
     """The pay link of the booking emails: on to the checkout while the deposit is
-    due, else the page that says where the booking stands."""
-    async with database(request).unit_of_work(system=True) as s:
+    due (asked of the provider now when it could not be at booking time), else the page
+    that says where the booking stands."""
+    db = database(request)
+    async with db.unit_of_work(system=True) as s:
         info = await service.checkout_return(s, booking_id)
-    if info is not None and info["checkout_url"]:
-        return RedirectResponse(info["checkout_url"], status_code=303)
+        unopened = await service.unopened_deposit(s, booking_id)
+    url = info["checkout_url"] if info is not None else ""
+    if not url and unopened is not None:
+        state = request.app.state
+        public_url = state.container.settings.public_url
+        deposits = bookings.flows.Deposits(state.payment_gateway, public_url)
+        try:
+            url = await bookings.flows.open_checkout(db, unopened, booking_id, deposits) or ""
+        except (GatewayUnavailable, GatewayRefused):
+            body = f"<p>{html.escape(PROVIDER_DOWN)}</p>"
+            down = PAGE.format(title="Payment not available yet", body=body)
+            return HTMLResponse(down, status_code=503, headers={"Retry-After": "30"})
+    if url:
+        return RedirectResponse(url, status_code=303)
     return await _page(request, booking_id, cancelled=False)

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
+from servio.domains.payments.gateway import Checkout
+from servio.domains.payments.gateway import GatewayRefused as GatewayRefused
+from servio.domains.payments.gateway import GatewayUnavailable as GatewayUnavailable
 from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
 from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
@@ -21,46 +24,60 @@ from servio.platform import outbox
 from servio.platform.db import utcnow
 
 
-async def start_deposit(
-    s: AsyncSession,
+async def pending_deposit(
+    s: AsyncSession, *, org_id: uuid.UUID, booking_id: uuid.UUID, amount_cents: int, currency: str
+) -> Payment:
+    """The booking's deposit as a pending payment with no checkout yet: written with the
+    hold, in the same transaction, before the provider is asked for a checkout."""
+    payment = Payment(
+        org_id=org_id, booking_id=booking_id, amount_cents=amount_cents, currency=currency
+    )
+    s.add(payment)
+    await s.flush()
+    return payment
+
+
+async def request_checkout(
     gateway: PaymentGateway,
+    payment: Payment,
     *,
-    org_id: uuid.UUID,
-    booking_id: uuid.UUID,
-    amount_cents: int,
-    currency: str,
     email: str,
     public_url: str,
     return_path: str | None = None,
-) -> Payment:
-    """A Checkout Session for the booking's deposit; the booking id is its idempotency key.
-    The checkout sends the customer back to ``return_path`` (``?payment=cancelled`` when
-    they gave up) or, by default, to ``/booking/{id}/paid`` and ``/booking/{id}/cancelled``."""
+) -> Checkout:
+    """Ask the provider for a Checkout Session for a pending deposit (a network call:
+    never made inside a transaction). ``deposit:{booking_id}`` is its idempotency key,
+    so asking again after a failure or a crash gets the same session. The checkout sends
+    the customer back to ``return_path`` (``?payment=cancelled`` when they gave up) or,
+    by default, to ``/booking/{id}/paid`` and ``/booking/{id}/cancelled``."""
+    booking_id = payment.booking_id
     success = return_path or f"/booking/{booking_id}/paid"
     cancel = f"/booking/{booking_id}/cancelled"
     if return_path:
         cancel = f"{return_path}?payment=cancelled"
-    checkout = await gateway.create_checkout(
-        amount_cents=amount_cents,
-        currency=currency,
+    return await gateway.create_checkout(
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
         description="Booking deposit",
         success_url=f"{public_url}{success}",
         cancel_url=f"{public_url}{cancel}",
         idempotency_key=f"deposit:{booking_id}",
-        metadata={"org_id": str(org_id), "booking_id": str(booking_id)},
+        metadata={"org_id": str(payment.org_id), "booking_id": str(booking_id)},
         customer_email=email,
         reference=str(booking_id),
     )
-    payment = Payment(
-        org_id=org_id,
-        booking_id=booking_id,
-        amount_cents=amount_cents,
-        currency=currency,
-        checkout_session_id=checkout.session_id,
-        checkout_url=checkout.url,
-    )
-    s.add(payment)
-    await s.flush()
+
+
+async def record_checkout(
+    s: AsyncSession, payment_id: uuid.UUID, checkout: Checkout
+) -> Payment | None:
+    """Keep the provider's checkout on its pending payment (once: a concurrent retry got
+    the same session through the idempotency key). None when the payment is gone."""
+    payment = await _payment(s, id=payment_id)
+    if payment is not None and payment.checkout_session_id is None:
+        payment.checkout_session_id, payment.checkout_url = checkout.session_id, checkout.url
+        payment.updated_at = utcnow()
+        await s.flush()
     return payment
 
 
@@ -162,6 +179,21 @@ async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) 
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
+
+
+async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID | None:
+    """The org of a booking still PENDING whose deposit is pending with no checkout yet
+    (the provider failed when it was booked); None otherwise."""
+    p = await s.scalar(
+        select(Payment)
+        .where(Payment.booking_id == booking_id)
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    if p is None or p.status != "pending" or p.checkout_url:
+        return None
+    b = await bookings.get(s, p.org_id, booking_id)
+    return p.org_id if b.status == "PENDING" else None
 
 
 async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:

@@ -20,6 +20,17 @@
       { code: "409", swap: true },
       { code: "[45]..", swap: false, error: true }
     ];
+    // A page that could not finish because its payment provider failed answers 502 or
+    // 503 with the form and a word on it: show that, not nothing. Other answers of
+    // those statuses (not HTML) stay errors.
+    document.addEventListener("htmx:beforeSwap", function (e) {
+      var xhr = e.detail.xhr;
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if ((xhr.status === 502 || xhr.status === 503) && type.indexOf("text/html") === 0) {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      }
+    });
   }
   // A form marked data-once submits once: the button is disabled until the page answers.
   document.addEventListener("submit", function (e) {

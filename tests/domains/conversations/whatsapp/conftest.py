@@ -14,7 +14,7 @@ from tests.domains.conversations.whatsapp.support import SECRET
 from tests.domains.messaging.conftest import wa_settings
 from tests.support.app import app_client
 from tests.support.fake_graph import FakeGraph
-from tests.support.fake_stripe import served
+from tests.support.fake_stripe import FakeStripe, served
 from tests.support.live import serve
 
 
@@ -27,9 +27,14 @@ def graph() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture
-def stripe_url() -> Iterator[str]:
-    with served() as (_, url):
-        yield url
+def stripe() -> Iterator[tuple[FakeStripe, str]]:
+    with served() as fake_and_url:
+        yield fake_and_url
+
+
+@pytest.fixture
+def stripe_url(stripe: tuple[FakeStripe, str]) -> str:
+    return stripe[1]
 
 
 @pytest.fixture

@@ -52,7 +52,8 @@ async def _lapse(api: httpx.AsyncClient, kind: str, session: str, event_id: str)
     body = {"id": session, "payment_status": "unpaid", "status": "expired"}
     outcome = (await stripe_event(api, kind, body, event_id)).get("outcome", "duplicate")
     await deliver_outbox(api)  # the conversation hears of it
-    await deliver_outbox(api)  # and tells the contact
+    await deliver_outbox(api)  # and opens the fresh checkout, or tells the contact
+    await deliver_outbox(api)  # the message with the fresh link goes
     return str(outcome)
 
 

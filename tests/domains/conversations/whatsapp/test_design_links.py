@@ -37,6 +37,7 @@ async def _use_link(api: httpx.AsyncClient, owner: Account, kind: str, subject: 
     assert r.status_code == 201, r.text
     token = r.json()["url"].split("/a/", 1)[1]
     used = await api.post(f"/a/{token}")
+    await deliver_outbox(api)  # the deposit's checkout is opened, once the approval committed
     await deliver_outbox(api)  # what the contact is told goes out
     return used.text if used.status_code == 200 else f"{used.status_code}: {used.text}"
 

@@ -57,7 +57,8 @@ async def test_the_studio_is_asked_to_review_and_approves_from_the_email(
     before = len(graph.sent)
     used = await api.post(approve)
     assert used.status_code == 200, used.text
-    await deliver_outbox(api)
+    await deliver_outbox(api)  # the deposit's checkout is opened, once the approval committed
+    await deliver_outbox(api)  # what the contact is told goes out
     [told] = texts(graph, before)
     assert told.startswith(APPROVED)
     row = await conversation(db, owner.org_id)

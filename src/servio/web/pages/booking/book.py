@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from servio.domains.bookings import flows
 from servio.domains.bookings import service as bookings
 from servio.domains.bookings.models import Booking
 from servio.domains.payments import service as payments
@@ -28,6 +29,14 @@ from servio.web.pages.booking.page import page_context
 from servio.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
+PROVIDER_DOWN = (
+    "We could not reach the payment service to take your deposit. Your time is held for "
+    "a few minutes: please send the form again shortly."
+)
+PROVIDER_REFUSED = (
+    "The payment service did not accept the deposit for this booking. Please contact the "
+    "business to book this time."
+)
 
 
 def confirmation_path(b: Business, booking_id: object) -> str:
@@ -52,40 +61,27 @@ async def _book(
     request: Request, b: Business, form: BookingForm, who: Contact
 ) -> tuple[Booking, str | None]:
     """The booking (and its deposit checkout URL, when one is due), through the same
-    domain services as ``POST /v1/bookings``."""
-    gateway = request.app.state.payment_gateway
-    async with database(request).unit_of_work(b.org.id, immediate=True) as s:
-        booking = await bookings.create(
-            s,
-            request.app.state.catalog,
-            b.org.id,
-            bookings.BookingRequest(
-                name=who.name,
-                email=who.email,
-                phone=who.phone,
-                start=who.slot,
-                inputs=estimate_inputs(form),
-                duration_minutes=None,
-                resource_id=None,
-                lead_id=None,
-                pay_online=gateway is not None,
-                notes=who.notes,
-            ),
-        )
-        if not (booking.deposit_required and gateway is not None):
-            return booking, None
-        payment = await payments.start_deposit(
-            s,
-            gateway,
-            org_id=b.org.id,
-            booking_id=booking.id,
-            amount_cents=booking.deposit_cents,
-            currency=booking.currency,
-            email=booking.email,
-            public_url=request.app.state.container.settings.public_url.rstrip("/"),
-            return_path=confirmation_path(b, booking.id),
-        )
-        return booking, payment.checkout_url
+    booking-with-deposit flow as ``POST /v1/bookings``."""
+    state = request.app.state
+    booked = await flows.book(
+        database(request),
+        state.catalog,
+        b.org.id,
+        bookings.BookingRequest(
+            name=who.name,
+            email=who.email,
+            phone=who.phone,
+            start=who.slot,
+            inputs=estimate_inputs(form),
+            duration_minutes=None,
+            resource_id=None,
+            lead_id=None,
+            notes=who.notes,
+        ),
+        flows.Deposits(state.payment_gateway, state.container.settings.public_url),
+        return_path=confirmation_path(b, "{booking_id}"),
+    )
+    return booked.booking, booked.checkout_url
 
 
 async def _form_again(request: Request, b: Business, form: BookingForm, status: int) -> Response:
@@ -121,6 +117,14 @@ async def book(org_slug: str, request: Request) -> Response:
         form.add_error("slot", "That time was just taken. Please pick another one.")
         form.values["slot"] = ""
         return await _form_again(request, b, form, 409)
+    except payments.GatewayUnavailable as error:
+        form.add_error("form", PROVIDER_DOWN)
+        down = await _form_again(request, b, form, error.status)
+        down.headers["Retry-After"] = str(error.retry_after)
+        return down
+    except payments.GatewayRefused as error:
+        form.add_error("form", PROVIDER_REFUSED)
+        return await _form_again(request, b, form, error.status)
     except DomainError as error:
         form.add_domain_error(error)
         return await _form_again(request, b, form, 422 if error.status < 500 else error.status)
