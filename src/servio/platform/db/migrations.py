@@ -90,7 +90,7 @@ def history(database_url: str) -> list[Revision]:
             Revision(
                 id=script.revision,
                 down=down if isinstance(down, str) or down is None else ",".join(down),
-                title=(script.doc or "").strip(),
+                title=" ".join((script.doc or "").split()),
                 is_head=script.revision in heads,
                 is_current=script.revision == current,
             )
