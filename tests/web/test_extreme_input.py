@@ -1,0 +1,63 @@
+"""Dates at the ends of the calendar and an email longer than any address can be are
+refused with 422 Problem+JSON, never a 500; the audit log keeps what fits its columns."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.identity import Account, register
+from tests.support.problems import assert_problem
+
+
+@pytest.fixture
+async def owner(api: httpx.AsyncClient) -> Account:
+    return await register(api, "ada@example.com", "Bright Homes")
+
+
+def _fields(body: dict[str, object]) -> list[str]:
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    return [str(e["field"]) for e in errors]
+
+
+async def test_public_booking_at_the_end_of_the_calendar_is_refused(
+    api: httpx.AsyncClient, owner: Account
+) -> None:
+    payload = {"name": "Jo", "email": "jo@example.com", "start": "9999-12-31T23:59:59-12:00"}
+    response = await api.post(f"/v1/bookings?org={owner.org_slug}", json=payload)
+    assert _fields(assert_problem(response, 422, "validation-error")) == ["body.start"]
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/v1/admin/metrics?to=2026-01-01&from=", "from"),
+        ("/v1/admin/bookings?from=", "from"),
+        ("/v1/admin/audit?since=", "since"),
+        ("/v1/admin/leads?created_from=", "created_from"),
+        ("/v1/admin/outbox/dead-letter?since=", "since"),
+        ("/v1/admin/schedule/conflicts?from=", "from"),
+        ("/v1/slots?duration_minutes=60&date=", "date"),
+    ],
+)
+async def test_dates_at_the_ends_of_the_calendar_are_refused(
+    api: httpx.AsyncClient, owner: Account, path: str, param: str
+) -> None:
+    for value in ("0001-01-01", "9999-12-31", "0001-01-01T00:00:00%2B14:00"):
+        if "T" in value and param in {"from", "date"}:
+            continue
+        response = await api.get(path + value, headers=owner.auth)
+        body = assert_problem(response, 422, "validation-error")
+        assert f"query.{param}" in _fields(body), body
+
+
+async def test_blackout_at_the_start_of_the_calendar_is_refused(
+    api: httpx.AsyncClient, owner: Account
+) -> None:
+    payload = {"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "0001-01-02T00:00:00+14:00"}
+    response = await api.post("/v1/admin/blackouts", json=payload, headers=owner.auth)
+    assert set(_fields(assert_problem(response, 422, "validation-error"))) == {
+        "body.starts_at",
+        "body.ends_at",
+    }
