@@ -144,6 +144,27 @@ async def test_request_id_comes_from_the_request_being_served(db: Database) -> N
     assert (implied.request_id, given.request_id) == ("req-0123456789", "job-7")
 
 
+async def test_text_longer_than_its_column_is_cut_to_fit_and_still_verifies(
+    db: Database,
+) -> None:
+    org = await new_org(db, "acme")
+    async with db.unit_of_work(org) as session:
+        await audit.record(
+            session,
+            org_id=org,
+            actor="user:" + "a" * 300,
+            action="auth." + "b" * 300,
+            target="account:" + "c" * 600,
+            request_id="r" * 300,
+        )
+    [event] = await chain(db, org)
+    assert event.actor == ("user:" + "a" * 300)[:120]
+    assert event.action == ("auth." + "b" * 300)[:80]
+    assert event.target == ("account:" + "c" * 600)[:255]
+    assert event.request_id == "r" * 128
+    assert (await audit.verify(db)).ok
+
+
 async def test_the_client_address_is_stored_in_canonical_form(db: Database) -> None:
     org = await new_org(db, "acme")
     async with db.unit_of_work(org) as session:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from servio.platform.audit.models import AuditEvent
+from servio.platform.db import Database
 from tests.support.identity import Account, register
 from tests.support.problems import assert_problem
 
@@ -61,3 +64,19 @@ async def test_blackout_at_the_start_of_the_calendar_is_refused(
         "body.starts_at",
         "body.ends_at",
     }
+
+
+async def test_an_email_longer_than_an_address_can_be_is_refused_at_login(
+    api: httpx.AsyncClient, owner: Account, db: Database
+) -> None:
+    response = await api.post(
+        "/v1/auth/login", json={"email": "a" * 250 + "@x.io", "password": "p" * 12}
+    )
+    assert _fields(assert_problem(response, 422, "validation-error")) == ["body.email"]
+    for longest in ("a" * 249 + "@x", "a" * 248 + "@x.io", "b" * 254):
+        response = await api.post("/v1/auth/login", json={"email": longest, "password": "p" * 12})
+        assert_problem(response, 401, "invalid-credentials")
+    async with db.unit_of_work(system=True) as s:
+        targets = (await s.scalars(select(AuditEvent.target))).all()
+    assert len(targets) == 4  # the sign-up, then each refused sign-in
+    assert all(len(t) <= 255 for t in targets)
