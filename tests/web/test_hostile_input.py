@@ -12,6 +12,7 @@ from fastapi import Request
 from sqlalchemy import func, select
 
 from servio.domains.intake.models import Lead
+from servio.platform.audit.models import AuditEvent
 from servio.platform.db import Database
 from tests.support.app import app_of
 from tests.support.identity import Account, register
@@ -113,3 +114,18 @@ async def test_escaped_backslash_is_not_a_nul_and_bodies_reach_the_app_whole(
     big = json.dumps({"blob": "x" * 200_000}).encode()
     r = await api.post("/_t/raw", content=big, headers={"content-type": "application/json"})
     assert r.json() == {"size": len(big), "nul": 0}
+
+
+async def test_a_proxy_forwarding_no_address_still_lets_people_sign_up(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    response = await api.post(
+        "/v1/auth/register",
+        json={"email": "bo@example.com", "password": "plum-orchard-skylight-42", "org_name": "Bo"},
+        headers={"x-forwarded-for": "unknown"},  # from 127.0.0.1, a trusted proxy
+    )
+    assert response.status_code == 201, response.text
+    async with db.unit_of_work(system=True) as s:
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "auth.registered"))
+    assert event is not None
+    assert event.ip is None

@@ -59,8 +59,14 @@ def _fit(value: str | None, column: Any) -> str | None:
 
 
 def _address(ip: str | None) -> str | None:
-    """The client address in its canonical text form; anything else is refused."""
-    return None if ip is None else str(ipaddress.ip_address(ip))
+    """The client address in its canonical text form; None when the peer has no IP
+    address (a Unix socket, a proxy forwarding ``unknown``): the event is kept anyway."""
+    if ip is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
 
 
 async def _serialize_appends(session: AsyncSession, chain_id: uuid.UUID) -> None:
