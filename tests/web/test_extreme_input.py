@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from servio.platform.audit.models import AuditEvent
 from servio.platform.db import Database
-from tests.support.identity import Account, register
+from tests.support.identity import PASSWORD, Account, register
 from tests.support.problems import assert_problem
 
 
@@ -80,3 +80,21 @@ async def test_an_email_longer_than_an_address_can_be_is_refused_at_login(
         targets = (await s.scalars(select(AuditEvent.target))).all()
     assert len(targets) == 4  # the sign-up, then each refused sign-in
     assert all(len(t) <= 255 for t in targets)
+
+
+async def test_pages_take_a_day_at_the_end_of_the_calendar_as_a_typing_mistake(
+    api: httpx.AsyncClient, owner: Account
+) -> None:
+    signed_in = await api.post("/app/login", data={"email": owner.email, "password": PASSWORD})
+    assert signed_in.status_code == 303, signed_in.text
+    for day in ("9999-12-31", "0001-01-01"):
+        page = await api.get(f"/app/bookings?from={day}&to={day}", headers={"HX-Request": "true"})
+        assert page.status_code < 500
+        assert "Enter a date as YYYY-MM-DD." in page.text
+    blackout = await api.post(
+        "/app/settings/blackouts",
+        data={"starts_at": "9999-12-31T00:00", "ends_at": "9999-12-31T23:00"},
+        headers={"HX-Request": "true", "X-CSRF-Token": api.cookies["servio_csrf"]},
+    )
+    assert blackout.status_code == 422, blackout.text
+    assert "Give a start." in blackout.text

@@ -35,3 +35,15 @@ SaneDate = Annotated[date, AfterValidator(_sane_date)]
 
 SaneDateTime = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
 """An instant with its UTC offset, between the years 1900 and 2200."""
+
+
+def parse_sane_date(text: str) -> date:
+    """``YYYY-MM-DD`` typed into a page's form or query; ValueError when it is not a day
+    between the years 1900 and 2200."""
+    return _sane_date(date.fromisoformat(text))
+
+
+def parse_sane_datetime(text: str) -> datetime:
+    """An ISO 8601 date and time typed into a page (with or without an offset: a page
+    may attach the business's zone); ValueError outside the years 1900 to 2200."""
+    return _sane_datetime(datetime.fromisoformat(text))
