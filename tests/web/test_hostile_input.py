@@ -64,6 +64,19 @@ async def test_nul_in_login_email_and_chat_text_is_refused(
     assert _fields(assert_problem(chat, 422, "validation-error")) == ["body.text"]
 
 
+async def test_nul_in_json_without_a_type_or_in_utf16_is_refused(
+    api: httpx.AsyncClient, owner: Account
+) -> None:
+    lead = json.dumps({"name": "Sam\u0000x", "email": "sam@example.com", "consent": True})
+    url = f"/v1/leads?org={owner.org_slug}"
+    untyped = await api.post(url, content=lead.encode())
+    assert _fields(assert_problem(untyped, 422, "validation-error")) == ["body.name"]
+    utf16 = await api.post(
+        url, content=lead.encode("utf-16"), headers={"content-type": "application/json"}
+    )
+    assert _fields(assert_problem(utf16, 422, "validation-error")) == ["body.name"]
+
+
 async def test_nul_in_a_nested_key_or_list_is_named(api: httpx.AsyncClient) -> None:
     payload = {"name": "Sam", "estimate_request": {"extras": ["ok", "ba\u0000d"]}}
     response = await api.post("/v1/leads?org=x", json=payload)

@@ -63,8 +63,9 @@ def nul_in_json(value: Any, where: str = "body") -> str | None:
 
 def _json_field(body: bytes) -> str | None:
     # A JSON string can only carry U+0000 escaped: a raw control character makes the
-    # document invalid, which the app answers itself. Most bodies hold no escape at all.
-    if b"\\u0000" not in body:
+    # document invalid, which the app answers itself. Raw zero bytes mean UTF-16 or 32,
+    # which JSON decoding reads too. Most bodies hold neither.
+    if b"\\u0000" not in body and b"\x00" not in body:
         return None
     try:
         document = json.loads(body)
@@ -93,7 +94,12 @@ async def _multipart_field(headers: Headers, body: bytes) -> str | None:
         await form.close()
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def _body_kind(scope: Scope) -> str | None:
+    """How to read the body for NULs: JSON (also when no type is given, as FastAPI then
+    reads JSON), a URL-encoded form, a multipart form, or not at all."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             media = value.split(b";", 1)[0].strip().lower()
@@ -104,7 +110,7 @@ def _body_kind(scope: Scope) -> str | None:
             if media == b"multipart/form-data":
                 return "multipart"
             return None
-    return None
+    return "json" if scope["method"] in _BODY_METHODS else None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
