@@ -98,3 +98,23 @@ async def test_pages_take_a_day_at_the_end_of_the_calendar_as_a_typing_mistake(
     )
     assert blackout.status_code == 422, blackout.text
     assert "Give a start." in blackout.text
+
+
+async def test_the_booking_form_takes_a_slot_at_the_end_of_the_calendar_as_no_slot(
+    api: httpx.AsyncClient, owner: Account
+) -> None:
+    for slot in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):
+        form = {
+            "beds": "2",
+            "baths": "1",
+            "cleaning_type": "standard",
+            "frequency": "one_time",
+            "date": slot[:10],
+            "slot": slot,
+            "name": "Jo Doe",
+            "email": "jo@example.com",
+        }
+        page = await api.post(
+            f"/b/{owner.org_slug}/book", data=form, headers={"Accept": "text/html"}
+        )
+        assert 400 <= page.status_code < 500, page.text
