@@ -21,6 +21,7 @@ from schemathesis.python import asgi
 from servio.platform.config import Settings
 from servio.seeding import seed_demo
 from servio.web.app import create_app
+from tests.conftest import _wipe as wipe
 from tests.conftest import make_settings
 from tests.support import databases
 
@@ -44,6 +45,7 @@ def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         databases.migrate(url)
         yield url
     finally:
+        asyncio.run(wipe(url))  # a database given by SERVIO_TEST_DATABASE_URL stays
         databases.drop_postgres_database(url)
 
 
