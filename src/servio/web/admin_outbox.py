@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from servio.domains.identity.http import Trail
+from servio.platform.dates import SaneDateTime
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -82,7 +83,7 @@ async def dead_letter(
     principal: Operator,
     s: OrgSession,
     kind: Kind = None,
-    since: datetime | None = None,
+    since: SaneDateTime | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> DeadLetterPage:

@@ -51,6 +51,7 @@ from servio.platform.http.maintenance import (
 )
 from servio.platform.http.middleware import EdgeMiddleware, ResponseGuardMiddleware
 from servio.platform.http.no_store import NoStoreMiddleware
+from servio.platform.http.nul import NulGuardMiddleware
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
@@ -208,6 +209,7 @@ def _install_middleware(
     hsts = settings.env == "prod"
     cors = bool(settings.cors_origins)
     app.add_middleware(IdempotencyMiddleware, db=container.db, scope_of=idempotency_scope)
+    app.add_middleware(NulGuardMiddleware)  # before any key is claimed or a query runs
     _install_request_gates(app, settings, container, is_operator)
     if cors:
         app.add_middleware(

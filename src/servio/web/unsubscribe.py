@@ -9,6 +9,7 @@ for the org that sent the email.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -42,7 +43,12 @@ def _invalid() -> HTMLResponse:
     )
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+_UNKNOWN_LINK: dict[int | str, dict[str, Any]] = {
+    404: {"description": "A link cut short or not ours", "content": {"text/html": {}}}
+}
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, responses=_UNKNOWN_LINK)
 async def confirm_unsubscribe(token: str, container: AppContainer) -> HTMLResponse:
     """Ask before unsubscribing the address the link was made for."""
     request = container.unsubscribe_links.read(token)
@@ -56,7 +62,7 @@ async def confirm_unsubscribe(token: str, container: AppContainer) -> HTMLRespon
     )
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=_UNKNOWN_LINK)
 async def unsubscribe(token: str, container: AppContainer) -> HTMLResponse:
     """Suppress the link's address for its org; repeating it changes nothing."""
     request = container.unsubscribe_links.read(token)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.bookings import flows, listing, metrics, reminders, service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
+from servio.platform.dates import SaneDate, SaneDateTime
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -53,7 +54,7 @@ class BookingIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=320)
     phone: str | None = Field(default=None, max_length=40)
-    start: AwareDatetime
+    start: SaneDateTime
     inputs: catalog.EstimateIn | None = Field(
         default=None, validation_alias=AliasChoices("estimate_request", "inputs")
     )
@@ -185,8 +186,8 @@ async def create_booking(
 async def list_bookings(
     principal: Reader,
     s: OrgSession,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: Annotated[SaneDate | None, Query(alias="from")] = None,
+    until: Annotated[SaneDate | None, Query(alias="to")] = None,
     status: Annotated[
         str | None, Query(pattern=r"^(PENDING|CONFIRMED|CANCELLED|COMPLETED|NO_SHOW|EXPIRED)$")
     ] = None,
@@ -273,7 +274,7 @@ class RescheduleIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"start": "2027-06-03T09:00:00-06:00"}]}
     )
-    start: AwareDatetime
+    start: SaneDateTime
 
 
 @router.post(
@@ -381,8 +382,8 @@ async def resend_last_email(
 async def admin_metrics(
     principal: Annotated[Principal, Depends(require("finance:read"))],
     s: OrgSession,
-    since: Annotated[date, Query(alias="from")],
-    until: Annotated[date, Query(alias="to")],
+    since: Annotated[SaneDate, Query(alias="from")],
+    until: Annotated[SaneDate, Query(alias="to")],
     format: Literal["json", "csv"] = "json",
 ) -> Any:
     if until < since:

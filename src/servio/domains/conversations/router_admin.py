@@ -40,7 +40,9 @@ class PanicOut(BaseModel):
     on: bool
     reason: str | None
     by: str | None = Field(description="who switched it last")
-    at: str | None = Field(description="when it was switched last")
+    at: str | None = Field(
+        description="when it was switched last", json_schema_extra={"format": "date-time"}
+    )
 
     @classmethod
     def of(cls, p: panic.Panic) -> PanicOut:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -19,6 +18,7 @@ from servio.domains.identity.schemas import (
     OrgSafetyOut,
 )
 from servio.platform.audit.listing import list_events
+from servio.platform.dates import SaneDateTime
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -94,8 +94,8 @@ async def audit_log(
     action: Annotated[str | None, Query(max_length=80, description="exact, or a prefix.*")] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
     target: Annotated[str | None, Query(max_length=255)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: SaneDateTime | None = None,
+    until: SaneDateTime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPageOut:

@@ -139,6 +139,7 @@ async def logout(principal: Member, db: Db, response: Response, client: ClientIn
     summary="Who am I: user, current org, role, permissions",
     response_model=MeOut,
     responses=problem_responses(401),
+    openapi_extra={"security": [{"bearerAuth": []}, {"adminApiKey": []}]},
 )
 async def me(request: Request) -> Response:
     """The most frequent call of every client, kept lean: the principal is checked by a

@@ -32,7 +32,7 @@ class RegisterIn(BaseModel):
 
 class LoginIn(BaseModel):
     model_config = _example(email="owner@example.com", password="correct horse battery")
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=254, description="an address has at most 254 characters")
     password: str = Password
     org: str | None = Field(default=None, max_length=63, description="Org slug to sign in to")
 

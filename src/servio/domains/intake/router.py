@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,6 +13,7 @@ from servio.domains.intake import service
 from servio.domains.intake.export import leads_csv
 from servio.domains.intake.schemas import LeadIn, LeadOut, LeadPage, StatusIn
 from servio.platform.captcha import verify_turnstile
+from servio.platform.dates import SaneDateTime
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import ClientInfo, Trail
 from servio.platform.http.problems import problem_responses
@@ -101,8 +101,8 @@ async def list_leads(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     format: Literal["json", "csv"] = "json",
     source: Annotated[str | None, Query(max_length=60)] = None,
-    created_from: datetime | None = None,
-    created_before: datetime | None = None,
+    created_from: SaneDateTime | None = None,
+    created_before: SaneDateTime | None = None,
 ) -> Any:
     found = service.search(service.readable(principal.org_id), q, status)
     found = service.narrowed(found, source, created_from, created_before)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
@@ -20,6 +20,7 @@ from servio.domains.portal.http import (
     limit_sign_in_requests,
     portal_config,
 )
+from servio.platform.dates import SaneDate, SaneDateTime
 from servio.platform.db import utcnow
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
@@ -185,7 +186,7 @@ class MoveIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"start": "2027-06-03T09:00:00-06:00"}]}
     )
-    start: AwareDatetime
+    start: SaneDateTime
 
 
 @router.post(
@@ -212,7 +213,10 @@ class FreeStartsOut(BaseModel):
     responses=problem_responses(401, 404, 422),
 )
 async def free_starts(
-    booking_id: uuid.UUID, who: Client, request: Request, day: Annotated[date, Query(alias="date")]
+    booking_id: uuid.UUID,
+    who: Client,
+    request: Request,
+    day: Annotated[SaneDate, Query(alias="date")],
 ) -> FreeStartsOut:
     async with database(request).unit_of_work(who.org_id) as s:
         starts = await service.free_starts(s, who, booking_id, day)

@@ -14,6 +14,7 @@ from servio.domains.identity import service as identity
 from servio.domains.scheduling import availability, service
 from servio.domains.scheduling.conflicts import find_conflicts
 from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
+from servio.platform.dates import SaneDate, SaneDateTime
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
@@ -47,7 +48,7 @@ class SlotsOut(BaseModel):
 )
 async def slots(
     request: Request,
-    day: Annotated[date, Query(alias="date")],
+    day: Annotated[SaneDate, Query(alias="date")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
     days: Annotated[int, Query(ge=1, le=service.MAX_DAYS)] = 1,
     resource_id: uuid.UUID | None = None,
@@ -149,8 +150,8 @@ class BlackoutIn(BaseModel):
         },
     )
     resource_id: uuid.UUID | None = None
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: SaneDateTime
+    ends_at: SaneDateTime
     reason: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
@@ -210,7 +211,7 @@ class SuggestionsOut(BaseModel):
 async def schedule_suggestions(
     principal: Reader,
     s: OrgSession,
-    day: Annotated[date, Query(alias="date", description="First local day searched")],
+    day: Annotated[SaneDate, Query(alias="date", description="First local day searched")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
     days: Annotated[int, Query(ge=1, le=MAX_SUGGESTION_DAYS)] = SUGGESTION_DAYS,
     resource_id: uuid.UUID | None = None,
@@ -285,8 +286,8 @@ class ConflictsOut(BaseModel):
 async def schedule_conflicts(
     principal: Reader,
     s: OrgSession,
-    first: Annotated[date | None, Query(alias="from", description="Local date; today")] = None,
-    last: Annotated[date | None, Query(alias="to", description="Local date; from + 14")] = None,
+    first: Annotated[SaneDate | None, Query(alias="from", description="Local date; today")] = None,
+    last: Annotated[SaneDate | None, Query(alias="to", description="Local date; from + 14")] = None,
     resource_id: uuid.UUID | None = None,
 ) -> ConflictsOut:
     org = await identity.get_org(s, principal.org_id)

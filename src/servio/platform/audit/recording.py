@@ -52,9 +52,21 @@ def _require_scope(session: AsyncSession, org_id: uuid.UUID | None) -> None:
         raise AuditScopeError(f"this session does not work for org {org_id}")
 
 
+def _fit(value: str | None, column: Any) -> str | None:
+    """``value`` cut to the length of its column: an event is never lost to a long text."""
+    length: int | None = column.type.length
+    return value if value is None or length is None else value[:length]
+
+
 def _address(ip: str | None) -> str | None:
-    """The client address in its canonical text form; anything else is refused."""
-    return None if ip is None else str(ipaddress.ip_address(ip))
+    """The client address in its canonical text form; None when the peer has no IP
+    address (a Unix socket, a proxy forwarding ``unknown``): the event is kept anyway."""
+    if ip is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
 
 
 async def _serialize_appends(session: AsyncSession, chain_id: uuid.UUID) -> None:
@@ -83,7 +95,8 @@ async def record(
     caller's transaction; it stands or falls with the caller's other writes (an event
     that must outlive a failing request, such as a failed login, needs its own unit of
     work). Deployment events need a system-scope session. Snapshots and the target are
-    stored redacted; the request id defaults to the one of the request being served."""
+    stored redacted, and a text longer than its column is cut to fit; the request id
+    defaults to the one of the request being served."""
     _require_scope(session, org_id)
     chain_id = chain_of(org_id)
     await _serialize_appends(session, chain_id)
@@ -100,11 +113,13 @@ async def record(
         org_id=org_id,
         chain_id=chain_id,
         seq=1 if last is None else last.seq + 1,
-        actor=actor,
-        action=action,
-        target=redact_text(target),
+        actor=_fit(actor, AuditEvent.actor),
+        action=_fit(action, AuditEvent.action),
+        target=_fit(redact_text(target), AuditEvent.target),
         ip=_address(ip),
-        request_id=request_id if request_id is not None else REQUEST_ID.get(),
+        request_id=_fit(
+            request_id if request_id is not None else REQUEST_ID.get(), AuditEvent.request_id
+        ),
         before=redact_snapshot(before),
         after=redact_snapshot(after),
         created_at=utcnow(),

@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,6 +78,7 @@ async def send_problem(
     status: int,
     detail: str,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Answer with Problem+JSON straight from middleware, before any route runs."""
     body = json.dumps(
@@ -87,6 +89,7 @@ async def send_problem(
             detail=detail,
             instance=scope.get("path"),
             request_id=request_id_of(scope),
+            extra=extra,
         )
     ).encode()
     await send(

@@ -5,7 +5,7 @@ sign out. Handlers call the portal's services; the rules live there."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from servio.domains.portal.http import (
     set_client_cookies,
 )
 from servio.domains.portal.router import NEUTRAL
+from servio.platform.dates import parse_sane_date, parse_sane_datetime
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
@@ -203,7 +204,7 @@ async def booking_slots(
     who = await _customer(request)
     context = await _page_context(request, who)
     try:
-        wanted = date.fromisoformat(day)
+        wanted = parse_sane_date(day)
         async with database(request).unit_of_work(who.org_id) as s:
             starts = await service.free_starts(s, who, booking_id, wanted)
     except ValueError:
@@ -236,7 +237,7 @@ async def _change(
 def _start(value: str) -> datetime | None:
     """A start the slot picker offered: ISO 8601 with its offset."""
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = parse_sane_datetime(value)
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from servio.domains.bookings import listing
 from servio.domains.bookings.models import Booking
+from servio.platform.dates import parse_sane_date
 from servio.platform.http.auth import database
 from servio.platform.security.principal import Principal
 from servio.web.pages.console_auth import console_member
@@ -42,7 +43,7 @@ class Column:
 
 def _parse_day(raw: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(raw) if raw else today
+        return parse_sane_date(raw) if raw else today
     except ValueError:
         return today
 

@@ -20,6 +20,7 @@ from servio.domains.bookings.models import STATUSES
 from servio.domains.identity import service as identity
 from servio.domains.payments import service as payments
 from servio.domains.scheduling import service as scheduling
+from servio.platform.dates import parse_sane_date, parse_sane_datetime
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.platform.http.context import AuditTrail, ClientInfo
@@ -39,7 +40,7 @@ def _day(raw: str | None, field: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return parse_sane_date(raw)
     except ValueError:
         errors[field] = "Enter a date as YYYY-MM-DD."
         return None
@@ -299,7 +300,7 @@ async def reschedule(
 ) -> Response:
     typed = {"date": day, "start": start}
     try:
-        when = datetime.fromisoformat(start)
+        when = parse_sane_datetime(start)
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from servio.domains.identity import service as identity
 from servio.domains.identity.trail import trail
 from servio.domains.intake import service as intake
+from servio.platform.dates import parse_sane_date
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.platform.pagination import encode_cursor
@@ -62,7 +63,7 @@ def _filters(
 ) -> LeadFilters:
     def day(value: str | None) -> date | None:
         try:
-            return date.fromisoformat(value) if value else None
+            return parse_sane_date(value) if value else None
         except ValueError:
             return None
 

@@ -6,7 +6,7 @@ and the scheduling routes, and a refused value comes back beside its field, as t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from servio.domains.identity import org_config
 from servio.domains.identity.trail import trail
 from servio.domains.scheduling import availability
 from servio.domains.scheduling import service as scheduling
+from servio.platform.dates import parse_sane_datetime
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
@@ -207,11 +208,11 @@ def _blackout_of(form: FormData, timezone: str) -> dict[str, Any]:
     time zone."""
     try:
         zone = ZoneInfo(timezone)
-        starts = datetime.fromisoformat(_text(form, "starts_at") or "").replace(tzinfo=zone)
+        starts = parse_sane_datetime(_text(form, "starts_at") or "").replace(tzinfo=zone)
     except ValueError as bad:
         raise availability.InvalidBlackout("Give a start.", extra={"field": "starts_at"}) from bad
     try:
-        ends = datetime.fromisoformat(_text(form, "ends_at") or "").replace(tzinfo=zone)
+        ends = parse_sane_datetime(_text(form, "ends_at") or "").replace(tzinfo=zone)
     except ValueError as bad:
         raise availability.InvalidBlackout("Give an end.", extra={"field": "ends_at"}) from bad
     resource = _text(form, "resource_id")

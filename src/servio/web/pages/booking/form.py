@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData
 
 from servio.domains.catalog import service as catalog
+from servio.platform.dates import SaneDateTime
 from servio.platform.errors import DomainError
 
 TEXT_FIELDS = (
@@ -45,7 +46,7 @@ class Contact(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     notes: str | None = Field(default=None, max_length=2000)
-    slot: AwareDatetime
+    slot: SaneDateTime
 
 
 @dataclass

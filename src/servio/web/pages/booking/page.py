@@ -15,6 +15,7 @@ from starlette.datastructures import ImmutableMultiDict
 
 from servio.domains.catalog import service as catalog
 from servio.domains.scheduling import service as scheduling
+from servio.platform.dates import parse_sane_date
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
@@ -58,7 +59,7 @@ async def free_times(request: Request, b: Business, form: BookingForm) -> FreeTi
     if not raw:
         return FreeTimes(None, [])
     try:
-        day = date.fromisoformat(raw)
+        day = parse_sane_date(raw)
     except ValueError:
         return FreeTimes(None, [], "Pick a day from the calendar.")
     estimate = await price(request, b, form)
