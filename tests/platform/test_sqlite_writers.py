@@ -220,3 +220,50 @@ async def test_thirty_mixed_writers_on_a_sqlite_file_never_find_it_locked(
     assert stored == tally.lead_ids
     assert beats == 4 + 1
     assert tally.worker_rounds >= 1
+
+
+async def test_public_reads_answer_while_another_connection_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    url = databases.create_sqlite_database(tmp_path)
+    await asyncio.to_thread(databases.migrate, url)
+    settings = make_settings(url, var_dir=tmp_path / "var", rate_limit_enabled=False)
+    holder_db = Database(url)
+    locked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_write_lock() -> None:
+        async with holder_db.unit_of_work(system=True) as s:
+            await s.execute(select(func.count()).select_from(Lead))  # BEGIN IMMEDIATE
+            locked.set()
+            await release.wait()
+
+    try:
+        async with app_client(settings, raise_errors=False) as api:
+            owner = await _open_business(api)
+            assert await _free_starts(api, owner)
+            holder = asyncio.create_task(hold_the_write_lock())
+            await locked.wait()
+            began = asyncio.get_running_loop().time()
+            slots = await _free_starts(api, owner)
+            ready = await api.get("/readyz")
+            waited = asyncio.get_running_loop().time() - began
+            lead = asyncio.create_task(
+                api.post(
+                    f"/v1/leads?org={owner.org_slug}",
+                    json={"name": "Queued Lead", "email": "queued@example.com"},
+                )
+            )
+            await asyncio.sleep(0.5)
+            lead_waited = not lead.done()
+            release.set()
+            await holder
+            created = await lead
+    finally:
+        release.set()
+        await holder_db.dispose()
+    assert waited < 3, f"reads queued behind the writer for {waited:.1f} s"
+    assert slots
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["database"] == {"status": "ok"}
+    assert lead_waited  # a writer waits its turn ...
+    assert created.status_code == 201, created.text  # ... and then goes through
