@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from servio.domains.intake.models import Lead
 from servio.platform.db import Database, utcnow
@@ -267,3 +267,38 @@ async def test_public_reads_answer_while_another_connection_holds_the_write_lock
     assert ready.json()["checks"]["database"] == {"status": "ok"}
     assert lead_waited  # a writer waits its turn ...
     assert created.status_code == 201, created.text  # ... and then goes through
+
+
+async def test_writers_of_one_process_take_the_write_lock_in_the_order_they_asked(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/queue.db")
+    served: list[int] = []
+    first_holds, release = asyncio.Event(), asyncio.Event()
+
+    async def write(n: int) -> None:
+        async with db.unit_of_work() as s:
+            await s.execute(text("INSERT INTO turns VALUES (:n)"), {"n": n})
+            served.append(n)
+            if n == 0:
+                first_holds.set()
+                await release.wait()
+            await asyncio.sleep(0.01)  # a short transaction: newcomers arrive meanwhile
+
+    try:
+        async with db.unit_of_work() as s:
+            await s.execute(text("CREATE TABLE turns (n INTEGER)"))
+        writers = [asyncio.create_task(write(0))]
+        await first_holds.wait()
+        for n in range(1, 8):
+            writers.append(asyncio.create_task(write(n)))
+            await asyncio.sleep(0.03)  # each one waits, in turn, behind the others
+        release.set()
+        await asyncio.gather(*writers)
+        async with db.reader() as s:
+            stored = list(await s.scalars(text("SELECT n FROM turns ORDER BY rowid")))
+    finally:
+        release.set()
+        await db.dispose()
+    assert served == list(range(8))
+    assert stored == list(range(8))

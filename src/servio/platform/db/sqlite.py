@@ -14,6 +14,12 @@ ran out. That second transaction begins DEFERRED instead, so it can still read (
 was committed); if it tries to write it is refused at once with ``NestedWriter``
 naming the mistake. Tasks are told apart by ``asyncio.current_task()``; a connection
 that ended without COMMIT or ROLLBACK (lost) holds nothing, as it is checked when asked.
+
+Writers of one process (the API and the demo's in-process worker share an event loop)
+also queue in order on an asyncio lock per database file before BEGIN IMMEDIATE: left
+to SQLite's busy handler, whose retries back off to 100 ms, a writer that has waited
+long keeps losing the lock to newcomers and can run out the busy timeout while the
+others go on. Other processes still meet at SQLite's lock under the busy timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import weakref
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 READ_ONLY = "servio_read_only"
 """Execution option (and session info key) of read-only work: BEGIN stays DEFERRED."""
@@ -44,6 +52,46 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _held: weakref.WeakKeyDictionary[asyncio.Task[Any], dict[str, weakref.ref[Connection]]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+class _WriterQueue:
+    """Writers of one event loop to one database file, served first come, first served.
+    The lock is released at COMMIT or ROLLBACK; a holder lost without either is found
+    out when a waiter has waited the busy timeout, and the waiter then goes on."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holder: weakref.ref[Connection] | None = None
+
+    async def enter(self, conn: Connection) -> bool:
+        try:
+            await asyncio.wait_for(self.lock.acquire(), BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            holder = self.holder() if self.holder is not None else None
+            if _holds_write_lock(holder) or not self.lock.locked():
+                return False  # let SQLite's busy handler decide, as without the queue
+            self.lock.release()  # the holder was lost: take its place
+            await self.lock.acquire()
+        self.holder = weakref.ref(conn)
+        return True
+
+    def leave(self, conn: Connection) -> None:
+        if self.holder is not None and self.holder() in (conn, None) and self.lock.locked():
+            self.holder = None
+            self.lock.release()
+
+
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _WriterQueue]] = (
+    weakref.WeakKeyDictionary()
+)
+_QUEUED = "servio_writer_queue"  # connection info: the queue whose turn it holds
+
+
+def _queue_of(file: str) -> _WriterQueue | None:
+    if not in_greenlet():
+        return None  # synchronous use: no event loop to queue on
+    loop = asyncio.get_running_loop()
+    return _queues.setdefault(loop, {}).setdefault(file, _WriterQueue())
 
 
 class NestedWriter(RuntimeError):
@@ -77,6 +125,7 @@ def _holds_write_lock(conn: Connection | None) -> bool:
 def on_begin(conn: Connection) -> None:
     """BEGIN IMMEDIATE for writers, DEFERRED for readers and nested writers."""
     conn.info[_NESTED] = False
+    _leave_queue(conn)  # a turn left behind by a connection lost mid-transaction
     if conn.get_execution_options().get(READ_ONLY, False):
         conn.exec_driver_sql("BEGIN")
         return
@@ -87,13 +136,27 @@ def on_begin(conn: Connection) -> None:
         conn.info[_NESTED] = True
         conn.exec_driver_sql("BEGIN")
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    queue = _queue_of(file)
+    if queue is not None and await_(queue.enter(conn)):
+        conn.info[_QUEUED] = queue
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _leave_queue(conn)
+        raise
     held[file] = weakref.ref(conn)
+
+
+def _leave_queue(conn: Connection) -> None:
+    queue = conn.info.pop(_QUEUED, None)
+    if queue is not None:
+        queue.leave(conn)
 
 
 def on_end(conn: Connection) -> None:
     """At COMMIT or ROLLBACK: the connection gives the write lock up."""
     conn.info.pop(_NESTED, None)
+    _leave_queue(conn)
     task = _current_task()
     held = _held.get(task) if task is not None else None
     if not held:
