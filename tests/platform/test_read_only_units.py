@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from servio.domains.identity.models import Org
-from servio.platform.db import Database, ReadOnlyViolation
+from servio.platform.db import Database
+from servio.platform.db.engine import ReadOnlyViolation
 from servio.platform.db.sqlite import NestedWriter
 from tests.support.orgs import add_org
 

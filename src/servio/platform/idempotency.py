@@ -168,7 +168,7 @@ async def _claim_once(
     db: Database, scope: str, key: str, fingerprint: str, ttl: timedelta, abandon_after: timedelta
 ) -> uuid.UUID | ExistingKey:
     # Retries and duplicates find a live row without taking SQLite's write lock.
-    async with db.system_session(readonly=True) as session:
+    async with db.system_session() as session:
         row, live = await _live_row(session, scope, key, abandon_after)
     if row is not None and live:
         return _existing(row)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,17 @@ class TenantSession(Session):
     """The sync session class behind every ``AsyncSession`` the factory makes."""
 
 
+@event.listens_for(TenantSession, "after_begin")
+def _apply_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    org = session.info.get(ORG_KEY)
+    system = bool(session.info.get(SYSTEM_KEY))
+    if org is None and not system:
+        return  # RLS then hides every tenant row
+    connection.execute(_SET_TENANT, {"org": str(org or ""), "system": "on" if system else ""})
+
+
 class ReadOnlyViolation(RuntimeError):
     """A write inside a unit of work opened read-only."""
 
@@ -69,17 +80,6 @@ def _refuse_dml(state: ORMExecuteState) -> None:
     writes = state.is_insert or state.is_update or state.is_delete
     if writes and state.session.info.get(READ_ONLY):
         raise _refuse("An INSERT, UPDATE or DELETE")
-
-
-@event.listens_for(TenantSession, "after_begin")
-def _apply_tenant(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
-    org = session.info.get(ORG_KEY)
-    system = bool(session.info.get(SYSTEM_KEY))
-    if org is None and not system:
-        return  # RLS then hides every tenant row
-    connection.execute(_SET_TENANT, {"org": str(org or ""), "system": "on" if system else ""})
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -183,11 +183,13 @@ class Database:
                 await session.rollback()
                 raise
 
-    def reader(
+    @asynccontextmanager
+    async def reader(
         self, org_id: uuid.UUID | None = None, *, system: bool = False
-    ) -> AbstractAsyncContextManager[AsyncSession]:
+    ) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work: ``unit_of_work(..., readonly=True)``."""
-        return self.unit_of_work(org_id, system=system, readonly=True)
+        async with self.unit_of_work(org_id, system=system, readonly=True) as session:
+            yield session
 
     async def ping(self) -> None:
         """One round trip to the database, bounded by the configured timeout."""
