@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text
 
 from servio.domains.intake.models import Lead
 from servio.platform.db import Database, utcnow
+from servio.platform.db.sqlite import waiting_writers
 from servio.platform.logging import configure_logging
 from servio.platform.outbox import OutboxMessage
 from servio.platform.worker import Worker, WorkerHeartbeat, WorkRegistry
@@ -269,10 +270,19 @@ async def test_public_reads_answer_while_another_connection_holds_the_write_lock
     assert created.status_code == 201, created.text  # ... and then goes through
 
 
+async def _queued(file: Path, writers: int) -> None:
+    for _ in range(2000):
+        if waiting_writers(str(file)) >= writers:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{writers} writers never queued for the write lock")
+
+
 async def test_writers_of_one_process_take_the_write_lock_in_the_order_they_asked(
     tmp_path: Path,
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/queue.db")
+    file = tmp_path / "queue.db"
+    db = Database(f"sqlite+aiosqlite:///{file}")
     served: list[int] = []
     first_holds, release = asyncio.Event(), asyncio.Event()
 
@@ -292,7 +302,7 @@ async def test_writers_of_one_process_take_the_write_lock_in_the_order_they_aske
         await first_holds.wait()
         for n in range(1, 8):
             writers.append(asyncio.create_task(write(n)))
-            await asyncio.sleep(0.03)  # each one waits, in turn, behind the others
+            await _queued(file, n)  # each one waits, in turn, behind the others
         release.set()
         await asyncio.gather(*writers)
         async with db.reader() as s:

@@ -62,8 +62,10 @@ class _WriterQueue:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.holder: weakref.ref[Connection] | None = None
+        self.waiting = 0
 
     async def enter(self, conn: Connection) -> bool:
+        self.waiting += 1
         try:
             await asyncio.wait_for(self.lock.acquire(), BUSY_TIMEOUT_MS / 1000)
         except TimeoutError:
@@ -72,6 +74,8 @@ class _WriterQueue:
                 return False  # let SQLite's busy handler decide, as without the queue
             self.lock.release()  # the holder was lost: take its place
             await self.lock.acquire()
+        finally:
+            self.waiting -= 1
         self.holder = weakref.ref(conn)
         return True
 
@@ -92,6 +96,12 @@ def _queue_of(file: str) -> _WriterQueue | None:
         return None  # synchronous use: no event loop to queue on
     loop = asyncio.get_running_loop()
     return _queues.setdefault(loop, {}).setdefault(file, _WriterQueue())
+
+
+def waiting_writers(database_file: str) -> int:
+    """How many writers of the running event loop wait for their turn on the file."""
+    queue = _queues.get(asyncio.get_running_loop(), {}).get(os.path.realpath(database_file))
+    return 0 if queue is None else queue.waiting
 
 
 class NestedWriter(RuntimeError):
