@@ -8,13 +8,18 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import APIRouter
 from sqlalchemy import func, select, text, update
 
 from servio.domains.identity.models import Org
 from servio.platform.db import Database
 from servio.platform.db.engine import ReadOnlyViolation
 from servio.platform.db.sqlite import NestedWriter
+from servio.platform.http.auth import CurrentPrincipal, OrgReader
+from tests.support.app import app_of
+from tests.support.identity import register
 from tests.support.orgs import add_org
 
 
@@ -129,3 +134,27 @@ async def test_a_failed_writer_gives_the_lock_back_to_its_task(tmp_path: Path) -
             assert await s.scalar(select(func.count()).select_from(text("notes"))) == 3
     finally:
         await db.dispose()
+
+
+async def test_the_read_only_request_session_reads_for_the_principal_and_refuses_writes(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    owner = await register(api, "owner@reader.example.com", "Reader Homes")
+    router = APIRouter()
+
+    @router.get("/_t/my-org-name")
+    async def my_org_name(principal: CurrentPrincipal, s: OrgReader) -> dict[str, str | None]:
+        return {"name": await s.scalar(select(Org.name).where(Org.id == principal.org_id))}
+
+    @router.post("/_t/rename-my-org")
+    async def rename_my_org(principal: CurrentPrincipal, s: OrgReader) -> None:
+        await s.execute(update(Org).where(Org.id == principal.org_id).values(name="Renamed"))
+
+    app_of(api).include_router(router)
+    r = await api.get("/_t/my-org-name", headers=owner.auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": "Reader Homes"}
+    refused = await api.post("/_t/rename-my-org", headers=owner.auth)
+    assert refused.status_code == 500
+    assert refused.json()["type"].endswith("/internal-error")
+    assert await _org_names(db) == ["Reader Homes"]

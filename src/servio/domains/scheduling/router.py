@@ -14,7 +14,7 @@ from servio.domains.identity import service as identity
 from servio.domains.scheduling import availability, service
 from servio.domains.scheduling.conflicts import find_conflicts
 from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
-from servio.platform.http.auth import OrgReader, OrgSession, database, require
+from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -130,7 +130,7 @@ async def add_resource(
 @router.get(
     "/v1/admin/resources", summary="Resources of my business", responses=problem_responses(401, 403)
 )
-async def list_resources(principal: Reader, s: OrgReader) -> list[ResourceOut]:
+async def list_resources(principal: Reader, s: OrgSession) -> list[ResourceOut]:
     rows = await service.list_resources(s, principal.org_id)
     return [ResourceOut.model_validate(r, from_attributes=True) for r in rows]
 
@@ -209,7 +209,7 @@ class SuggestionsOut(BaseModel):
 )
 async def schedule_suggestions(
     principal: Reader,
-    s: OrgReader,
+    s: OrgSession,
     day: Annotated[date, Query(alias="date", description="First local day searched")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
     days: Annotated[int, Query(ge=1, le=MAX_SUGGESTION_DAYS)] = SUGGESTION_DAYS,
@@ -284,7 +284,7 @@ class ConflictsOut(BaseModel):
 )
 async def schedule_conflicts(
     principal: Reader,
-    s: OrgReader,
+    s: OrgSession,
     first: Annotated[date | None, Query(alias="from", description="Local date; today")] = None,
     last: Annotated[date | None, Query(alias="to", description="Local date; from + 14")] = None,
     resource_id: uuid.UUID | None = None,
