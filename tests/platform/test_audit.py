@@ -214,12 +214,15 @@ async def test_a_fork_or_a_row_outside_its_chain_fails_on_insert(db: Database) -
 async def test_concurrent_appends_form_one_unbroken_chain(db: Database) -> None:
     org = await new_org(db, "busy")
     writers = 8
-    all_in_transaction = asyncio.Barrier(writers)
+    all_started = asyncio.Barrier(writers)
 
     async def append_concurrently(i: int) -> None:
+        if not db.is_postgres:
+            await all_started.wait()  # SQLite writers queue at BEGIN: they start together
         async with db.unit_of_work(org) as session:
-            await session.connection()  # the transaction is open before anyone appends
-            await all_in_transaction.wait()
+            if db.is_postgres:
+                await session.connection()  # the transaction is open before anyone appends
+                await all_started.wait()
             await audit.record(session, org_id=org, actor=f"worker:{i}", action="a", target="t")
 
     outcomes = await asyncio.gather(

@@ -45,7 +45,7 @@ async def _bounded(coro: Any, limit: float) -> Any:
 
 
 async def _current_revision(db: Database) -> str | None:
-    async with db.engine.connect() as conn:
+    async with db.read_engine.connect() as conn:
         return await conn.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )

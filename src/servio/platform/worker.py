@@ -190,7 +190,7 @@ class Worker:
 
 async def recent_heartbeats(db: Database, limit: int = 100) -> list[WorkerHeartbeat]:
     """The ``limit`` workers seen most recently, newest first, fresh or not."""
-    async with db.unit_of_work(system=True) as session:
+    async with db.reader(system=True) as session:
         rows = await session.scalars(
             select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen_at.desc()).limit(limit)
         )
@@ -200,7 +200,7 @@ async def recent_heartbeats(db: Database, limit: int = 100) -> list[WorkerHeartb
 async def fresh_heartbeats(db: Database, within_seconds: float) -> list[WorkerHeartbeat]:
     """Workers seen within the last ``within_seconds``."""
     cutoff = utcnow() - timedelta(seconds=within_seconds)
-    async with db.unit_of_work(system=True) as session:
+    async with db.reader(system=True) as session:
         rows = await session.scalars(
             select(WorkerHeartbeat).where(WorkerHeartbeat.last_seen_at >= cutoff)
         )

@@ -87,7 +87,7 @@ async def _templates(container: AppContainer, slug: str | None) -> list[str]:
     if not slug:
         return []
     org = await identity.resolve_public_org(container.db, slug, None)
-    async with container.db.unit_of_work(org.id) as s:
+    async with container.db.reader(org.id) as s:
         return sorted(await messaging.templates_of(s, org.id))
 
 

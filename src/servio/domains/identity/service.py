@@ -173,8 +173,8 @@ class OrgRequired(DomainError):
 
 
 async def resolve_public_org(db: Database, slug: str | None, default: str | None) -> Org:
-    """``public_org`` in a short transaction of its own, for public routes."""
-    async with db.unit_of_work() as session:
+    """``public_org`` in a short read-only transaction of its own, for public routes."""
+    async with db.reader() as session:
         return await public_org(session, slug, default)
 
 

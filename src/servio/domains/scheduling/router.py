@@ -58,7 +58,7 @@ async def slots(
     found = await identity.resolve_public_org(
         db, org, request.app.state.container.settings.default_org
     )
-    async with db.unit_of_work(found.id) as s:
+    async with db.reader(found.id) as s:
         free = await service.find_slots(
             s,
             found.id,

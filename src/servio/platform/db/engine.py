@@ -1,5 +1,10 @@
 """One engine and one session factory per process, for SQLite and PostgreSQL alike.
 
+Transactions: on SQLite every session writes unless it was opened read-only, so its
+transaction begins IMMEDIATE (see ``servio.platform.db.sqlite``); read-only work
+(``reader``, ``readonly=True``) begins DEFERRED and is refused any write, on both
+databases, so a reader that starts writing is caught by the tests of either one.
+
 Tenancy: a session carries the org it works for in ``session.info``. On PostgreSQL the
 start of every transaction runs ``set_config('app.current_org_id', org, true)`` (the
 function form of ``SET LOCAL``), so row-level security restricts every statement of
@@ -25,8 +30,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util import await_
+
+from servio.platform.db import sqlite
+from servio.platform.db.sqlite import READ_ONLY
 
 ORG_KEY = "org_id"
 SYSTEM_KEY = "system_scope"
@@ -52,23 +60,29 @@ def _apply_tenant(session: Session, _tx: SessionTransaction, connection: Connect
     connection.execute(_SET_TENANT, {"org": str(org or ""), "system": "on" if system else ""})
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin), and make SQLite behave.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in (
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=NORMAL",
-        "PRAGMA busy_timeout=10000",
-    ):
-        cursor.execute(pragma)
-    cursor.close()
+class ReadOnlyViolation(RuntimeError):
+    """A write inside a unit of work opened read-only."""
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+def _refuse(what: str) -> ReadOnlyViolation:
+    return ReadOnlyViolation(
+        f"{what} inside a read-only unit of work; open a writing one (unit_of_work) instead."
+    )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _refuse_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    if not session.info.get(READ_ONLY):
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise _refuse("A flush of changed rows")
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and state.session.info.get(READ_ONLY):
+        raise _refuse("An INSERT, UPDATE or DELETE")
 
 
 # The driver waits this much longer than the server's statement_timeout, so a live
@@ -157,8 +171,12 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 self.url, connect_args={"timeout": timeout}
             )
-            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            sync_engine = self.engine.sync_engine
+            event.listen(sync_engine, "connect", sqlite.on_connect)
+            event.listen(sync_engine, "begin", sqlite.on_begin)
+            event.listen(sync_engine, "commit", sqlite.on_end)
+            event.listen(sync_engine, "rollback", sqlite.on_end)
+            event.listen(sync_engine, "before_cursor_execute", sqlite.refuse_nested_write)
         else:
             self.engine = create_async_engine(
                 self.url,
@@ -172,42 +190,57 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession
         )
-        # Writers that must not lose a race on SQLite take the write lock at BEGIN.
-        self._immediate_sessions = async_sessionmaker(
-            self.engine.execution_options(sqlite_immediate=True),
-            expire_on_commit=False,
-            sync_session_class=TenantSession,
+        self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, sync_session_class=TenantSession
         )
 
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
-    def session(self, org_id: uuid.UUID | None = None, *, immediate: bool = False) -> AsyncSession:
-        """A new session working for ``org_id`` (no org: tenant rows are invisible on PG)."""
-        factory = self._immediate_sessions if immediate else self._sessions
-        session = factory()
+    def session(
+        self,
+        org_id: uuid.UUID | None = None,
+        *,
+        readonly: bool = False,
+        immediate: bool = True,
+    ) -> AsyncSession:
+        """A new session working for ``org_id`` (no org: tenant rows are invisible on PG).
+
+        It writes (BEGIN IMMEDIATE on SQLite) unless ``readonly``; ``immediate`` is
+        accepted for older callers and changes nothing: writers always begin so."""
+        del immediate
+        session = (self._read_sessions if readonly else self._sessions)()
+        if readonly:
+            session.info[READ_ONLY] = True
         if org_id is not None:
             session.info[ORG_KEY] = org_id
         return session
 
-    def system_session(self, *, immediate: bool = False) -> AsyncSession:
+    def system_session(self, *, readonly: bool = False, immediate: bool = True) -> AsyncSession:
         """A session for work that spans orgs (workers, migrations of data, seeding), or on
-        platform tables no org owns; ``immediate`` as for ``session``."""
-        session = self.session(immediate=immediate)
+        platform tables no org owns; ``readonly`` as for ``session``."""
+        session = self.session(readonly=readonly, immediate=immediate)
         session.info[SYSTEM_KEY] = True
         return session
 
     @asynccontextmanager
     async def unit_of_work(
-        self, org_id: uuid.UUID | None = None, *, system: bool = False, immediate: bool = False
+        self,
+        org_id: uuid.UUID | None = None,
+        *,
+        system: bool = False,
+        readonly: bool = False,
+        immediate: bool = True,
     ) -> AsyncIterator[AsyncSession]:
-        """Commit once when the block succeeds; roll back when it raises. ``immediate``
-        takes SQLite's write lock at BEGIN (read-then-write that must not race)."""
+        """Commit once when the block succeeds; roll back when it raises. A writing unit
+        takes SQLite's write lock at BEGIN; ``readonly`` reads a snapshot beside the
+        writers and refuses any write. (``immediate`` is accepted and changes nothing.)"""
         session = (
-            self.system_session(immediate=immediate)
+            self.system_session(readonly=readonly, immediate=immediate)
             if system
-            else self.session(org_id, immediate=immediate)
+            else self.session(org_id, readonly=readonly, immediate=immediate)
         )
         async with session:
             try:
@@ -217,11 +250,19 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def reader(
+        self, org_id: uuid.UUID | None = None, *, system: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work: ``unit_of_work(..., readonly=True)``."""
+        async with self.unit_of_work(org_id, system=system, readonly=True) as session:
+            yield session
+
     async def ping(self) -> None:
         """One round trip to the database, bounded by the configured timeout."""
 
         async def _ping() -> None:
-            async with self.engine.connect() as conn:
+            async with self.read_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
         await asyncio.wait_for(_ping(), timeout=self.timeout)

@@ -168,11 +168,22 @@ def database(request: Request) -> Database:
 
 
 async def org_unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work, bound to the principal's org (RLS on PostgreSQL)."""
+    """The request's unit of work, bound to the principal's org (RLS on PostgreSQL).
+    It may write, so on SQLite it takes the write lock at its first statement."""
     principal = await current_principal(request)
     async with database(request).unit_of_work(principal.org_id) as session:
         yield session
 
 
+async def org_reader(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only unit of work for the principal's org, for routes that only read: on
+    SQLite it reads beside the writers instead of queueing for the write lock; a write
+    through it is refused."""
+    principal = await current_principal(request)
+    async with database(request).reader(principal.org_id) as session:
+        yield session
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OrgSession = Annotated[AsyncSession, Depends(org_unit_of_work, scope="function")]
+OrgReader = Annotated[AsyncSession, Depends(org_reader, scope="function")]

@@ -130,7 +130,7 @@ class JobRunner:
         if not len(self.registry):
             return []
         now = self.clock()
-        async with db.system_session() as session:
+        async with db.system_session(readonly=True) as session:
             names = set(
                 await session.scalars(
                     select(JobSchedule.name).where(

@@ -84,7 +84,7 @@ async def job_statuses(
     (no next run until a worker starts), by name. Lag is how long a due job has waited
     past its fire time; a lease only counts as running until it expires."""
     now = now or utcnow()
-    async with db.system_session() as session:
+    async with db.system_session(readonly=True) as session:
         rows = list(await session.scalars(select(JobSchedule).order_by(JobSchedule.name)))
     statuses = {row.name: _from_row(row, registry, now) for row in rows}
     for job in registry:

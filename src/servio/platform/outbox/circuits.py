@@ -50,7 +50,7 @@ async def save_circuit(db: Database, provider: str, breaker: Breaker, error: str
 
 async def open_circuits(db: Database) -> list[ProviderCircuit]:
     """Providers whose circuit a worker reported open (for readiness)."""
-    async with db.unit_of_work(system=True) as s:
+    async with db.reader(system=True) as s:
         rows = await s.scalars(select(ProviderCircuit).where(ProviderCircuit.state != CLOSED))
         return list(rows)
 
