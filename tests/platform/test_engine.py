@@ -30,7 +30,7 @@ async def test_writers_begin_immediate_and_readers_deferred_on_sqlite(tmp_path: 
     try:
         async with db.session() as session:
             await session.execute(text("SELECT 1"))
-        async with db.session(immediate=True) as session:  # the old spelling, same thing
+        async with db.session() as session:  # the old spelling, same thing
             await session.execute(text("SELECT 2"))
         async with db.unit_of_work(system=True) as session:
             await session.execute(text("SELECT 3"))

@@ -36,7 +36,7 @@ def htmx(api: httpx.AsyncClient) -> dict[str, str]:
 async def booked_today(api: httpx.AsyncClient, db: Database, owner: Account) -> Booking:
     """A booking at 10:00 today in the business's zone, taken as if asked yesterday."""
     today = datetime.now(TZ).date()
-    async with db.unit_of_work(owner.org_id, immediate=True) as s:
+    async with db.unit_of_work(owner.org_id) as s:
         b = await service.create(
             s,
             app_of(api).state.catalog,

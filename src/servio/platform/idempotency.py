@@ -208,11 +208,11 @@ async def _claim_once(
     db: Database, scope: str, key: str, fingerprint: str, ttl: timedelta, abandon_after: timedelta
 ) -> uuid.UUID | ExistingKey:
     # Retries and duplicates find a live row without taking SQLite's write lock.
-    async with _store_session(db) as session:
+    async with _store_session(db, readonly=True) as session:
         row, live = await _live_row(session, scope, key, abandon_after)
     if row is not None and live:
         return _existing(row, utcnow(), abandon_after)
-    async with _store_session(db, immediate=True) as session, session.begin():
+    async with _store_session(db) as session, session.begin():
         row, live = await _live_row(session, scope, key, abandon_after)
         if row is not None and live:
             return _existing(row, utcnow(), abandon_after)
@@ -277,7 +277,7 @@ async def complete(db: Database, claim_id: uuid.UUID, response: StoredResponse) 
         "response_headers": [[name, value] for name, value in response.headers],
         "response_body": response.body,
     }
-    async with _store_session(db, immediate=True) as session, session.begin():
+    async with _store_session(db) as session, session.begin():
         result = await session.execute(
             update(IdempotencyKey).where(IdempotencyKey.id == claim_id).values(**values)
         )
@@ -287,13 +287,13 @@ async def complete(db: Database, claim_id: uuid.UUID, response: StoredResponse) 
 
 async def release(db: Database, claim_id: uuid.UUID) -> None:
     """Forget the claim so that the client's retry runs the request again."""
-    async with _store_session(db, immediate=True) as session, session.begin():
+    async with _store_session(db) as session, session.begin():
         await session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_id))
 
 
-def _store_session(db: Database, *, immediate: bool = False) -> AsyncSession:
+def _store_session(db: Database, *, readonly: bool = False) -> AsyncSession:
     """A session of the key store itself: its writes are never a request's effect."""
-    session = db.system_session(immediate=immediate)
+    session = db.system_session(readonly=readonly)
     session.info[_STORE] = True
     return session
 
@@ -366,7 +366,7 @@ def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
 async def prune_expired(db: Database, *, now: datetime | None = None) -> int:
     """Delete every key past its expiry; returns how many went (a retention job)."""
     cutoff = now or utcnow()
-    async with _store_session(db, immediate=True) as session, session.begin():
+    async with _store_session(db) as session, session.begin():
         result = await session.execute(
             delete(IdempotencyKey).where(IdempotencyKey.expires_at <= cutoff)
         )

@@ -32,7 +32,7 @@ def test_the_nearest_reminder_is_the_one_due() -> None:
 async def _booked(db: Database, org_id: uuid.UUID, now: datetime) -> datetime:
     """A confirmed two-hour appointment with an artist between 3 and 23 hours from
     ``now`` (a start the app offers), and the WhatsApp conversation that made it."""
-    async with db.unit_of_work(org_id, immediate=True) as s:
+    async with db.unit_of_work(org_id) as s:
         artist = await scheduling.add_resource(s, org_id, "Mara", "artist", ALL_DAY)
         free = await scheduling.find_slots(
             s,

@@ -167,7 +167,7 @@ async def test_a_hold_left_by_a_failed_checkout_expires_by_itself(shop: Shop, db
     assert (await shop.api.post(url, json=booking_body(start))).status_code == 503
     [held], _ = await stored(db)
     assert held.hold_expires_at is not None
-    async with db.unit_of_work(shop.owner.org_id, immediate=True) as s:
+    async with db.unit_of_work(shop.owner.org_id) as s:
         later = held.hold_expires_at + timedelta(seconds=1)
         assert await bookings.expire_holds(s, shop.owner.org_id, later) == 1
     [gone], [payment] = await stored(db)

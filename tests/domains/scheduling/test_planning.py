@@ -252,7 +252,7 @@ def local(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
 async def test_suggestions_through_the_api(api: httpx.AsyncClient, db: Database) -> None:
     owner, team_a, team_b = await business(api, db)
     day = soon()
-    async with db.unit_of_work(owner.org_id, immediate=True) as s:
+    async with db.unit_of_work(owner.org_id) as s:
         await scheduling.reserve(
             s,
             owner.org_id,

@@ -156,7 +156,7 @@ async def test_slots_api_and_a_reservation_taking_time(
     first = body["slots"][0]
     assert first["local_start"].startswith(f"{day.isoformat()}T09:00")
     start = datetime.fromisoformat(first["start"])
-    async with db.unit_of_work(org_id, immediate=True) as s:
+    async with db.unit_of_work(org_id) as s:
         await service.reserve(
             s, org_id, resource_id=team_id, start=start, duration=timedelta(hours=3), kind="booking"
         )
@@ -229,7 +229,7 @@ async def test_concurrent_reservations_of_one_slot_only_one_wins(db: Database) -
 
     async def attempt() -> str:
         try:
-            async with db.unit_of_work(org_id, immediate=True) as s:
+            async with db.unit_of_work(org_id) as s:
                 await service.reserve(
                     s,
                     org_id,

@@ -250,7 +250,7 @@ async def _finish(
     """Claim the link and, unless ``error`` says the action was refused, act; keep the
     result on the link and in the audit log. Raises ``ActionLinkGone`` when claimed
     already."""
-    async with db.unit_of_work(link.org_id, immediate=True) as s:
+    async with db.unit_of_work(link.org_id) as s:
         if not await _claim(s, link, ip, now):
             current = await s.get(ActionLink, link.id, populate_existing=True)
             raise _gone(state_of(current, now) if current else "expired")

@@ -116,7 +116,7 @@ async def _checkout(
         public_url=deposits.public_url.rstrip("/"),
         return_path=return_path.replace("{booking_id}", str(booking.id)) if return_path else None,
     )
-    async with db.unit_of_work(booking.org_id, immediate=True) as s:
+    async with db.unit_of_work(booking.org_id) as s:
         await payments.record_checkout(s, payment.id, checkout)
     return checkout.url
 
@@ -135,7 +135,7 @@ async def book(
     provider failed) resumes that booking rather than taking a second one.
     ``return_path`` is where the checkout sends the customer back (``{booking_id}`` is
     replaced by the booking's id)."""
-    async with db.unit_of_work(org_id, immediate=True) as s:
+    async with db.unit_of_work(org_id) as s:
         # Without a provider no checkout is ever left unopened: nothing to resume.
         resumed = await _unfinished(s, org_id, req) if deposits.gateway is not None else None
         if resumed is None:

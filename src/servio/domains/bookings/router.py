@@ -344,7 +344,7 @@ class EmailScanOut(BaseModel):
     responses=problem_responses(401, 403),
 )
 async def email_scan(principal: Writer, request: Request) -> dict[str, EmailScanOut]:
-    async with database(request).unit_of_work(principal.org_id, immediate=True) as s:
+    async with database(request).unit_of_work(principal.org_id) as s:
         scan = await reminders.queue_reminders(s, principal.org_id)
     return {"email_scan": EmailScanOut(**asdict(scan))}
 

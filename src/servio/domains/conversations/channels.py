@@ -42,7 +42,7 @@ class WhatsAppConversations:
             sent_at = datetime.fromisoformat(p["sent_at"]) if p.get("sent_at") else None
         except (KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"malformed {messaging.CONVERSATION_INBOUND}: {exc}") from exc
-        async with self.db.unit_of_work(org_id, immediate=True) as s:
+        async with self.db.unit_of_work(org_id) as s:
             handled = await service.converse(
                 s,
                 org_id,
@@ -65,7 +65,7 @@ class WhatsAppConversations:
                 await messaging.set_opted_out(s, org_id, messaging.WHATSAPP, contact, opted_out)
         if _awaits_checkout(actions):  # the provider is called with no transaction open
             actions = await deposits.with_checkout(self.db, org_id, actions, self.checkout)
-            async with self.db.unit_of_work(org_id, immediate=True) as s:
+            async with self.db.unit_of_work(org_id) as s:
                 await send(s, org_id, contact, actions, f"reply:{message_id}")
 
     async def deposit_link(self, delivery: Delivery) -> None:
@@ -79,7 +79,7 @@ class WhatsAppConversations:
             raise PermanentFailure(f"malformed {DEPOSIT_LINK}: {exc}") from exc
         actions = await deposits.with_checkout(self.db, org_id, actions, self.checkout)
         if p.get("send", True):
-            async with self.db.unit_of_work(org_id, immediate=True) as s:
+            async with self.db.unit_of_work(org_id) as s:
                 await send(s, org_id, to, actions, key)
 
 
@@ -97,7 +97,7 @@ class BookingNews:
             booking_id = uuid.UUID(str(delivery.payload["booking_id"]))
         except (KeyError, ValueError) as exc:
             raise PermanentFailure(f"malformed {delivery.kind}: {exc}") from exc
-        async with self.db.unit_of_work(org_id, immediate=True) as s:
+        async with self.db.unit_of_work(org_id) as s:
             handled = await service.booking_changed(s, org_id, booking_id, delivery.kind)
             if handled is not None:
                 key = f"{delivery.kind}:{booking_id}"

@@ -131,5 +131,5 @@ class LapsedDeposits:
             reason = str(delivery.payload.get("reason") or "expired")
         except (KeyError, ValueError) as exc:
             raise PermanentFailure(f"malformed {delivery.kind}: {exc}") from exc
-        async with self.db.unit_of_work(org_id, immediate=True) as s:
+        async with self.db.unit_of_work(org_id) as s:
             await deposit_lapsed(s, org_id, booking_id, reason, self.checkout)

@@ -56,7 +56,7 @@ async def web_chat_turn(
     found = await identity.resolve_public_org(db, org_slug, default)
     prices: catalog.Catalog | None = getattr(state, "catalog", None)
     checkout = checkout_of(request)
-    async with db.unit_of_work(found.id, immediate=True) as s:
+    async with db.unit_of_work(found.id) as s:
         handled = await service.converse(
             s, found.id, "web", session_id, text, reply_id, prices=prices, checkout=checkout
         )
@@ -236,11 +236,11 @@ async def move_stage(
     opens its checkout (with the provider, once the move committed); a WhatsApp contact
     is sent what they are to be told."""
     db, checkout, org_id = database(request), checkout_of(request), principal.org_id
-    async with db.unit_of_work(org_id, immediate=True) as s:
+    async with db.unit_of_work(org_id) as s:
         handled = await service.move(s, org_id, conversation_id, body.stage, checkout=checkout)
     row = handled.conversation
     actions = await deposits.with_checkout(db, org_id, handled.actions, checkout)
-    async with db.unit_of_work(org_id, immediate=True) as s:
+    async with db.unit_of_work(org_id) as s:
         await outbound.tell(s, org_id, row, actions, f"stage:{row.id}:{row.version}")
     return ConversationOut.of(row, actions)
 

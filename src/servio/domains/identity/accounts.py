@@ -96,7 +96,7 @@ async def register(
     email = normalize_email(email)
     check_password_policy(password, email)
     password_hash = await hash_password_async(password)
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         if await s.scalar(select(User.id).where(User.email == email)) is not None:
             raise EmailTaken("An account with this email already exists.")
         org = await ensure_org(

@@ -90,7 +90,7 @@ async def request_reset(db: Database, config: AuthConfig, email: str) -> None:
 
 async def reset_password(db: Database, token: str, new_password: str) -> uuid.UUID:
     """Set a new password from a reset link; every session of the account ends."""
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         row = await _spend(s, "reset", token)
         user = await s.get(User, row.user_id) if row.user_id else None
         if user is None:
@@ -146,7 +146,7 @@ async def accept_invite(
     db: Database, config: AuthConfig, *, token: str, password: str, client: Client
 ) -> sessions.TokenPair:
     """Join the org; a new account sets its password, an existing one proves it."""
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         row = await _spend(s, "invite", token)
         assert row.org_id is not None
         assert row.role is not None

@@ -82,13 +82,13 @@ async def _fail_one(s: AsyncSession, key: str, limit: int, now: datetime) -> Non
 
 async def record_failure(db: Database, email: str, ip: str | None) -> None:
     now = utcnow()
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         for key, limit in _keys(email, ip):
             await _fail_one(s, key, limit, now)
 
 
 async def record_success(db: Database, email: str) -> None:
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         row = await s.get(LoginThrottle, f"account:{email}")
         if row is not None:
             await s.delete(row)

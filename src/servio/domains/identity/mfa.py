@@ -122,7 +122,7 @@ async def complete_login(
     async with db.unit_of_work(system=True) as s:
         email = (await _user(s, user_id)).email
     await lockout.check(db, email, client.ip)
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         user = await _user(s, user_id)
         ok = user.mfa_enabled and (
             _accept_totp(user, code) or await _accept_recovery(s, user, code)

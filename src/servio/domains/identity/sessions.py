@@ -95,7 +95,7 @@ async def refresh(db: Database, config: AuthConfig, token: str) -> TokenPair:
     if not token.startswith(REFRESH_PREFIX) or len(token) > 200:
         raise InvalidToken("The refresh token is malformed.")
     reused: uuid.UUID | None = None
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         row = await s.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == digest(token)).with_for_update()
         )
@@ -115,7 +115,7 @@ async def refresh(db: Database, config: AuthConfig, token: str) -> TokenPair:
             session.last_seen_at = now
             pair = _pair(config, session, await _new_refresh(s, config, session))
     if reused is not None:
-        async with db.unit_of_work(system=True, immediate=True) as s:
+        async with db.unit_of_work(system=True) as s:
             await revoke_sessions(s, session_ids=[reused], reason="refresh-reused")
             await record(
                 s,

@@ -47,7 +47,7 @@ async def trail_apart(
 ) -> None:
     """Append in a transaction of its own: for events whose request then fails (a wrong
     password, a reused refresh token), which would otherwise roll the entry back."""
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         await record(
             s, org_id=org_id, actor=actor, action=action, target=target, ip=ip, after=after
         )

@@ -85,7 +85,7 @@ async def receive(request: Request) -> dict[str, Any]:
         payload = json.loads(body)
     except ValueError:
         payload = None
-    async with database(request).unit_of_work(system=True, immediate=True) as session:
+    async with database(request).unit_of_work(system=True) as session:
         if not isinstance(payload, dict):
             await inbound.reject(session, body, "the body is not a JSON object")
             request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc()

@@ -75,7 +75,7 @@ class WhatsAppTasks:
     async def _finish(
         self, org_id: uuid.UUID, message_id: uuid.UUID, status: str, **changes: Any
     ) -> None:
-        async with self.db.unit_of_work(org_id, immediate=True) as s:
+        async with self.db.unit_of_work(org_id) as s:
             message = await s.get(ChannelMessage, message_id)
             if message is not None:
                 message.status = status
@@ -171,7 +171,7 @@ class WhatsAppTasks:
             partial = target.with_suffix(".part")
             partial.write_bytes(data)
             partial.replace(target)
-        async with self.db.unit_of_work(org_id, immediate=True) as s:
+        async with self.db.unit_of_work(org_id) as s:
             message = await s.get(ChannelMessage, message_id)
             if message is None:
                 raise PermanentFailure(f"message {message_id} is gone")

@@ -29,7 +29,7 @@ async def _receive(request: Request) -> dict[str, Any]:
     event = gateway_of(request).parse_event(
         await request.body(), request.headers.get("stripe-signature")
     )
-    async with database(request).unit_of_work(system=True, immediate=True) as s:
+    async with database(request).unit_of_work(system=True) as s:
         row, new = await record_event(
             s, provider="stripe", event_id=str(event["id"]), payload=event
         )

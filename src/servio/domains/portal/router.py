@@ -177,7 +177,7 @@ async def get_booking(booking_id: uuid.UUID, who: Client, request: Request) -> C
     responses=problem_responses(401, 403, 404, 409),
 )
 async def cancel_booking(booking_id: uuid.UUID, who: Client, request: Request) -> ClientBookingOut:
-    async with database(request).unit_of_work(who.org_id, immediate=True) as s:
+    async with database(request).unit_of_work(who.org_id) as s:
         b = await service.cancel(s, who, booking_id)
         return booking_out(b, await service.cutoff_hours(s, who.org_id), utcnow())
 
@@ -197,7 +197,7 @@ class MoveIn(BaseModel):
 async def reschedule_booking(
     booking_id: uuid.UUID, body: MoveIn, who: Client, request: Request
 ) -> ClientBookingOut:
-    async with database(request).unit_of_work(who.org_id, immediate=True) as s:
+    async with database(request).unit_of_work(who.org_id) as s:
         b = await service.reschedule(s, who, booking_id, body.start)
         return booking_out(b, await service.cutoff_hours(s, who.org_id), utcnow())
 

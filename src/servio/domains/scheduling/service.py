@@ -259,8 +259,8 @@ async def reserve(
     now: datetime | None = None,
 ) -> Reservation:
     """Take the time for a hold or a booking, or raise ``SlotTaken`` with alternatives.
-    The caller's session must be an immediate one on SQLite; PostgreSQL's exclusion
-    constraint decides between concurrent callers."""
+    The caller's session must be a writer (on SQLite every writer begins IMMEDIATE);
+    PostgreSQL's exclusion constraint decides between concurrent callers."""
     now = now or utcnow()
     rules = rules_from(await identity.org_settings(s, org_id))
     local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()

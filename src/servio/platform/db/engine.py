@@ -204,13 +204,11 @@ class Database:
         org_id: uuid.UUID | None = None,
         *,
         readonly: bool = False,
-        immediate: bool = True,
     ) -> AsyncSession:
         """A new session working for ``org_id`` (no org: tenant rows are invisible on PG).
 
-        It writes (BEGIN IMMEDIATE on SQLite) unless ``readonly``; ``immediate`` is
-        accepted for older callers and changes nothing: writers always begin so."""
-        del immediate
+        It writes (BEGIN IMMEDIATE on SQLite) unless ``readonly``: the choice is made
+        here, never by callers."""
         session = (self._read_sessions if readonly else self._sessions)()
         if readonly:
             session.info[READ_ONLY] = True
@@ -218,10 +216,10 @@ class Database:
             session.info[ORG_KEY] = org_id
         return session
 
-    def system_session(self, *, readonly: bool = False, immediate: bool = True) -> AsyncSession:
+    def system_session(self, *, readonly: bool = False) -> AsyncSession:
         """A session for work that spans orgs (workers, migrations of data, seeding), or on
         platform tables no org owns; ``readonly`` as for ``session``."""
-        session = self.session(readonly=readonly, immediate=immediate)
+        session = self.session(readonly=readonly)
         session.info[SYSTEM_KEY] = True
         return session
 
@@ -232,15 +230,14 @@ class Database:
         *,
         system: bool = False,
         readonly: bool = False,
-        immediate: bool = True,
     ) -> AsyncIterator[AsyncSession]:
         """Commit once when the block succeeds; roll back when it raises. A writing unit
         takes SQLite's write lock at BEGIN; ``readonly`` reads a snapshot beside the
-        writers and refuses any write. (``immediate`` is accepted and changes nothing.)"""
+        writers and refuses any write."""
         session = (
-            self.system_session(readonly=readonly, immediate=immediate)
+            self.system_session(readonly=readonly)
             if system
-            else self.session(org_id, readonly=readonly, immediate=immediate)
+            else self.session(org_id, readonly=readonly)
         )
         async with session:
             try:

@@ -19,7 +19,7 @@ async def delete_in_batches(
     across orgs (system scope); returns how many went."""
     deleted = 0
     while True:
-        async with db.system_session(immediate=True) as session, session.begin():
+        async with db.system_session() as session, session.begin():
             ids = select(model.id).where(where).limit(batch).scalar_subquery()
             result = await session.execute(
                 delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)

@@ -35,7 +35,7 @@ async def in_each_org(
     done, failed = 0, 0
     for org_id in org_ids:
         try:
-            async with db.unit_of_work(org_id, immediate=True) as s:
+            async with db.unit_of_work(org_id) as s:
                 done += await work(s, org_id)
         except Exception:
             failed += 1

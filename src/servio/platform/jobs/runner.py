@@ -144,7 +144,7 @@ class JobRunner:
 
     async def _claim(self, db: Database, job: Job, owner: str) -> uuid.UUID | None:
         now = self.clock()
-        async with db.system_session(immediate=True) as session, session.begin():
+        async with db.system_session() as session, session.begin():
             claimed = await session.execute(
                 update(JobSchedule)
                 .where(
@@ -194,7 +194,7 @@ class JobRunner:
         (database unreachable) keeps the job running: the next one tells."""
         now = self.clock()
         try:
-            async with db.system_session(immediate=True) as session, session.begin():
+            async with db.system_session() as session, session.begin():
                 extended = await session.execute(
                     update(JobSchedule)
                     .where(JobSchedule.name == name, JobSchedule.lease_owner == owner)
@@ -220,7 +220,7 @@ class JobRunner:
     ) -> None:
         now = self.clock()
         ok = result.outcome == OK
-        async with db.system_session(immediate=True) as session, session.begin():
+        async with db.system_session() as session, session.begin():
             await session.execute(
                 update(JobRun)
                 .where(JobRun.id == run_id)

@@ -21,7 +21,7 @@ async def sync_schedules(db: Database, registry: JobRegistry, *, now: datetime) 
     no longer registered stay (another worker version may still run them)."""
     if not len(registry):
         return
-    async with db.system_session(immediate=True) as session, session.begin():
+    async with db.system_session() as session, session.begin():
         rows = {
             row.name: row
             for row in await session.scalars(

@@ -40,7 +40,7 @@ async def save_circuit(db: Database, provider: str, breaker: Breaker, error: str
         set_={k: v for k, v in values.items() if k != "provider"},
     )
     try:
-        async with db.unit_of_work(system=True, immediate=True) as s:
+        async with db.unit_of_work(system=True) as s:
             await s.execute(statement)
     except Exception:
         log.exception("provider_circuit_not_saved", provider=provider, state=state)

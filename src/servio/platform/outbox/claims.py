@@ -70,7 +70,7 @@ async def claim(
         due = due.where(OutboxMessage.kind.not_in(skip_kinds))
     if db.is_postgres:
         due = due.with_for_update(skip_locked=True)
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         await _requeue_lost(s, db, now)
         candidates = (await s.execute(due)).all()
         ids = [c.id for c in candidates if c.ordering_key is None]

@@ -122,5 +122,5 @@ async def record(
         return
     now = utcnow()
     params = [_params(row, outcome, worker_id, now) for row, outcome in results]
-    async with db.unit_of_work(system=True, immediate=True) as s:
+    async with db.unit_of_work(system=True) as s:
         await s.execute(_record_statement(now), params)

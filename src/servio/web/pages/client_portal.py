@@ -222,7 +222,7 @@ async def _change(
 ) -> Response:
     who = await _customer(request)
     try:
-        async with database(request).unit_of_work(who.org_id, immediate=True) as s:
+        async with database(request).unit_of_work(who.org_id) as s:
             if start is None:
                 await service.cancel(s, who, booking_id)
             else:

@@ -184,7 +184,7 @@ async def _act(
 ) -> Response:
     """Run ``do(s, trail)`` in one unit of work; re-render the panel with its outcome."""
     try:
-        async with database(request).unit_of_work(principal.org_id, immediate=True) as s:
+        async with database(request).unit_of_work(principal.org_id) as s:
             trail = AuditTrail(s=s, principal=principal, ip=client.ip)
             notice = await do(s, trail)
     except service.BookingNotFound:

@@ -178,7 +178,7 @@ async def test_a_time_taken_meanwhile_gets_a_fresh_offer(
 ) -> None:
     owner = await _awaiting_deposit(api, db, graph)
     [held], _ = await bookings_and_payments(db, owner.org_id)
-    async with db.unit_of_work(owner.org_id, immediate=True) as s:  # the 30-minute hold ends
+    async with db.unit_of_work(owner.org_id) as s:  # the 30-minute hold ends
         assert await bookings.expire_holds(s, owner.org_id, utcnow() + timedelta(hours=1)) == 1
         await scheduling.reserve(  # someone else takes that time
             s,
