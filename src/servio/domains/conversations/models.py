@@ -64,3 +64,20 @@ class ConversationTurn(TenantBase):
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     __table_args__ = (Index("ix_conversation_turns_org_created", "org_id", "created_at"),)
+
+    @classmethod
+    def unanswered(
+        cls, row: Conversation, text: str, reply_id: str | None, **extra: Any
+    ) -> ConversationTurn:
+        """A message logged on ``row``'s transcript as it stands, with no answer and no
+        move (panic mode, a late message)."""
+        return cls(
+            org_id=row.org_id,
+            conversation_id=row.id,
+            text=text,
+            reply_id=reply_id,
+            question=row.question,
+            stage=row.stage,
+            actions=[],
+            **extra,
+        )

@@ -45,17 +45,5 @@ async def keep_late(
     stay attached to the request."""
     if images:
         row.answers = dict(machine.attach(state_of(row), images).answers)
-    s.add(
-        ConversationTurn(
-            org_id=org_id,
-            conversation_id=row.id,
-            text=text,
-            reply_id=reply_id,
-            question=row.question,
-            stage=row.stage,
-            actions=[],
-            sent_at=sent_at,
-            late=True,
-        )
-    )
+    s.add(ConversationTurn.unanswered(row, text, reply_id, sent_at=sent_at, late=True))
     await s.flush()

@@ -88,17 +88,7 @@ async def hold(
     if not current.on:
         return False
     row.last_inbound_at = now
-    s.add(
-        ConversationTurn(
-            org_id=org_id,
-            conversation_id=row.id,
-            text=text,
-            reply_id=reply_id,
-            question=row.question,
-            stage=row.stage,
-            actions=[],
-        )
-    )
+    s.add(ConversationTurn.unanswered(row, text, reply_id))
     if not current.notified:
         await _notify(s, org_id, current, f"a message arrived on {row.channel}")
         await identity.put_setting(s, org_id, SETTING, {**current.as_json(), "notified": True})

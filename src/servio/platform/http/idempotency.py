@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servio.platform.db import Database
 from servio.platform.errors import PROBLEM_CONTENT_TYPE, DomainError
 from servio.platform.http.auth import ReadOnly
-from servio.platform.http.middleware import PayloadTooLarge, send_problem
+from servio.platform.http.middleware import PayloadTooLarge, send_payload_too_large, send_problem
 from servio.platform.idempotency import (
     IN_FLIGHT_TIMEOUT,
     KEY_TTL,
@@ -265,14 +265,7 @@ class IdempotencyMiddleware:
         try:
             body = await _read_body(receive)
         except PayloadTooLarge as too_large:
-            await send_problem(
-                scope,
-                send,
-                name="payload-too-large",
-                title="Payload too large",
-                status=413,
-                detail=str(too_large.detail),
-            )
+            await send_payload_too_large(scope, send, str(too_large.detail))
             return
         fingerprint = request_fingerprint(
             scope["method"], scope["path"], scope.get("query_string", b""), body

@@ -124,6 +124,12 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
+async def send_payload_too_large(scope: Scope, send: Send, detail: str) -> None:
+    await send_problem(
+        scope, send, name="payload-too-large", title="Payload too large", status=413, detail=detail
+    )
+
+
 class PayloadTooLarge(HTTPException):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"The request body may be at most {max_bytes} bytes.")
@@ -188,13 +194,8 @@ async def _guard_problem(
     if status == 500 and await send_crash_page(scope, send):
         return
     if status == 413:
-        await send_problem(
-            scope,
-            send,
-            name="payload-too-large",
-            title="Payload too large",
-            status=413,
-            detail=f"The request body may be at most {max_bytes} bytes.",
+        await send_payload_too_large(
+            scope, send, f"The request body may be at most {max_bytes} bytes."
         )
     else:
         await send_problem(

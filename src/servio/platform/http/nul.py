@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servio.platform.http.middleware import PayloadTooLarge, send_problem
+from servio.platform.http.middleware import PayloadTooLarge, send_payload_too_large, send_problem
 
 NUL = "\x00"
 _MESSAGE = "NUL characters (U+0000) are not allowed"
@@ -170,14 +170,7 @@ class NulGuardMiddleware:
         try:
             body, messages = await _read_body(receive)
         except PayloadTooLarge as too_large:  # the guard's limit, met while reading here
-            await send_problem(
-                scope,
-                send,
-                name="payload-too-large",
-                title="Payload too large",
-                status=413,
-                detail=str(too_large.detail),
-            )
+            await send_payload_too_large(scope, send, str(too_large.detail))
             return
         if kind == "json":
             field = _json_field(body)
