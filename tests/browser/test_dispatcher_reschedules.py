@@ -113,8 +113,11 @@ async def test_dispatcher_finds_and_reschedules_a_booking(
         .click()
     )
     await page.get_by_label("Customer name or email").fill(booking["email"])
+    # Click once the search has answered (only this customer's booking is listed), not
+    # while htmx is still swapping the unfiltered list for it.
+    await expect(page.locator("#results a[href^='/app/bookings/']")).to_have_count(1)
+    await expect(page.locator(".htmx-request")).to_have_count(0)
     link = page.locator(f"#results a[href='/app/bookings/{booking['id']}']")
-    await expect(link).to_be_visible()
     await link.click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(booking["name"])
     await expect(page.get_by_text("Timeline")).to_be_visible()
