@@ -211,7 +211,7 @@ async def test_servio_worker_once_runs_due_jobs_and_exits(
 
 
 async def test_old_finished_runs_are_pruned_and_running_ones_kept(db: Database) -> None:
-    now = datetime.now(UTC)
+    now = utcnow()
     rows = {
         "old-done": (now - timedelta(days=40), now - timedelta(days=40)),
         "old-running": (now - timedelta(days=40), None),

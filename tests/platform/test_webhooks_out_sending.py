@@ -11,13 +11,14 @@ import json
 import shutil
 import ssl
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from servio.platform.db import utcnow
 from servio.platform.outbox import PermanentFailure, RetryLater
 from servio.platform.webhooks_out import (
     DeliveryFailed,
@@ -46,7 +47,7 @@ def test_secrets_have_the_standard_form_and_enough_randomness() -> None:
 
 
 def test_the_old_secret_signs_only_during_its_grace() -> None:
-    now = datetime.now(UTC)
+    now = utcnow()
     ring = SecretRing("whsec_new", "whsec_old", now + timedelta(hours=1))
     assert ring.signing_secrets(now) == ["whsec_new", "whsec_old"]
     assert ring.signing_secrets(now + timedelta(hours=2)) == ["whsec_new"]
@@ -55,8 +56,8 @@ def test_the_old_secret_signs_only_during_its_grace() -> None:
 
 async def test_receiver_verifies_with_either_secret_during_rotation() -> None:
     old, new = new_secret(), new_secret()
-    ring = SecretRing(new, old, datetime.now(UTC) + timedelta(hours=24))
-    headers = signed_headers(ring.signing_secrets(datetime.now(UTC)), "msg_1", BODY)
+    ring = SecretRing(new, old, utcnow() + timedelta(hours=24))
+    headers = signed_headers(ring.signing_secrets(utcnow()), "msg_1", BODY)
     async with running_receiver() as receiver:
         attempt = await post(receiver.url(), BODY, headers, LOCAL)
     assert attempt.ok, attempt
@@ -71,8 +72,8 @@ async def test_receiver_verifies_with_either_secret_during_rotation() -> None:
 
 async def test_after_the_grace_only_the_new_secret_verifies() -> None:
     old, new = new_secret(), new_secret()
-    ring = SecretRing(new, old, datetime.now(UTC) - timedelta(seconds=1))
-    headers = signed_headers(ring.signing_secrets(datetime.now(UTC)), "msg_2", BODY)
+    ring = SecretRing(new, old, utcnow() - timedelta(seconds=1))
+    headers = signed_headers(ring.signing_secrets(utcnow()), "msg_2", BODY)
     async with running_receiver() as receiver:
         await post(receiver.url(), BODY, headers, LOCAL)
     got = receiver.requests[0]

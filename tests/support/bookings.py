@@ -4,7 +4,7 @@ carries."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from email.message import Message
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from icalendar import Calendar
 from servio.domains.identity import service as identity
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import Database
+from tests.support.free_times import free_starts
 from tests.support.identity import Account, register
 
 TZ = ZoneInfo("America/Edmonton")
@@ -23,7 +24,7 @@ async def business(
     api: httpx.AsyncClient, db: Database, owner_email: str = "ada@example.com"
 ) -> tuple[Account, datetime]:
     """A registered business with one team, and a free weekday 09:00 five or more days
-    ahead."""
+    ahead, as the app offers it."""
     owner = await register(api, owner_email, "Bright Homes")
     async with db.unit_of_work(system=True) as s:
         org = await identity.get_org(s, owner.org_id)
@@ -31,10 +32,11 @@ async def business(
         await scheduling.add_resource(
             s, owner.org_id, "Team A", "team", {d: [(time(9), time(18))] for d in range(7)}
         )
-    day = (datetime.now(TZ) + timedelta(days=5)).date()
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return owner, datetime.combine(day, time(9), tzinfo=TZ)
+    free = await free_starts(
+        api, owner.org_slug, duration_minutes=60, zone=str(TZ), skip_days=5, days=7
+    )
+    # The day's first start (09:00) on the first weekday the app offers.
+    return owner, next(x for x in free if x.astimezone(TZ).weekday() < 5).astimezone(TZ)
 
 
 def booking_body(start: datetime, **extra: object) -> dict[str, object]:

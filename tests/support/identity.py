@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from email.message import Message
@@ -16,7 +15,7 @@ import pyotp
 from sqlalchemy import select
 
 from servio.domains.identity.models import ApiKey, Membership
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.support.app import deliver_outbox
 from tests.support.problems import assert_problem
 
@@ -147,7 +146,7 @@ async def key_row(db: Database, key_id: str) -> ApiKey:
 
 def totp_code(secret: str, steps: int = 0) -> str:
     """The TOTP code ``steps`` time steps from now (the server accepts -1, 0, +1)."""
-    return pyotp.TOTP(secret).at(time.time() + 30 * steps)
+    return pyotp.TOTP(secret).at(utcnow().timestamp() + 30 * steps)
 
 
 def wrong_code(secret: str) -> str:

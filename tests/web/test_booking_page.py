@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity import service as identity
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.conftest import make_settings
 from tests.support.app import app_client
 from tests.support.bookings import TZ, business
@@ -116,7 +116,7 @@ async def test_the_slots_fragment_lists_a_days_free_times(
     assert "9:00" in times.text
     empty = await api.get(f"/b/{owner.org_slug}/slots", params={"beds": "2", "baths": "1"})
     assert "Pick a day to see the free times." in empty.text
-    past = (datetime.now(TZ) - timedelta(days=2)).date().isoformat()
+    past = (utcnow().astimezone(TZ) - timedelta(days=2)).date().isoformat()
     gone = await api.get(f"/b/{owner.org_slug}/slots", params={"date": past, "beds": "2"})
     assert "is in the past" in gone.text
 

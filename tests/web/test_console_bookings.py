@@ -16,7 +16,7 @@ from servio.domains.bookings import service
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.platform.config import Settings
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.support.app import app_of
 from tests.support.bookings import TZ, booking_body, business
 from tests.support.identity import PASSWORD, Account, invite
@@ -35,7 +35,7 @@ def htmx(api: httpx.AsyncClient) -> dict[str, str]:
 
 async def booked_today(api: httpx.AsyncClient, db: Database, owner: Account) -> Booking:
     """A booking at 10:00 today in the business's zone, taken as if asked yesterday."""
-    today = datetime.now(TZ).date()
+    today = utcnow().astimezone(TZ).date()
     async with db.unit_of_work(owner.org_id) as s:
         b = await service.create(
             s,
@@ -110,7 +110,7 @@ async def test_dashboard_lists_today_and_charts_the_month(
     assert funnel["data"]["labels"] == ["NEW", "CONTACTED", "QUOTED", "BOOKED"]
     assert 'canvas data-chart="chart-funnel"' in page.text
     assert "<script>" not in page.text  # no inline code under the CSP
-    today = datetime.now(TZ).date()
+    today = utcnow().astimezone(TZ).date()
     period = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
     same = (await api.get("/v1/admin/metrics", params=period, headers=owner.auth)).json()
     assert re.search(rf'data-stat="bookings">{same["bookings"]}<', page.text)

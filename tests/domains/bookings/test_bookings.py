@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from servio.domains.bookings.models import Booking
 from servio.domains.scheduling.models import Reservation
 from servio.platform.config import Settings
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.conftest import make_settings
 from tests.support.app import app_client, deliver_outbox
 from tests.support.bookings import TZ, booking_body, business
@@ -110,10 +110,10 @@ async def test_unpaid_holds_expire_and_free_the_slot(api: httpx.AsyncClient, db:
     b = (await api.post(f"/v1/bookings?org={owner.org_slug}", json=booking_body(start))).json()
     async with db.unit_of_work(system=True) as s:
         await s.execute(
-            update(Booking).values(hold_expires_at=datetime.now(TZ) - timedelta(minutes=1))
+            update(Booking).values(hold_expires_at=utcnow().astimezone(TZ) - timedelta(minutes=1))
         )
         await s.execute(
-            update(Reservation).values(expires_at=datetime.now(TZ) - timedelta(minutes=1))
+            update(Reservation).values(expires_at=utcnow().astimezone(TZ) - timedelta(minutes=1))
         )
     r = await api.post("/v1/admin/cleanup", headers=owner.auth)
     assert r.json() == {"expired_holds": 1}
@@ -206,7 +206,7 @@ async def test_admin_metrics_over_a_range(api: httpx.AsyncClient, db: Database) 
         f"/v1/bookings?org={owner.org_slug}", json=booking_body(later, email="b@example.com")
     )
     await api.post(f"/v1/admin/bookings/{first['id']}/confirm", headers=owner.auth)
-    today = datetime.now(TZ).date()
+    today = utcnow().astimezone(TZ).date()
     params = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
     body = (await api.get("/v1/admin/metrics", params=params, headers=owner.auth)).json()
     assert (body["leads"], body["bookings"], body["confirmed"]) == (4, 2, 1)
@@ -249,7 +249,7 @@ async def test_completion_reports_minutes_and_metrics_weigh_the_estimate(
         row = await s.get(Booking, uuid.UUID(b["id"]))
         assert row is not None
         assert row.actual_minutes == 225
-    today = datetime.now(TZ).date()
+    today = utcnow().astimezone(TZ).date()
     params = {"from": today.isoformat(), "to": today.isoformat()}
     body = (await api.get("/v1/admin/metrics", params=params, headers=owner.auth)).json()
     # 45 minutes over on 180 estimated: 75 % accurate, 45 minutes of overrun on average

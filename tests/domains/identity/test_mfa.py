@@ -3,14 +3,12 @@ lockout, disabling, and an org that requires MFA."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pyotp
 from sqlalchemy import func, select
 
 from servio.domains.identity.models import AuthSession, LoginThrottle, RecoveryCode, User
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from servio.platform.security.opaque import digest
 from tests.support.identity import (
     PASSWORD,
@@ -117,7 +115,7 @@ async def test_login_needs_a_fresh_code_and_refuses_replay(
         user = await s.get(User, owner.user_id)
         assert user is not None
         assert user.mfa_last_step is not None
-        assert user.mfa_last_step >= int(time.time() // 30) - 1
+        assert user.mfa_last_step >= int(utcnow().timestamp() // 30) - 1
     assert await sessions_of(db, owner) == before + 1
 
     later = await verify(api, await mfa_token(api, owner), totp_code(secret, 1))
@@ -170,7 +168,7 @@ async def test_wrong_codes_lock_the_account(api: httpx.AsyncClient, db: Database
         user = await s.get(User, owner.user_id)
         assert user is not None
         assert user.mfa_last_step is not None
-        assert user.mfa_last_step < int(time.time() // 30)  # the good code was not spent
+        assert user.mfa_last_step < int(utcnow().timestamp() // 30)  # the good code was not spent
 
 
 async def test_disable_needs_a_current_code(api: httpx.AsyncClient, db: Database) -> None:

@@ -4,7 +4,6 @@ Meta's errors (4xx final, 5xx retried); statuses then land on the sent message."
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -24,7 +23,7 @@ CLIENT = "+15551230001"
 
 
 def now_ts() -> int:
-    return int(time.time())
+    return int(utcnow().timestamp())
 
 
 async def _open_window(api: httpx.AsyncClient, number: str = CLIENT) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from servio.domains.identity import service as identity
 from servio.domains.payments.models import LedgerEntry, Payment
 from servio.domains.scheduling import service as scheduling
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.conftest import make_settings
 from tests.support.app import app_client
 from tests.support.fake_stripe import FakeStripe, event, post_event
@@ -49,7 +49,9 @@ async def test_deposit_checkout_and_webhook(
             await scheduling.add_resource(
                 s, owner.org_id, "Team A", "team", {d: [(time(9), time(18))] for d in range(7)}
             )
-        start = datetime.combine((datetime.now(TZ) + timedelta(days=5)).date(), time(9), tzinfo=TZ)
+        start = datetime.combine(
+            (utcnow().astimezone(TZ) + timedelta(days=5)).date(), time(9), tzinfo=TZ
+        )
         r = await api.post(
             f"/v1/bookings?org={owner.org_slug}",
             json={

@@ -17,7 +17,7 @@ from servio.domains.bookings.models import Booking
 from servio.domains.identity import service as identity
 from servio.domains.portal.models import ClientSignIn
 from servio.platform.config import Settings
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.support.app import deliver_outbox
 from tests.support.bookings import booking_body, business
 from tests.support.identity import Account, mails, problem, register, text_part
@@ -173,7 +173,7 @@ async def test_a_link_works_once_and_an_altered_or_expired_one_not_at_all(
     late = await _link_mail(api, settings.var_dir, "jo@example.com")
     async with db.unit_of_work(system=True) as s:
         for row in await s.scalars(select(ClientSignIn).where(ClientSignIn.used_at.is_(None))):
-            row.expires_at = datetime.now().astimezone() - timedelta(minutes=1)
+            row.expires_at = utcnow() - timedelta(minutes=1)
     expired = await api.get("/client/login/callback", params={"token": late}, headers=HTML)
     assert expired.status_code == 410
     assert "This link has expired" in expired.text
@@ -268,7 +268,7 @@ async def test_reschedule_moves_the_booking_in_the_database(
         moved = await s.get(Booking, uuid.UUID(mine))
     assert moved is not None
     assert moved.starts_at == target
-    too_soon = datetime.now().astimezone() + timedelta(hours=2)
+    too_soon = utcnow() + timedelta(hours=2)
     problem(
         await api.post(
             f"/v1/client/portal/bookings/{mine}/reschedule",

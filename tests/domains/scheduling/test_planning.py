@@ -21,7 +21,7 @@ from servio.domains.scheduling.models import DateException, Reservation, WeeklyH
 from servio.domains.scheduling.planning import Booked
 from servio.domains.scheduling.slots import Calendar, Rules, Slot, Window, free_slots
 from servio.domains.scheduling.suggestions import Suggestion, rank, suggest
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.support.identity import Account, bearer, new_key, problem, register
 
 TZ = ZoneInfo("America/Edmonton")
@@ -242,7 +242,7 @@ def _day(d: date) -> str:
 
 
 def soon() -> date:
-    return (datetime.now(TZ) + timedelta(days=3)).date()
+    return (utcnow().astimezone(TZ) + timedelta(days=3)).date()
 
 
 def local(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
@@ -330,11 +330,11 @@ async def test_suggestion_bad_input(api: httpx.AsyncClient, db: Database) -> Non
     assert (
         problem(missing, 422, "validation-error")["errors"][0]["field"] == "query.duration_minutes"
     )
-    yesterday = (datetime.now(TZ) - timedelta(days=1)).date().isoformat()
+    yesterday = (utcnow().astimezone(TZ) - timedelta(days=1)).date().isoformat()
     past = problem(await get(date=yesterday), 422, "invalid-slot-request")
     assert past["field"] == "date"
     assert "in the past" in str(past["detail"])
-    far = (datetime.now(TZ) + timedelta(days=200)).date().isoformat()
+    far = (utcnow().astimezone(TZ) + timedelta(days=200)).date().isoformat()
     beyond = problem(await get(date=far), 422, "invalid-slot-request")
     assert "beyond the booking horizon" in str(beyond["detail"])
     # 09:00 to 18:00 leaves no room for a ten-hour job.
@@ -418,7 +418,7 @@ async def test_suggestions_on_both_dst_days(api: httpx.AsyncClient, db: Database
 
 async def test_conflicts_of_each_kind(api: httpx.AsyncClient, db: Database) -> None:
     owner, team_a, team_b = await business(api, db)
-    today = datetime.now(TZ).date()
+    today = utcnow().astimezone(TZ).date()
     day = today + timedelta(days=3)
     booking = await take(db, owner.org_id, team_a, at(day, 9), 3)
     # An expired hold is no longer in the schedule, whatever falls on it.
@@ -429,7 +429,7 @@ async def test_conflicts_of_each_kind(api: httpx.AsyncClient, db: Database) -> N
         at(day, 14),
         1,
         kind="hold",
-        expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        expires_at=utcnow() - timedelta(minutes=1),
     )
     closed = await take(db, owner.org_id, team_b, at(day + timedelta(days=1), 9), 3)
     early = await take(db, owner.org_id, team_b, at(day + timedelta(days=2), 9), 3)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from servio.domains.scheduling import service
 from servio.domains.scheduling.models import Reservation
 from servio.domains.scheduling.slots import Calendar, Rules, Window, free_slots
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.support.identity import problem
 from tests.support.orgs import add_org
 
@@ -146,7 +146,7 @@ async def test_slots_api_and_a_reservation_taking_time(
     api: httpx.AsyncClient, db: Database
 ) -> None:
     org_id, team_id = await _team(db)
-    day = (datetime.now(EDMONTON) + timedelta(days=3)).date()
+    day = (utcnow().astimezone(EDMONTON) + timedelta(days=3)).date()
     r = await api.get(
         "/v1/slots", params={"org": "shine", "date": day.isoformat(), "duration_minutes": 180}
     )
@@ -212,7 +212,7 @@ async def test_a_job_one_team_can_do_is_offered_though_another_works_shorter_day
         await service.add_resource(
             s, org_id, "Mornings", "team", {d: [(time(9), time(13))] for d in range(7)}
         )
-    day = (datetime.now(EDMONTON) + timedelta(days=3)).date()
+    day = (utcnow().astimezone(EDMONTON) + timedelta(days=3)).date()
     r = await api.get(
         "/v1/slots", params={"org": "shine", "date": day.isoformat(), "duration_minutes": 360}
     )
@@ -224,7 +224,7 @@ async def test_a_job_one_team_can_do_is_offered_though_another_works_shorter_day
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_concurrent_reservations_of_one_slot_only_one_wins(db: Database) -> None:
     org_id, team_id = await _team(db)
-    day = (datetime.now(EDMONTON) + timedelta(days=3)).date()
+    day = (utcnow().astimezone(EDMONTON) + timedelta(days=3)).date()
     start = datetime.combine(day, time(10), tzinfo=EDMONTON).astimezone(UTC)
 
     async def attempt() -> str:

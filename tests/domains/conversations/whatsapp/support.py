@@ -4,7 +4,6 @@ lapsed deposits). The fixtures are in this package's conftest."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -18,7 +17,7 @@ from servio.domains.identity.models import Org
 from servio.domains.messaging.seed import PHONE_NUMBER_ID, TEMPLATES
 from servio.domains.payments.models import Payment
 from servio.domains.scheduling import service as scheduling
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from tests.domains.conversations.support import EVERY_DAY
 from tests.domains.messaging.conftest import envelope, post_signed, text_message
 from tests.support.app import deliver_outbox
@@ -61,7 +60,7 @@ class Phone:
 
     def _next(self) -> tuple[str, int]:
         self.n += 1
-        return f"wamid.G{self.n}", int(time.time()) - 600 + self.n
+        return f"wamid.G{self.n}", int(utcnow().timestamp()) - 600 + self.n
 
     async def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
         r = await post_signed(self.api, envelope([message]))

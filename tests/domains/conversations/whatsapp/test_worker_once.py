@@ -3,12 +3,10 @@ the stored message and the reply it queues is delivered by the same run."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from sqlalchemy import select
 
-from servio.platform.db import Database
+from servio.platform.db import Database, utcnow
 from servio.platform.outbox import OutboxMessage
 from tests.domains.conversations.whatsapp.support import CLIENT, studio, texts
 from tests.domains.messaging.conftest import envelope, post_signed, text_message
@@ -20,7 +18,9 @@ async def test_one_worker_once_delivers_the_reply_to_an_inbound_message(
     api: httpx.AsyncClient, db: Database, graph: FakeGraph
 ) -> None:
     await studio(api, db)
-    hello = text_message("wamid.ONCE1", CLIENT, int(time.time()) - 60, "Hi! I'd like a tattoo")
+    hello = text_message(
+        "wamid.ONCE1", CLIENT, int(utcnow().timestamp()) - 60, "Hi! I'd like a tattoo"
+    )
     received = await post_signed(api, envelope([hello]))
     assert received.status_code == 200, received.text
     assert graph.sent == []
