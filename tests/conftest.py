@@ -128,10 +128,11 @@ async def _wipe(url: str) -> None:
     try:
         async with db.engine.begin() as conn:
             if db.is_postgres:
-                await conn.execute(text(f"TRUNCATE {', '.join(_data_tables())} CASCADE"))
-            else:
-                for table in _data_tables():
-                    await conn.execute(text(f'DELETE FROM "{table}"'))
+                # DELETE (children first) is several times cheaper than TRUNCATE on the
+                # mostly empty tables a test leaves; system scope lets it past RLS.
+                await conn.execute(text("SELECT set_config('app.system_scope', 'on', true)"))
+            for table in _data_tables():
+                await conn.execute(text(f'DELETE FROM "{table}"'))
     finally:
         await db.dispose()
 
