@@ -20,3 +20,10 @@ def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str
     assert body["instance"] == response.request.url.path
     assert body["request_id"] == response.headers["x-request-id"]
     return body
+
+
+def error_fields(body: dict[str, object]) -> list[str]:
+    """The ``field`` of each entry of a validation problem's ``errors``."""
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    return [str(e["field"]) for e in errors]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from servio.platform.audit.models import AuditEvent
 from servio.platform.db import Database
 from tests.support.identity import PASSWORD, Account, register
-from tests.support.problems import assert_problem
+from tests.support.problems import assert_problem, error_fields
 
 
 @pytest.fixture
@@ -18,18 +18,12 @@ async def owner(api: httpx.AsyncClient) -> Account:
     return await register(api, "ada@example.com", "Bright Homes")
 
 
-def _fields(body: dict[str, object]) -> list[str]:
-    errors = body["errors"]
-    assert isinstance(errors, list)
-    return [str(e["field"]) for e in errors]
-
-
 async def test_public_booking_at_the_end_of_the_calendar_is_refused(
     api: httpx.AsyncClient, owner: Account
 ) -> None:
     payload = {"name": "Jo", "email": "jo@example.com", "start": "9999-12-31T23:59:59-12:00"}
     response = await api.post(f"/v1/bookings?org={owner.org_slug}", json=payload)
-    assert _fields(assert_problem(response, 422, "validation-error")) == ["body.start"]
+    assert error_fields(assert_problem(response, 422, "validation-error")) == ["body.start"]
 
 
 @pytest.mark.parametrize(
@@ -52,7 +46,7 @@ async def test_dates_at_the_ends_of_the_calendar_are_refused(
             continue
         response = await api.get(path + value, headers=owner.auth)
         body = assert_problem(response, 422, "validation-error")
-        assert f"query.{param}" in _fields(body), body
+        assert f"query.{param}" in error_fields(body), body
 
 
 async def test_blackout_at_the_start_of_the_calendar_is_refused(
@@ -60,7 +54,7 @@ async def test_blackout_at_the_start_of_the_calendar_is_refused(
 ) -> None:
     payload = {"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "0001-01-02T00:00:00+14:00"}
     response = await api.post("/v1/admin/blackouts", json=payload, headers=owner.auth)
-    assert set(_fields(assert_problem(response, 422, "validation-error"))) == {
+    assert set(error_fields(assert_problem(response, 422, "validation-error"))) == {
         "body.starts_at",
         "body.ends_at",
     }
@@ -72,7 +66,7 @@ async def test_an_email_longer_than_an_address_can_be_is_refused_at_login(
     response = await api.post(
         "/v1/auth/login", json={"email": "a" * 250 + "@x.io", "password": "p" * 12}
     )
-    assert _fields(assert_problem(response, 422, "validation-error")) == ["body.email"]
+    assert error_fields(assert_problem(response, 422, "validation-error")) == ["body.email"]
     for longest in ("a" * 249 + "@x", "a" * 248 + "@x.io", "b" * 254):
         response = await api.post("/v1/auth/login", json={"email": longest, "password": "p" * 12})
         assert_problem(response, 401, "invalid-credentials")

@@ -16,7 +16,7 @@ from servio.platform.audit.models import AuditEvent
 from servio.platform.db import Database
 from tests.support.app import app_of
 from tests.support.identity import Account, register
-from tests.support.problems import assert_problem
+from tests.support.problems import assert_problem, error_fields
 
 
 @pytest.fixture
@@ -24,21 +24,15 @@ async def owner(api: httpx.AsyncClient) -> Account:
     return await register(api, "ada@example.com", "Bright Homes")
 
 
-def _fields(body: dict[str, object]) -> list[str]:
-    errors = body["errors"]
-    assert isinstance(errors, list)
-    return [str(e["field"]) for e in errors]
-
-
 async def test_nul_in_the_query_is_refused(api: httpx.AsyncClient) -> None:
     body = assert_problem(await api.get("/health?org=a%00b"), 422, "validation-error")
-    assert _fields(body) == ["query.org"]
+    assert error_fields(body) == ["query.org"]
     assert "NUL" in str(body["detail"])
 
 
 async def test_nul_in_the_path_is_refused(api: httpx.AsyncClient) -> None:
     body = assert_problem(await api.get("/b/a%00b"), 422, "validation-error")
-    assert _fields(body) == ["path"]
+    assert error_fields(body) == ["path"]
 
 
 async def test_nul_in_a_json_field_is_refused_and_nothing_is_stored(
@@ -47,7 +41,7 @@ async def test_nul_in_a_json_field_is_refused_and_nothing_is_stored(
     lead = {"name": "Sam\u0000x", "email": "sam@example.com", "consent": True}
     response = await api.post(f"/v1/leads?org={owner.org_slug}", json=lead)
     body = assert_problem(response, 422, "validation-error")
-    assert _fields(body) == ["body.name"]
+    assert error_fields(body) == ["body.name"]
     async with db.unit_of_work(system=True) as s:
         assert await s.scalar(select(func.count()).select_from(Lead)) == 0
 
@@ -56,12 +50,12 @@ async def test_nul_in_login_email_and_chat_text_is_refused(
     api: httpx.AsyncClient, owner: Account
 ) -> None:
     login = await api.post("/v1/auth/login", json={"email": "a\u0000@x.io", "password": "p" * 12})
-    assert _fields(assert_problem(login, 422, "validation-error")) == ["body.email"]
+    assert error_fields(assert_problem(login, 422, "validation-error")) == ["body.email"]
     chat = await api.post(
         f"/v1/chat/messages?org={owner.org_slug}",
         json={"session_id": "browser-123", "text": "hi\u0000there"},
     )
-    assert _fields(assert_problem(chat, 422, "validation-error")) == ["body.text"]
+    assert error_fields(assert_problem(chat, 422, "validation-error")) == ["body.text"]
 
 
 async def test_nul_in_json_without_a_type_or_in_utf16_is_refused(
@@ -70,18 +64,18 @@ async def test_nul_in_json_without_a_type_or_in_utf16_is_refused(
     lead = json.dumps({"name": "Sam\u0000x", "email": "sam@example.com", "consent": True})
     url = f"/v1/leads?org={owner.org_slug}"
     untyped = await api.post(url, content=lead.encode())
-    assert _fields(assert_problem(untyped, 422, "validation-error")) == ["body.name"]
+    assert error_fields(assert_problem(untyped, 422, "validation-error")) == ["body.name"]
     utf16 = await api.post(
         url, content=lead.encode("utf-16"), headers={"content-type": "application/json"}
     )
-    assert _fields(assert_problem(utf16, 422, "validation-error")) == ["body.name"]
+    assert error_fields(assert_problem(utf16, 422, "validation-error")) == ["body.name"]
 
 
 async def test_nul_in_a_nested_key_or_list_is_named(api: httpx.AsyncClient) -> None:
     payload = {"name": "Sam", "estimate_request": {"extras": ["ok", "ba\u0000d"]}}
     response = await api.post("/v1/leads?org=x", json=payload)
     body = assert_problem(response, 422, "validation-error")
-    assert _fields(body) == ["body.estimate_request.extras.1"]
+    assert error_fields(body) == ["body.estimate_request.extras.1"]
 
 
 async def test_nul_in_a_form_field_is_refused(api: httpx.AsyncClient, owner: Account) -> None:
@@ -91,7 +85,7 @@ async def test_nul_in_a_form_field_is_refused(api: httpx.AsyncClient, owner: Acc
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     body = assert_problem(response, 422, "validation-error")
-    assert _fields(body) == ["body.name"]
+    assert error_fields(body) == ["body.name"]
 
 
 async def test_escaped_backslash_is_not_a_nul_and_bodies_reach_the_app_whole(
@@ -123,7 +117,7 @@ async def test_escaped_backslash_is_not_a_nul_and_bodies_reach_the_app_whole(
     r = await api.post(
         "/_t/raw", content=text_field, headers={"content-type": "multipart/form-data; boundary=xx"}
     )
-    assert _fields(assert_problem(r, 422, "validation-error")) == ["body.note"]
+    assert error_fields(assert_problem(r, 422, "validation-error")) == ["body.note"]
     big = json.dumps({"blob": "x" * 200_000}).encode()
     r = await api.post("/_t/raw", content=big, headers={"content-type": "application/json"})
     assert r.json() == {"size": len(big), "nul": 0}
