@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from servio.domains.identity.http import Trail
+from servio.domains.identity.deps import Trail
 from servio.platform.dates import SaneDateTime
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.problems import problem_responses

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.app.container import Container
 from servio.platform.config import Settings
-from servio.web.container import Container
 
 
 def get_container(request: Request) -> Container:

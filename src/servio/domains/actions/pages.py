@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 
 from servio.domains.actions import service
 from servio.domains.actions.models import ActionLink
+from servio.domains.conversations import deps as conversation_deps
 from servio.domains.conversations import service as conversations
 from servio.platform.http.auth import database
+from servio.platform.http.services import deployment
 
 router = APIRouter(tags=["actions"], include_in_schema=False)
 
@@ -43,16 +45,11 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def _checkout(request: Request) -> conversations.Checkout:
     """How an approved design's deposit checkout is opened on this deployment."""
-    state = request.app.state
-    return conversations.Checkout(
-        prices=state.catalog,
-        gateway=state.payment_gateway,
-        public_url=state.container.settings.public_url,
-    )
+    return conversation_deps.checkout(request)
 
 
 def _secret(request: Request) -> str:
-    return str(request.app.state.container.settings.secret_key.get_secret_value())
+    return deployment(request).secret_key.get_secret_value()
 
 
 def _refused(error: service.ActionLinkNotFound | service.ActionLinkGone) -> HTMLResponse:

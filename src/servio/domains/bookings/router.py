@@ -12,9 +12,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.bookings import flows, listing, metrics, reminders, service
+from servio.domains.bookings.deps import DepositFlow
 from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
+from servio.domains.catalog.deps import Prices
 from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.platform.dates import SaneDate, SaneDateTime
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
@@ -152,14 +155,16 @@ async def create_booking(
     body: BookingIn,
     request: Request,
     response: Response,
+    orgs: PublicOrg,
+    prices: Prices,
+    deposits: DepositFlow,
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> BookingOut:
     db = database(request)
-    state = request.app.state
-    found = await identity.resolve_public_org(db, org, state.container.settings.default_org)
+    found = await orgs(org)
     booked = await flows.book(
         db,
-        state.catalog,
+        prices,
         found.id,
         service.BookingRequest(
             name=body.name,
@@ -171,7 +176,7 @@ async def create_booking(
             resource_id=body.resource_id,
             lead_id=body.lead_id,
         ),
-        flows.Deposits(state.payment_gateway, state.container.settings.public_url),
+        deposits,
     )
     out = _out(booked.booking, response)
     out.checkout_url = booked.checkout_url

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from servio.domains.catalog import service as catalog
 from servio.domains.conversations import deposits, outbound, service
+from servio.domains.conversations import deps as conversation_deps
 from servio.domains.conversations.actions import Action
 from servio.domains.conversations.machine import STAGES
 from servio.domains.conversations.models import Conversation
-from servio.domains.identity import service as identity
+from servio.domains.identity import deps as identity_deps
 from servio.domains.identity.service import Org
 from servio.platform.db import utcnow
 from servio.platform.http.auth import OrgSession, database, require
@@ -30,12 +30,7 @@ OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="b
 
 def checkout_of(request: Request) -> deposits.Checkout:
     """How this deployment opens a deposit checkout."""
-    state = request.app.state
-    return deposits.Checkout(
-        prices=state.catalog,
-        gateway=state.payment_gateway,
-        public_url=state.container.settings.public_url,
-    )
+    return conversation_deps.checkout(request)
 
 
 async def web_chat_turn(
@@ -51,11 +46,9 @@ async def web_chat_turn(
     and the chat page): 404 for an unknown business; with ``default_org`` a request
     naming none goes to the deployment's default business."""
     db = database(request)
-    state = request.app.state
-    default = state.container.settings.default_org if default_org else None
-    found = await identity.resolve_public_org(db, org_slug, default)
-    prices: catalog.Catalog | None = getattr(state, "catalog", None)
+    found = await identity_deps.public_orgs(request)(org_slug, default=default_org)
     checkout = checkout_of(request)
+    prices = checkout.prices
     async with db.unit_of_work(found.id) as s:
         handled = await service.converse(
             s, found.id, "web", session_id, text, reply_id, prices=prices, checkout=checkout

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
-from servio.domains.catalog import service as catalog
+from servio.domains.catalog.deps import Prices
 from servio.domains.identity import org_config
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
@@ -20,12 +20,7 @@ router = APIRouter(tags=["settings"], route_class=JsonRoute)
 Reader = Annotated[Principal, Depends(require("settings:manage"))]
 
 
-def price_lists(request: Request) -> catalog.Catalog:
-    found: catalog.Catalog = request.app.state.catalog
-    return found
-
-
-PriceLists = Annotated[catalog.Catalog, Depends(price_lists)]
+PriceLists = Prices
 
 
 class SettingsOut(BaseModel):

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from servio.domains.catalog import service as catalog
+from servio.domains.catalog.deps import Prices
 from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.domains.intake import service
 from servio.domains.intake.export import leads_csv
 from servio.domains.intake.schemas import LeadIn, LeadOut, LeadPage, StatusIn
@@ -18,6 +20,7 @@ from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import ClientInfo, Trail
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
+from servio.platform.http.services import Deployment
 from servio.platform.pagination import encode_cursor
 from servio.platform.security.principal import Principal
 
@@ -27,12 +30,7 @@ Writer = Annotated[Principal, Depends(require("leads:write"))]
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63)]
 
 
-def catalog_of(request: Request) -> catalog.Catalog:
-    found: catalog.Catalog = request.app.state.catalog
-    return found
-
-
-Catalog = Annotated[catalog.Catalog, Depends(catalog_of)]
+Catalog = Prices
 
 
 def _region(settings: dict[str, Any], currency: str) -> str | None:
@@ -48,9 +46,14 @@ def _region(settings: dict[str, Any], currency: str) -> str | None:
     responses=problem_responses(400, 404, 422),
 )
 async def create_lead(
-    body: LeadIn, request: Request, catalog_: Catalog, client: ClientInfo, org: OrgSlug = None
+    body: LeadIn,
+    request: Request,
+    catalog_: Catalog,
+    client: ClientInfo,
+    settings: Deployment,
+    orgs: PublicOrg,
+    org: OrgSlug = None,
 ) -> LeadOut:
-    settings = request.app.state.container.settings
     secret = settings.turnstile_secret.get_secret_value() if settings.turnstile_secret else None
     await verify_turnstile(
         secret=secret,
@@ -59,7 +62,7 @@ async def create_lead(
         remote_ip=client.ip,
     )
     db = database(request)
-    found = await identity.resolve_public_org(db, org, settings.default_org)
+    found = await orgs(org)
     async with db.unit_of_work(found.id) as s:
         org_settings = await identity.org_settings(s, found.id)
         contact = service.normalize_contact(

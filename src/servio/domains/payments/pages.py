@@ -9,6 +9,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from servio.domains.bookings import deps as booking_deps
 from servio.domains.bookings import service as bookings
 from servio.domains.payments import service
 from servio.domains.payments.gateway import GatewayRefused, GatewayUnavailable
@@ -76,9 +77,7 @@ async def pay(booking_id: uuid.UUID, request: Request) -> HTMLResponse | Redirec
         unopened = await service.unopened_deposit(s, booking_id)
     url = info["checkout_url"] if info is not None else ""
     if not url and unopened is not None:
-        state = request.app.state
-        public_url = state.container.settings.public_url
-        deposits = bookings.flows.Deposits(state.payment_gateway, public_url)
+        deposits = booking_deps.deposits(request)
         try:
             url = await bookings.flows.open_checkout(db, unopened, booking_id, deposits) or ""
         except (GatewayUnavailable, GatewayRefused):

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from servio.domains.payments import service
+from servio.domains.payments import deps, service
 from servio.domains.payments.gateway import InvalidSignature, PaymentGateway
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
@@ -19,7 +19,7 @@ router = APIRouter(tags=["payments"])
 
 
 def gateway_of(request: Request) -> PaymentGateway:
-    gateway: PaymentGateway | None = request.app.state.payment_gateway
+    gateway = deps.gateway(request)
     if gateway is None:
         raise InvalidSignature("Stripe is not configured on this deployment.")
     return gateway

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
 from servio.domains.portal import service, signin
-from servio.domains.portal.http import (
+from servio.domains.portal.deps import (
     Client,
     clear_client_cookies,
     limit_sign_in_requests,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.domains.scheduling import availability, service
 from servio.domains.scheduling.conflicts import find_conflicts
 from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
@@ -48,6 +49,7 @@ class SlotsOut(BaseModel):
 )
 async def slots(
     request: Request,
+    orgs: PublicOrg,
     day: Annotated[SaneDate, Query(alias="date")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
     days: Annotated[int, Query(ge=1, le=service.MAX_DAYS)] = 1,
@@ -55,9 +57,7 @@ async def slots(
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> SlotsOut:
     db = database(request)
-    found = await identity.resolve_public_org(
-        db, org, request.app.state.container.settings.default_org
-    )
+    found = await orgs(org)
     async with db.reader(found.id) as s:
         free = await service.find_slots(
             s,

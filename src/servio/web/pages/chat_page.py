@@ -16,6 +16,7 @@ from servio.domains.identity import service as identity
 from servio.domains.identity.models import Org
 from servio.domains.identity.org_config import CHAT_EMBED_ORIGINS
 from servio.platform.http.auth import database
+from servio.web.deps import get_container
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import reader_locale, render
 
@@ -59,7 +60,7 @@ def _frame_policy(response: Response, embed_origins: list[str]) -> None:
 
 
 def _keep(request: Request, response: Response, session_id: str, slug: str) -> None:
-    deployment = request.app.state.container.settings
+    deployment = get_container(request).settings
     response.set_cookie(
         SESSION_COOKIE,
         session_id,

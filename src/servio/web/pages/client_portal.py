@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from servio.domains.identity import service as identity
 from servio.domains.portal import service, signin
-from servio.domains.portal.http import (
+from servio.domains.portal.deps import (
     clear_client_cookies,
     current_client,
     limit_sign_in_requests,

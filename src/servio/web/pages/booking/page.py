@@ -19,6 +19,7 @@ from servio.platform.dates import parse_sane_date
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
+from servio.web.deps import get_container
 from servio.web.pages.booking.context import (
     Business,
     UnknownBusiness,
@@ -48,7 +49,7 @@ async def price(request: Request, b: Business, form: BookingForm) -> dict[str, A
         return None
     async with database(request).unit_of_work(b.org.id) as s:
         try:
-            return await catalog.price_inputs(s, request.app.state.catalog, b.org.id, inputs)
+            return await catalog.price_inputs(s, get_container(request).catalog, b.org.id, inputs)
         except DomainError as error:
             form.add_domain_error(error)
             return None

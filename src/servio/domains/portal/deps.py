@@ -3,7 +3,7 @@ CSRF check on writes, and the portal's rate limits."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request, Response
 
@@ -12,6 +12,7 @@ from servio.domains.portal.config import PortalConfig
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import CSRF_COOKIE, SAFE_METHODS, csrf_echoed, database
 from servio.platform.http.ratelimit import client_bucket
+from servio.platform.http.services import provided
 from servio.platform.ratelimit import RateLimiter, enforce
 from servio.platform.security.opaque import new_secret
 
@@ -26,14 +27,19 @@ class ClientCsrfFailed(DomainError):
     description = "Cookie-authenticated writes must echo the servio_csrf cookie in X-CSRF-Token."
 
 
+class PortalServices(Protocol):
+    @property
+    def portal_config(self) -> PortalConfig: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+
+
 def portal_config(request: Request) -> PortalConfig:
-    config: PortalConfig = request.app.state.portal_config
-    return config
+    return cast(PortalServices, provided(request)).portal_config
 
 
 def limiter(request: Request) -> RateLimiter:
-    found: RateLimiter = request.app.state.limiter
-    return found
+    return cast(PortalServices, provided(request)).limiter
 
 
 def client_address(request: Request) -> str:

@@ -1,20 +1,28 @@
-"""The services one process needs, built once from settings and closed at shutdown."""
+"""The services one process needs, built once from settings and closed at shutdown: the
+typed container every domain's manifest and every route dependency reads from."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
-from servio.domains.actions import tasks as action_tasks
-from servio.domains.bookings import emails as booking_emails
-from servio.domains.conversations import panic as conversations_panic
-from servio.domains.identity import links as identity_links
+from servio.app.domains import manifests
+from servio.app.stripe import payment_gateway
+from servio.app.whatsapp import whatsapp_config
+from servio.domains.bookings.flows import Deposits
+from servio.domains.catalog.service import Catalog
+from servio.domains.conversations.deposits import Checkout
 from servio.domains.identity import service as identity_service
-from servio.domains.intake import service as intake_service
-from servio.domains.portal import signin as portal_signin
+from servio.domains.identity.authn import IdentityAuthenticator
+from servio.domains.identity.config import AuthConfig
+from servio.domains.messaging.handlers import WhatsAppConfig
+from servio.domains.payments.gateway import PaymentGateway
+from servio.domains.portal.config import PortalConfig
+from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.clock import Clock, current_clock, pin_clock
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -27,13 +35,13 @@ from servio.platform.email import (
 )
 from servio.platform.email.composing import sender_domain
 from servio.platform.jobs import JobRegistry, JobRunner
+from servio.platform.jobs.retention import platform_jobs
+from servio.platform.manifest import Manifest
 from servio.platform.metrics import Metrics
 from servio.platform.outbox import Dispatcher, OutboxRegistry
 from servio.platform.outbox.breaker import Breakers
 from servio.platform.ratelimit import RateLimiter
 from servio.platform.worker import Worker, WorkRegistry
-from servio.web.jobs import register_domain_jobs, register_platform_jobs
-from servio.web.outbox_handlers import register_outbox_handlers
 
 
 @dataclass
@@ -42,6 +50,14 @@ class Container:
     db: Database
     metrics: Metrics
     limiter: RateLimiter
+    catalog: Catalog
+    gateway: PaymentGateway | None
+    whatsapp: WhatsAppConfig
+    auth_config: AuthConfig
+    portal_config: PortalConfig
+    webhooks_config: WebhooksConfig
+    authenticator: IdentityAuthenticator
+    manifests: tuple[Manifest[Any], ...]
     work: WorkRegistry = field(default_factory=WorkRegistry)
     outbox: OutboxRegistry = field(default_factory=OutboxRegistry)
     jobs: JobRegistry = field(default_factory=JobRegistry)
@@ -51,6 +67,18 @@ class Container:
     on_close: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     """What plugins opened (an HTTP client, say), closed with the container."""
     _plugins_loaded: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def deposits(self) -> Deposits:
+        """How a booking's deposit checkout is opened on this deployment."""
+        return Deposits(self.gateway, self.settings.public_url)
+
+    @property
+    def checkout(self) -> Checkout:
+        """How a conversation opens its deposit checkout."""
+        return Checkout(
+            prices=self.catalog, gateway=self.gateway, public_url=self.settings.public_url
+        )
 
     @property
     def unsubscribe_links(self) -> UnsubscribeLinks:
@@ -78,7 +106,11 @@ class Container:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Container:
+    def from_settings(
+        cls, settings: Settings, *, domains: tuple[Manifest[Any], ...] | None = None
+    ) -> Container:
+        """Everything one process needs, with every domain's handlers and jobs (those
+        of ``domains``, by default the product's) registered."""
         if settings.clock_start is not None:
             pin_clock(settings.clock_start)
         db = Database(
@@ -98,15 +130,40 @@ class Container:
         )
         metrics = Metrics()
         limiter = RateLimiter.from_settings(settings, on_store_error=metrics.ratelimit_errors.inc)
-        container = cls(settings=settings, db=db, metrics=metrics, limiter=limiter, redis=redis)
+        on_close: list[Callable[[], Awaitable[object]]] = []
+        auth_config = AuthConfig.from_settings(settings)
+        container = cls(
+            settings=settings,
+            db=db,
+            metrics=metrics,
+            limiter=limiter,
+            catalog=Catalog(settings.verticals_dir),
+            gateway=payment_gateway(settings),
+            whatsapp=whatsapp_config(settings, on_close),
+            auth_config=auth_config,
+            portal_config=PortalConfig.from_settings(settings),
+            webhooks_config=WebhooksConfig.from_settings(settings),
+            authenticator=IdentityAuthenticator(db, auth_config, settings),
+            manifests=manifests() if domains is None else domains,
+            redis=redis,
+            on_close=on_close,
+        )
         container.metrics.watch_pool(db.engine.sync_engine.pool)
         container.wire_email()
-        register_platform_jobs(container.jobs, settings)
-        register_domain_jobs(container.jobs)
-        # One work item runs every due job of the registry, domains' jobs included.
-        container.work.register("jobs", JobRunner(container.jobs))
-        register_outbox_handlers(container)
+        container.wire_domains()
         return container
+
+    def wire_domains(self) -> None:
+        """The platform's jobs, then each domain's outbox handlers and jobs; one work
+        item runs every due job of the registry."""
+        for job in platform_jobs(self.settings):
+            self.jobs.register(job)
+        for manifest in self.manifests:
+            if manifest.handlers is not None:
+                manifest.handlers(self, self.outbox)
+            for job in manifest.jobs(self):
+                self.jobs.register(job)
+        self.work.register("jobs", JobRunner(self.jobs))
 
     def wire_email(self) -> None:
         """Deliver ``email.send`` outbox messages: SMTP when configured, else files."""
@@ -115,14 +172,7 @@ class Container:
             db=self.db,
             mailer=mailer_from_settings(s.smtp_url, s.var_dir, s.smtp_timeout_seconds),
             templates=EmailTemplates(
-                [
-                    identity_links.EMAIL_TEMPLATES,
-                    booking_emails.EMAIL_TEMPLATES,
-                    intake_service.EMAIL_TEMPLATES,
-                    conversations_panic.EMAIL_TEMPLATES,
-                    action_tasks.EMAIL_TEMPLATES,
-                    portal_signin.EMAIL_TEMPLATES,
-                ],
+                [m.email_templates for m in self.manifests if m.email_templates is not None],
                 globals_={"public_url": s.public_url.rstrip("/")},
             ),
             sender=s.mail_from,

@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import reminders, service
 from servio.platform.db import Database
+from servio.platform.jobs import Job
+from servio.platform.jobs.cron import EVERY_FIVE_MINUTES, EVERY_MINUTE
 from servio.platform.jobs.per_org import in_each_org
+from servio.platform.manifest import Core
 
 
 async def expire_holds_everywhere(db: Database) -> int:
@@ -29,3 +32,17 @@ async def queue_reminders_everywhere(db: Database) -> int:
     return await in_each_org(
         db, "bookings.send_reminders", reminders.orgs_with_reminders_ahead, remind
     )
+
+
+def jobs(_needs: Core) -> list[Job]:
+    """Unpaid holds are released every minute, across every org; reminders falling due
+    are queued every five minutes."""
+    return [
+        Job("bookings.expire_holds", EVERY_MINUTE, expire_holds_everywhere, timeout_seconds=300),
+        Job(
+            "bookings.send_reminders",
+            EVERY_FIVE_MINUTES,
+            queue_reminders_everywhere,
+            timeout_seconds=600,
+        ),
+    ]

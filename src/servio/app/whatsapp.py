@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from servio.domains.messaging.tasks import WhatsAppConfig
+from servio.domains.messaging.handlers import WhatsAppConfig
 from servio.domains.messaging.whatsapp import e164
 from servio.integrations.whatsapp_graph import GraphClient
 from servio.platform.config import Settings

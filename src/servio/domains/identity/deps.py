@@ -3,29 +3,58 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, Request, Response
 
-from servio.domains.identity import sessions
+from servio.domains.identity import service, sessions
 from servio.domains.identity.authn import ACCESS_COOKIE
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import OrgRef, TokenOut, UserRef
+from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.http.auth import CSRF_COOKIE, database
 from servio.platform.http.context import ClientInfo, Trail
+from servio.platform.http.services import provided
 
 REFRESH_COOKIE = "servio_refresh"
 
 
+class IdentityServices(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def auth_config(self) -> AuthConfig: ...
+
+
 def auth_config(request: Request) -> AuthConfig:
-    config: AuthConfig = request.app.state.auth_config
-    return config
+    return cast(IdentityServices, provided(request)).auth_config
+
+
+@dataclass(frozen=True)
+class PublicOrgs:
+    """The business a public request names with ``?org=``, or else the deployment's
+    default one (``SERVIO_DEFAULT_ORG``); 404 for an unknown one."""
+
+    db: Database
+    default: str | None
+
+    async def __call__(self, slug: str | None, *, default: bool = True) -> Org:
+        return await service.resolve_public_org(self.db, slug, self.default if default else None)
+
+
+def public_orgs(request: Request) -> PublicOrgs:
+    services = cast(IdentityServices, provided(request))
+    return PublicOrgs(services.db, services.settings.default_org)
 
 
 Config = Annotated[AuthConfig, Depends(auth_config)]
 Db = Annotated[Database, Depends(database)]
+PublicOrg = Annotated[PublicOrgs, Depends(public_orgs)]
 
 
 def set_session_cookies(response: Response, config: AuthConfig, pair: sessions.TokenPair) -> None:
@@ -83,6 +112,8 @@ __all__ = [
     "ClientInfo",
     "Config",
     "Db",
+    "PublicOrg",
+    "PublicOrgs",
     "Trail",
     "auth_config",
     "clear_session_cookies",
