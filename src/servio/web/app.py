@@ -29,6 +29,7 @@ from servio.domains.identity.authn import idempotency_scope as identity_idempote
 from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.http import REFRESH_COOKIE
 from servio.domains.intake import router as intake_router
+from servio.domains.intake import router_admin as intake_admin_router
 from servio.domains.messaging import router as messaging_router
 from servio.domains.payments import pages as payments_pages
 from servio.domains.payments import router as payments_router
@@ -56,7 +57,7 @@ from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
+from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.container import Container
 from servio.web.openapi import build_openapi
 from servio.web.pages import (
@@ -163,7 +164,7 @@ def create_app(
         webhooks_router.router,
         webhooks_admin_router.router,
         admin_jobs.router,
-        admin_seed004.router,
+        intake_admin_router.router,
         actions_router.router,
         actions_pages.router,
         console_auth.router,
