@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, Field
 
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import org_config
+from servio.domains.identity.schemas import SettingsOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
 from servio.platform.http.problems import problem_responses
@@ -26,22 +26,6 @@ def price_lists(request: Request) -> catalog.Catalog:
 
 
 PriceLists = Annotated[catalog.Catalog, Depends(price_lists)]
-
-
-class SettingsOut(BaseModel):
-    settings: dict[str, Any] = Field(description="every known setting: stored value or default")
-    stored: list[str] = Field(description="the keys the business has set")
-    overrides: dict[str, Any] = Field(description="pricing.* and deposit.* price-list overrides")
-    deposit: dict[str, Any] | None = Field(description="the deposit policy now in force")
-
-    @classmethod
-    def of(cls, config: org_config.OrgConfig) -> SettingsOut:
-        return cls(
-            settings=config.values,
-            stored=sorted(config.stored),
-            overrides=config.overrides,
-            deposit=config.deposit,
-        )
 
 
 SETTINGS_EXAMPLE = {
