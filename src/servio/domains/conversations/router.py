@@ -1,5 +1,5 @@
 """The web chat (``POST /v1/chat/messages``, public), staff moves on a conversation,
-and ``GET /admin/slot-parse-stats`` (seed 004)."""
+and ``GET /admin/slot-parse-stats`` (how well free-text dates were understood)."""
 
 from __future__ import annotations
 
