@@ -47,7 +47,7 @@ DATE_SENSITIVE = (
     "tests/domains/scheduling/",
     "tests/domains/bookings/",
     "tests/domains/messaging/test_reminders.py",
-    "tests/domains/conversations/test_when.py",
+    "tests/domains/conversations/test_dates.py",
     "tests/domains/portal/",
     "tests/test_demo_flow.py",
     "tests/browser/test_public_booking.py",

@@ -32,7 +32,7 @@ from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
 from servio.platform.http.services import ServicesState
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
+from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.openapi import build_openapi
 from servio.web.pages import (
     chat_page,
@@ -125,7 +125,6 @@ WEB_ROUTERS = (
     unsubscribe.router,
     admin_outbox.router,
     admin_jobs.router,
-    admin_seed004.router,
 )
 
 

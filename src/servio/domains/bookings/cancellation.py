@@ -1,4 +1,4 @@
-"""What happens to a paid deposit when a booking is cancelled (seed 000's cut-off
+"""What happens to a paid deposit when a booking is cancelled (the cut-off
 policy): cancelled at least ``bookings.cancel_cutoff_hours`` (default 24) before the
 start, the deposit is refunded in full; later, it is kept. Staff may decide otherwise
 for one booking (``refund_deposit``). A refund leaves through the outbox

@@ -1,4 +1,4 @@
-"""Seed 002's admin metrics over a date range: leads, bookings, conversion, revenue,
+"""The admin metrics over a date range: leads, bookings, conversion, revenue,
 deposit rate and how well estimated durations matched."""
 
 from __future__ import annotations

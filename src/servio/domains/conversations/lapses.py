@@ -37,7 +37,7 @@ from servio.domains.conversations import deposits, machine, outbound
 from servio.domains.conversations.actions import Action, DepositRequest, Text
 from servio.domains.conversations.flows import flow_for
 from servio.domains.conversations.models import Conversation
-from servio.domains.conversations.rows import holding_booking, state_of, store
+from servio.domains.conversations.store import holding_booking, state_of, store
 from servio.domains.identity import service as identity
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import Delivery, PermanentFailure

@@ -44,12 +44,12 @@ from servio.domains.conversations.flows import Flow, flow_for
 from servio.domains.conversations.models import Conversation, ConversationTurn
 from servio.domains.conversations.review import REVIEW_REQUESTED as REVIEW_REQUESTED
 from servio.domains.conversations.review import review_summary as review_summary
-from servio.domains.conversations.rows import ConversationNotFound as ConversationNotFound
-from servio.domains.conversations.rows import Handled as Handled
-from servio.domains.conversations.rows import get as get
-from servio.domains.conversations.rows import holding_booking
-from servio.domains.conversations.rows import state_of as _state
-from servio.domains.conversations.rows import store as _store
+from servio.domains.conversations.store import ConversationNotFound as ConversationNotFound
+from servio.domains.conversations.store import Handled as Handled
+from servio.domains.conversations.store import get as get
+from servio.domains.conversations.store import holding_booking
+from servio.domains.conversations.store import state_of as _state
+from servio.domains.conversations.store import store as _store
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.platform.db import utcnow

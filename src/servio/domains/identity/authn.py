@@ -1,6 +1,7 @@
 """Turns a request's credentials into a ``Principal``: bearer access token, session
 cookie, API key (``Authorization: Bearer svk_…`` or ``X-Admin-API-Key``) or, in
-development only, HTTP Basic for the seed admin."""
+development only, HTTP Basic for an admin of the default business
+(``SERVIO_BASIC_ADMIN_*``)."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, Field
 
 from servio.domains.catalog.deps import Prices
 from servio.domains.identity import org_config
+from servio.domains.identity.schemas import SettingsOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
 from servio.platform.http.problems import problem_responses
@@ -21,22 +21,6 @@ Reader = Annotated[Principal, Depends(require("settings:manage"))]
 
 
 PriceLists = Prices
-
-
-class SettingsOut(BaseModel):
-    settings: dict[str, Any] = Field(description="every known setting: stored value or default")
-    stored: list[str] = Field(description="the keys the business has set")
-    overrides: dict[str, Any] = Field(description="pricing.* and deposit.* price-list overrides")
-    deposit: dict[str, Any] | None = Field(description="the deposit policy now in force")
-
-    @classmethod
-    def of(cls, config: org_config.OrgConfig) -> SettingsOut:
-        return cls(
-            settings=config.values,
-            stored=sorted(config.stored),
-            overrides=config.overrides,
-            deposit=config.deposit,
-        )
 
 
 SETTINGS_EXAMPLE = {

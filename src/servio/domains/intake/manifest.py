@@ -13,9 +13,9 @@ from servio.platform.outbox import OutboxRegistry
 
 
 def routers() -> Sequence[APIRouter]:
-    from servio.domains.intake import router
+    from servio.domains.intake import router, router_admin
 
-    return (router.router,)
+    return (router.router, router_admin.router)
 
 
 def register_handlers(needs: Core, registry: OutboxRegistry) -> None:

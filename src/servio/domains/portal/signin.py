@@ -1,4 +1,4 @@
-"""Signing customers in by emailed link (seed 001).
+"""Signing customers in by emailed link.
 
 A link carries a token signed with ``SERVIO_CLIENT_PORTAL_SECRET`` (itsdangerous) that
 names the org, the sign-in row and a random nonce; only the nonce's SHA-256 is stored.

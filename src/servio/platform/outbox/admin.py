@@ -103,7 +103,7 @@ async def discard(
 async def retry_dead(
     s: AsyncSession, org_id: uuid.UUID, *, limit: int, actor: str
 ) -> dict[str, int]:
-    """Replay up to ``limit`` of the org's oldest dead messages (seed 004's bulk retry)."""
+    """Replay up to ``limit`` of the org's oldest dead messages in one go (bulk retry)."""
     rows = list(
         await s.scalars(
             select(OutboxMessage)

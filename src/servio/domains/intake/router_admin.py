@@ -1,5 +1,5 @@
-"""Seed 004's operator paths under ``/admin``, for an ``X-Admin-API-Key`` or any admin
-principal: the org's leads, its lead funnel, and retention of inbound provider events.
+"""Operator paths under ``/admin``, for an ``X-Admin-API-Key`` or any admin principal:
+the org's leads, its lead funnel, and retention of inbound provider events.
 
 Retention is per org: an API key belongs to one org, so it deletes that org's processed
 events only. Events never matched to an org (a malformed delivery, say) are the
@@ -9,15 +9,12 @@ deployment's and go with the scheduled inbox retention job
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 
-from servio.domains.conversations import service as conversations
-from servio.domains.intake import service as intake
-from servio.domains.intake.schemas import LeadOut
-from servio.platform.db import utcnow
+from servio.domains.intake import reports
+from servio.domains.intake.schemas import FunnelOut, LeadsOut, RetentionOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
@@ -28,24 +25,6 @@ from servio.platform.security.principal import Principal
 router = APIRouter(tags=["admin"], route_class=JsonRoute)
 Operator = Annotated[Principal, Depends(require("admin:operate"))]
 Reader = Annotated[Principal, Depends(require("leads:read"))]
-
-
-class RetentionOut(BaseModel):
-    deleted: int
-    retention_days: int
-
-
-class LeadsOut(BaseModel):
-    items: list[LeadOut]
-    count: int
-
-
-class FunnelOut(BaseModel):
-    days: int
-    counts: dict[str, int]
-    total: int
-    steps: list[dict[str, Any]]  # NEW → CONTACTED → QUOTED → BOOKED, conversion in bps
-    conversations: dict[str, Any]  # the same for conversation stages, first message → BOOKED
 
 
 @router.post(
@@ -78,9 +57,7 @@ async def retention_cleanup(
 async def leads(
     principal: Reader, s: OrgSession, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> LeadsOut:
-    stmt = intake.after(intake.readable(principal.org_id), None).limit(limit)
-    items = [LeadOut.model_validate(r, from_attributes=True) for r in await s.scalars(stmt)]
-    return LeadsOut(items=items, count=len(items))
+    return await reports.newest_leads(s, principal.org_id, limit)
 
 
 @router.get(
@@ -91,12 +68,4 @@ async def leads(
 async def funnel(
     principal: Reader, s: OrgSession, days: Annotated[int, Query(ge=1, le=365)] = 7
 ) -> FunnelOut:
-    since = utcnow() - timedelta(days=days)
-    counts = await intake.status_counts(s, principal.org_id, since)
-    return FunnelOut(
-        days=days,
-        counts=counts,
-        total=sum(counts.values()),
-        steps=intake.funnel_steps(counts, intake.LEAD_PATH),
-        conversations=await conversations.stage_funnel(s, principal.org_id, since),
-    )
+    return await reports.lead_funnel(s, principal.org_id, days)

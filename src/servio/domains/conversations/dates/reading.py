@@ -5,15 +5,15 @@ right into items: days ("tomorrow", "14/12", "next week"), day filters ("Tuesday
 "weekdays"), times ("3pm", "after 3", "2-5"), day parts ("morning"), connectors ("or")
 and problems (an unknown word, a negation, a vague or past phrase, a date that does not
 exist). Days that do not depend on the rest of the answer are resolved here against
-``today``; everything else is left for ``when.py`` to combine.
+``today``; everything else is left for ``dates.windows`` to combine.
 """
 
 from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from servio.domains.conversations import when_words as words
-from servio.domains.conversations.when_items import (
+from servio.domains.conversations.dates import words
+from servio.domains.conversations.dates.items import (
     At,
     Bound,
     Clock,

@@ -1,4 +1,4 @@
-"""Seed 004's /admin paths with X-Admin-API-Key: 401 without a key, 403 with a wrong
+"""The operator /admin paths with X-Admin-API-Key: 401 without a key, 403 with a wrong
 one; leads and funnel of the key's org only; retention deletes the org's processed
 inbound events older than the window and nothing else."""
 
@@ -28,7 +28,7 @@ PATHS = (
 
 @pytest.fixture
 async def api(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with room for more than seed 004's 10 /admin requests a minute."""
+    """The app with room for more than the 10 /admin requests a minute an operator key gets."""
     roomy = settings.model_copy(update={"rate_limit_admin": "1000/minute"})
     async with app_client(roomy, raise_errors=False) as client:
         yield client

@@ -21,7 +21,7 @@ conversation can confirm it: ``assumed_meridiem`` ("after 3" read as 15:00),
 ``ambiguous_day`` ("next Friday" said early in the week: both Fridays are offered),
 ``approximate`` ("in two weeks", "around 4"), ``outside_hours``, ``clipped``,
 ``shifted`` (a window edge the clock skips, moved forward) and ``ambiguous_time``.
-Absolute dates are read by the small rules in ``when_reading`` rather than by a
+Absolute dates are read by the small rules in ``dates.reading`` rather than by a
 general date parser, whose fuzzy mode fills in whatever the text leaves out.
 """
 
@@ -33,8 +33,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from servio.domains.conversations import when_words as words
-from servio.domains.conversations.when_items import (
+from servio.domains.conversations.dates import words
+from servio.domains.conversations.dates.items import (
     At,
     Bound,
     Clock,
@@ -47,7 +47,7 @@ from servio.domains.conversations.when_items import (
     Weekdays,
     tokenize,
 )
-from servio.domains.conversations.when_reading import Reader
+from servio.domains.conversations.dates.reading import Reader
 
 Outcome = Literal["exact", "window", "several", "earliest", "not_understood", "past"]
 

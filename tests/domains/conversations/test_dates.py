@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servio.domains.conversations import when_words as words
-from servio.domains.conversations.when import (
+from servio.domains.conversations.dates import (
     NotUnderstood,
     Understanding,
     Understood,
     WhenRules,
     understand,
+    words,
 )
 
 EDMONTON = ZoneInfo("America/Edmonton")
