@@ -130,7 +130,7 @@ async def test_concurrent_requests_share_one_session_check(db_url: str, db: obje
     settings = make_settings(db_url, principal_cache_seconds=30, rate_limit_enabled=False)
     async with app_client(settings) as api:
         acct = await register(api, "ada@example.com", "Bright Homes")
-        engine = app_of(api).state.db.engine.sync_engine
+        engine = app_of(api).state.container.db.engine.sync_engine
         checks: list[str] = []
 
         def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
