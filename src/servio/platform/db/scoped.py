@@ -1,9 +1,10 @@
 """Tenant queries start here: ``owned(Model, org_id)`` is the org-scoped ``SELECT`` every
-repository builds on, and ``get_owned`` is the one lookup-or-404 by primary key.
+repository builds on, ``in_org`` the same condition for other statements, and
+``get_owned`` the one lookup-or-404 by primary key.
 
 The explicit filter is the first guard; the second is the database's (row-level
 security on PostgreSQL, the session's loader criteria on SQLite, see
-``servio.platform.db.tenancy``), so a query that forgets ``owned`` still stays inside
+``servio.platform.db.engine``), so a query that forgets ``owned`` still stays inside
 the org its unit of work is bound to.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import ColumnElement, Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -32,7 +33,13 @@ RowT = TypeVar("RowT", bound=OrgOwned)
 
 def owned(model: type[RowT], org_id: uuid.UUID) -> Select[RowT]:
     """``SELECT model WHERE model.org_id = org_id``: the start of every tenant query."""
-    return select(model).where(_column(model, "org_id") == org_id)
+    return select(model).where(in_org(model, org_id))
+
+
+def in_org(model: type[OrgOwned], org_id: uuid.UUID) -> ColumnElement[bool]:
+    """``model.org_id = org_id``, for the statements ``owned`` does not start: a count, a
+    column list, a join's ON clause, an UPDATE or DELETE."""
+    return _column(model, "org_id") == org_id
 
 
 async def get_owned(
