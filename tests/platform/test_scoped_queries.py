@@ -15,7 +15,7 @@ from servio.domains.identity import service
 from servio.domains.identity.models import Membership, OrgSetting, User
 from servio.platform.db import Database
 from servio.platform.db.engine import bind_org
-from servio.platform.db.scoped import get_owned, owned
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import NotFound
 from servio.platform.outbox.models import OutboxMessage
 from tests.support.orgs import add_org
@@ -135,12 +135,14 @@ async def test_binding_an_org_mid_session_scopes_the_next_query(db: Database) ->
     assert keys == {"tax.rate_bps", "secret.of_b"}
 
 
-async def test_owned_starts_a_query_inside_the_org(db: Database) -> None:
+async def test_owned_and_in_org_keep_a_query_inside_the_org(db: Database) -> None:
     # In system scope only the explicit filter keeps orgs apart: owned() is that filter.
     a, b = await _two_orgs(db)
     async with db.reader(system=True) as s:
         mine = (await s.scalars(owned(OrgSetting, a))).all()
         theirs = (await s.scalars(owned(OrgSetting, b).order_by(OrgSetting.key))).all()
+        counted = await s.scalar(select(func.count()).where(in_org(OrgSetting, b)))
+    assert counted == 2
     assert [(r.org_id, r.key, r.value) for r in mine] == [(a, "tax.rate_bps", 500)]
     assert [r.key for r in theirs] == ["secret.of_b", "tax.rate_bps"]
 
