@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings.metrics import DONE
 from servio.domains.bookings.models import STATUSES, Booking
 from servio.domains.bookings.service import readable
+from servio.platform.db.scoped import in_org
 
 # A board or a day list shows the bookings holding time: not the cancelled or lapsed.
 HOLDING_TIME = ("PENDING", "CONFIRMED", "COMPLETED", "NO_SHOW")
@@ -97,7 +98,7 @@ async def daily_figures(
     rows = await s.execute(
         select(
             Booking.created_at, Booking.status, Booking.subtotal_cents, Booking.deposit_required
-        ).where(Booking.org_id == org_id, Booking.created_at >= start, Booking.created_at < end)
+        ).where(in_org(Booking, org_id), Booking.created_at >= start, Booking.created_at < end)
     )
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     made = dict.fromkeys(days, 0)

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from servio.domains.bookings.models import Booking
 from servio.domains.intake import service as intake
+from servio.platform.db.scoped import in_org
 
 DONE = ("CONFIRMED", "COMPLETED")
 
@@ -70,7 +71,7 @@ async def compute(
     s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime, currency: str
 ) -> Metrics:
     leads = await intake.count_created(s, org_id, start, end)
-    in_range = (Booking.org_id == org_id, Booking.created_at >= start, Booking.created_at < end)
+    in_range = (in_org(Booking, org_id), Booking.created_at >= start, Booking.created_at < end)
     rows = (
         await s.execute(
             select(

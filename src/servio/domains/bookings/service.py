@@ -26,6 +26,7 @@ from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.email import Attachment
 from servio.platform.errors import Conflict, DomainError, NotFound
 
@@ -113,7 +114,7 @@ class BookingRequest:
 
 
 def readable(org_id: uuid.UUID) -> Select[Booking]:
-    return select(Booking).where(Booking.org_id == org_id)
+    return owned(Booking, org_id)
 
 
 async def record_event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
@@ -139,7 +140,7 @@ async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
         select(func.count())
         .select_from(Booking)
         .where(
-            Booking.org_id == org_id,
+            in_org(Booking, org_id),
             Booking.email == email,
             Booking.status.in_(("CONFIRMED", "COMPLETED")),
         )
@@ -277,11 +278,8 @@ async def calendar_file(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUI
 async def get(
     s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, lock: bool = False
 ) -> Booking:
-    stmt = readable(org_id).where(Booking.id == booking_id)
-    found = await s.scalar(stmt.with_for_update() if lock else stmt)
-    if found is None:
-        raise BookingNotFound("No such booking in this business.")
-    return found
+    missing = BookingNotFound("No such booking in this business.")
+    return await get_owned(s, Booking, booking_id, org_id, missing=missing, lock=lock)
 
 
 def _check(b: Booking, move: str, if_match: int | None) -> None:
@@ -448,8 +446,8 @@ async def orgs_with_expired_holds(s: AsyncSession, now: datetime) -> list[uuid.U
 async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> list[BookingEvent]:
     await get(s, org_id, booking_id)
     rows = await s.scalars(
-        select(BookingEvent)
-        .where(BookingEvent.org_id == org_id, BookingEvent.booking_id == booking_id)
+        owned(BookingEvent, org_id)
+        .where(BookingEvent.booking_id == booking_id)
         .order_by(BookingEvent.created_at, BookingEvent.id)
     )
     return list(rows)

@@ -17,6 +17,7 @@ from servio.domains.conversations.models import Conversation
 from servio.domains.identity import service as identity
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.jobs.per_org import in_each_org
 
 LEADS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
@@ -59,8 +60,7 @@ async def send_due(s: AsyncSession, org_id: uuid.UUID, now: datetime | None = No
     dedupe key names the booking, the mark and the start)."""
     now = now or utcnow()
     rows = await s.scalars(
-        select(Conversation).where(
-            Conversation.org_id == org_id,
+        owned(Conversation, org_id).where(
             Conversation.channel == messaging.WHATSAPP,
             Conversation.stage == "BOOKED",
             Conversation.booking_id.is_not(None),

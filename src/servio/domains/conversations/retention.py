@@ -21,6 +21,7 @@ from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.messaging import service as messaging
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
 
 TRANSCRIPT_DAYS, STALE_LEAD_DAYS = "retention.transcript_days", "retention.stale_lead_days"
@@ -83,7 +84,7 @@ async def cleanup(
         (
             await s.execute(
                 select(Conversation.id, Conversation.lead_id).where(
-                    Conversation.org_id == org_id,
+                    in_org(Conversation, org_id),
                     Conversation.stage.in_(ENDED),
                     Conversation.updated_at < leads_before,
                 )
@@ -95,7 +96,7 @@ async def cleanup(
     turns = ConversationTurn.conversation_id.in_(ended_ids) | old_turns if ended_ids else old_turns
     deleted = {
         "transcripts": await _delete(
-            s, delete(ConversationTurn).where(ConversationTurn.org_id == org_id, turns)
+            s, delete(ConversationTurn).where(in_org(ConversationTurn, org_id), turns)
         ),
         "messages": await messaging.prune_messages(s, org_id, transcripts_before),
         "conversations": 0,
@@ -104,7 +105,7 @@ async def cleanup(
         deleted["conversations"] = await _delete(
             s,
             delete(Conversation).where(
-                Conversation.org_id == org_id, Conversation.id.in_(ended_ids)
+                in_org(Conversation, org_id), Conversation.id.in_(ended_ids)
             ),
         )
     linked = frozenset(lead for _, lead in ended if lead is not None)

@@ -53,6 +53,7 @@ from servio.domains.conversations.store import store as _store
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,8 @@ async def _conversation(
 ) -> Conversation:
     """The contact's conversation, locked; started on their first message."""
     query = (
-        select(Conversation)
+        owned(Conversation, org_id)
         .where(
-            Conversation.org_id == org_id,
             Conversation.channel == channel,
             Conversation.contact == contact,
         )
@@ -351,7 +351,7 @@ async def slot_parse_stats(s: AsyncSession, org_id: uuid.UUID, since: datetime) 
     rows = await s.execute(
         select(ConversationTurn.parse_outcome, ConversationTurn.parse_kind, func.count())
         .where(
-            ConversationTurn.org_id == org_id,
+            in_org(ConversationTurn, org_id),
             ConversationTurn.created_at >= since,
             ConversationTurn.parse_outcome.is_not(None),
         )
@@ -375,9 +375,8 @@ async def mark_quiet(s: AsyncSession, org_id: uuid.UUID, now: datetime) -> int:
     stale_before = now - timedelta(hours=life.stale_after_hours)
     abandoned_before = now - timedelta(days=life.abandoned_after_days)
     rows = await s.scalars(
-        select(Conversation)
+        owned(Conversation, org_id)
         .where(
-            Conversation.org_id == org_id,
             Conversation.stage.in_([*machine.WAITING_ON_CONTACT, "STALE"]),
             Conversation.last_inbound_at < stale_before,
         )
@@ -427,7 +426,7 @@ async def stage_funnel(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> d
     first message to booked (empty when the org has none)."""
     rows = await s.execute(
         select(Conversation.stage, func.count())
-        .where(Conversation.org_id == org_id, Conversation.created_at >= since)
+        .where(in_org(Conversation, org_id), Conversation.created_at >= since)
         .group_by(Conversation.stage)
     )
     counts = {stage: int(n) for stage, n in rows}

@@ -7,12 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.conversations import machine
 from servio.domains.conversations.actions import Action
 from servio.domains.conversations.models import Conversation
+from servio.platform.db.scoped import get_owned, owned
 from servio.platform.errors import NotFound
 
 
@@ -52,13 +52,8 @@ async def get(
     s: AsyncSession, org_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
 ) -> Conversation:
     """The org's conversation; 404 ``conversation-not-found`` otherwise."""
-    query = select(Conversation).where(
-        Conversation.org_id == org_id, Conversation.id == conversation_id
-    )
-    row = await s.scalar(query.with_for_update() if lock else query)
-    if row is None:
-        raise ConversationNotFound("No such conversation in this business.")
-    return row
+    missing = ConversationNotFound("No such conversation in this business.")
+    return await get_owned(s, Conversation, conversation_id, org_id, missing=missing, lock=lock)
 
 
 async def holding_booking(
@@ -66,8 +61,6 @@ async def holding_booking(
 ) -> Conversation | None:
     """The org's conversation whose booking this is, locked for the change about it."""
     found: Conversation | None = await s.scalar(
-        select(Conversation)
-        .where(Conversation.org_id == org_id, Conversation.booking_id == booking_id)
-        .with_for_update()
+        owned(Conversation, org_id).where(Conversation.booking_id == booking_id).with_for_update()
     )
     return found

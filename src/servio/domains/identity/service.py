@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.identity.models import Membership, OrgSetting, User
 from servio.domains.identity.models import Org as Org  # re-exported for other domains
 from servio.platform.db import Database
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
@@ -77,9 +78,7 @@ async def ensure_org(
 
 async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value: Any) -> OrgSetting:
     """Set one org setting, creating it or bumping its version."""
-    row = await session.scalar(
-        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
-    )
+    row = await session.scalar(owned(OrgSetting, org_id).where(OrgSetting.key == key))
     if row is None:
         row = OrgSetting(org_id=org_id, key=key, value=value)
         session.add(row)
@@ -93,9 +92,7 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
 
 async def delete_setting(session: AsyncSession, org_id: uuid.UUID, key: str) -> None:
     """Remove one org setting, so its default applies again."""
-    row = await session.scalar(
-        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
-    )
+    row = await session.scalar(owned(OrgSetting, org_id).where(OrgSetting.key == key))
     if row is not None:
         await session.delete(row)
         await session.flush()
@@ -110,7 +107,7 @@ async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, An
     many times); ``put_setting`` keeps the session's copy current."""
     cache: dict[uuid.UUID, dict[str, Any]] = session.info.setdefault(SETTINGS_CACHE, {})
     if org_id not in cache:
-        rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
+        rows = await session.scalars(owned(OrgSetting, org_id))
         cache[org_id] = {row.key: row.value for row in rows}
     return dict(cache[org_id])
 
@@ -132,7 +129,7 @@ async def staff_emails(
         select(User.email)
         .join(Membership, Membership.user_id == User.id)
         .where(
-            Membership.org_id == org_id,
+            in_org(Membership, org_id),
             Membership.role.in_(roles),
             Membership.active.is_(True),
             User.is_active.is_(True),
@@ -160,7 +157,7 @@ async def actor_names(
     rows = await session.execute(
         select(User.id, User.email)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id, User.id.in_(ids))
+        .where(in_org(Membership, org_id), User.id.in_(ids))
     )
     return {f"user:{user_id}": email for user_id, email in rows}
 

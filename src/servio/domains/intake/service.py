@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import Conflict, DomainError, NotFound
 from servio.platform.pagination import after_cursor
 
@@ -94,7 +95,7 @@ async def _free_code(s: AsyncSession, org_id: uuid.UUID) -> str:
     while True:
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
         taken = await s.scalar(
-            select(Lead.id).where(Lead.org_id == org_id, Lead.referral_code == code)
+            select(Lead.id).where(in_org(Lead, org_id), Lead.referral_code == code)
         )
         if taken is None:
             return code
@@ -103,9 +104,7 @@ async def _free_code(s: AsyncSession, org_id: uuid.UUID) -> str:
 async def referrer(s: AsyncSession, org_id: uuid.UUID, code: str | None) -> Lead | None:
     if not code:
         return None
-    found = await s.scalar(
-        select(Lead).where(Lead.org_id == org_id, Lead.referral_code == code.strip().upper())
-    )
+    found = await s.scalar(owned(Lead, org_id).where(Lead.referral_code == code.strip().upper()))
     if found is None:
         raise UnknownReferralCode(
             f"No customer has the referral code {code!r}.", extra={"field": "referred_by"}
@@ -145,23 +144,20 @@ async def create_lead(
 
 def readable(org_id: uuid.UUID) -> Select[Lead]:
     """Every lead query starts here: scoped to one org."""
-    return select(Lead).where(Lead.org_id == org_id)
+    return owned(Lead, org_id)
 
 
 async def get_lead(s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:
-    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id))
-    if lead is None:
-        raise LeadNotFound("No such lead in this business.")
-    return lead
+    missing = LeadNotFound("No such lead in this business.")
+    return await get_owned(s, Lead, lead_id, org_id, missing=missing)
 
 
 async def move(
     s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, status: str
 ) -> tuple[Lead, str]:
     """Change a lead's status along the allowed transitions; returns (lead, old status)."""
-    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id).with_for_update())
-    if lead is None:
-        raise LeadNotFound("No such lead in this business.")
+    missing = LeadNotFound("No such lead in this business.")
+    lead = await get_owned(s, Lead, lead_id, org_id, missing=missing, lock=True)
     old = lead.status
     if status not in TRANSITIONS.get(old, frozenset()):
         raise IllegalTransition(
@@ -235,7 +231,7 @@ async def sources(s: AsyncSession, org_id: uuid.UUID) -> list[str]:
     """The sources the org's leads came from, for a filter's choices."""
     rows = await s.scalars(
         select(Lead.source)
-        .where(Lead.org_id == org_id, Lead.source.is_not(None))
+        .where(in_org(Lead, org_id), Lead.source.is_not(None))
         .distinct()
         .order_by(Lead.source)
     )
@@ -254,7 +250,7 @@ async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end
     found = await s.scalar(
         select(func.count())
         .select_from(Lead)
-        .where(Lead.org_id == org_id, Lead.created_at >= start, Lead.created_at < end)
+        .where(in_org(Lead, org_id), Lead.created_at >= start, Lead.created_at < end)
     )
     return int(found or 0)
 
@@ -264,7 +260,7 @@ async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> 
     status a lead can take is listed, with 0 when none does."""
     rows = await s.execute(
         select(Lead.status, func.count())
-        .where(Lead.org_id == org_id, Lead.created_at >= since)
+        .where(in_org(Lead, org_id), Lead.created_at >= since)
         .group_by(Lead.status)
     )
     counts = dict.fromkeys(TRANSITIONS, 0)
@@ -308,5 +304,5 @@ async def prune_leads(
     ``also`` (say, of abandoned conversations) unless they were BOOKED."""
     stale = (Lead.status == "LOST") & (Lead.updated_at < lost_before)
     chosen = or_(stale, Lead.id.in_(also) & (Lead.status != "BOOKED")) if also else stale
-    result = await s.execute(delete(Lead).where(Lead.org_id == org_id, chosen))
+    result = await s.execute(delete(Lead).where(in_org(Lead, org_id), chosen))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

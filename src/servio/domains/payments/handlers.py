@@ -7,12 +7,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from servio.domains.bookings import service as bookings
 from servio.domains.payments.gateway import PaymentGateway
 from servio.domains.payments.models import Payment
 from servio.platform.db import Database
+from servio.platform.db.scoped import owned
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure, Skipped
 
 REFUND = bookings.DEPOSIT_REFUND
@@ -33,8 +32,7 @@ class Refunds:
             raise PermanentFailure(f"a {REFUND} message needs an org and a positive amount")
         async with self.db.unit_of_work(delivery.org_id) as s:
             paid = await s.scalar(
-                select(Payment).where(
-                    Payment.org_id == delivery.org_id,
+                owned(Payment, delivery.org_id).where(
                     Payment.booking_id == booking_id,
                     Payment.payment_intent_id.is_not(None),
                 )

@@ -22,6 +22,7 @@ from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import owned
 
 
 async def pending_deposit(
@@ -174,8 +175,8 @@ async def apply_event(s: AsyncSession, event: dict[str, Any]) -> str:
 async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> Payment | None:
     """The booking's deposit payment with the provider, if one was started."""
     return await s.scalar(
-        select(Payment)
-        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        owned(Payment, org_id)
+        .where(Payment.booking_id == booking_id)
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
@@ -221,8 +222,8 @@ async def booking_payments(
 ) -> list[Payment]:
     """The booking's payments (its deposit checkouts), oldest first."""
     rows = await s.scalars(
-        select(Payment)
-        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        owned(Payment, org_id)
+        .where(Payment.booking_id == booking_id)
         .order_by(Payment.created_at, Payment.id)
     )
     return list(rows)

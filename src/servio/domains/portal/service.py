@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
@@ -21,6 +20,7 @@ from servio.domains.payments import service as payments
 from servio.domains.portal.signin import ClientSession as ClientSession
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.errors import Conflict, DomainError
 
 CHANGEABLE = frozenset({"PENDING", "CONFIRMED"})
@@ -213,9 +213,8 @@ async def export(s: AsyncSession, who: ClientSession) -> dict[str, Any]:
     )
     paid = list(
         await s.scalars(
-            select(payments.Payment)
+            owned(payments.Payment, who.org_id)
             .where(
-                payments.Payment.org_id == who.org_id,
                 payments.Payment.booking_id.in_([b.id for b in rows]),
             )
             .order_by(payments.Payment.created_at)

@@ -23,6 +23,7 @@ from servio.domains.scheduling.models import (
 )
 from servio.domains.scheduling.slots import Calendar, Rules, Slot, Window, free_slots
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import Conflict, DomainError, NotFound
 
 DEFAULT_HOURS = (time(9), time(18))
@@ -62,7 +63,7 @@ def rules_from(settings: dict[str, Any]) -> Rules:
 async def _resources(
     s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None
 ) -> list[Resource]:
-    stmt = select(Resource).where(Resource.org_id == org_id, Resource.active.is_(True))
+    stmt = owned(Resource, org_id).where(Resource.active.is_(True))
     if resource_id is not None:
         stmt = stmt.where(Resource.id == resource_id)
     rows = list(await s.scalars(stmt.order_by(Resource.name)))
@@ -92,7 +93,7 @@ async def _busy(
     reservations = select(
         Reservation.resource_id, Reservation.starts_at, Reservation.ends_at
     ).where(
-        Reservation.org_id == org_id,
+        in_org(Reservation, org_id),
         Reservation.active,  # as the partial indexes say it
         or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
         Reservation.starts_at < end,
@@ -101,7 +102,7 @@ async def _busy(
     if resource_id is not None:
         reservations = reservations.where(Reservation.resource_id == resource_id)
     blackouts = select(Blackout.resource_id, Blackout.starts_at, Blackout.ends_at).where(
-        Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
+        in_org(Blackout, org_id), Blackout.starts_at < end, Blackout.ends_at > start
     )
     for owner, starts_at, ends_at in await s.execute(reservations.union_all(blackouts)):
         taken[owner].append((starts_at, ends_at))
@@ -124,9 +125,9 @@ async def _resources_and_hours(
         )
         .outerjoin(
             WeeklyHours,
-            (WeeklyHours.resource_id == Resource.id) & (WeeklyHours.org_id == org_id),
+            (WeeklyHours.resource_id == Resource.id) & (in_org(WeeklyHours, org_id)),
         )
-        .where(Resource.org_id == org_id, Resource.active.is_(True))
+        .where(in_org(Resource, org_id), Resource.active.is_(True))
         .order_by(Resource.name, Resource.id, WeeklyHours.weekday, WeeklyHours.opens)
     )
     if resource_id is not None:
@@ -158,7 +159,7 @@ async def calendars(
         DateException.closed,
         DateException.opens,
         DateException.closes,
-    ).where(DateException.org_id == org_id, DateException.day.in_(days))
+    ).where(in_org(DateException, org_id), DateException.day.in_(days))
     for scope, day, closed, starts, ends in await s.execute(special):
         exceptions[scope][day] = [] if closed or not (starts and ends) else [Window(starts, ends)]
     span_start = datetime.combine(min(days), time(0), tzinfo=UTC) - timedelta(days=1)
@@ -304,7 +305,7 @@ async def _release_expired(
     await s.execute(
         update(Reservation)
         .where(
-            Reservation.org_id == org_id,
+            in_org(Reservation, org_id),
             Reservation.resource_id == resource_id,
             Reservation.active,  # as the partial indexes say it
             Reservation.expires_at.is_not(None),

@@ -16,6 +16,7 @@ from servio.domains.webhooks.lead_export import lead_export_target
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
 from servio.domains.webhooks.service import LEAD_EXPORT_KIND, WEBHOOK_KIND
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import in_org
 from servio.platform.logging import get_logger
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure
 from servio.platform.webhooks_out import (
@@ -67,7 +68,7 @@ class Deliverer:
                     update(WebhookSubscription)
                     .where(
                         WebhookSubscription.id == subscription_id,
-                        WebhookSubscription.org_id == org_id,
+                        in_org(WebhookSubscription, org_id),
                     )
                     .values(active=False, disabled_reason="the receiver answered 410 Gone")
                 )

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
+from servio.platform.db.scoped import owned
 from servio.platform.pagination import after_cursor
 
 
 def subscriptions(org_id: uuid.UUID) -> Select[WebhookSubscription]:
-    return select(WebhookSubscription).where(WebhookSubscription.org_id == org_id)
-
-
-async def subscription(
-    session: AsyncSession, org_id: uuid.UUID, subscription_id: uuid.UUID, *, lock: bool = False
-) -> WebhookSubscription | None:
-    statement = subscriptions(org_id).where(WebhookSubscription.id == subscription_id)
-    return await session.scalar(statement.with_for_update() if lock else statement)
+    return owned(WebhookSubscription, org_id)
 
 
 async def active_subscriptions(
@@ -39,7 +33,7 @@ async def deliveries(
     limit: int,
 ) -> list[WebhookDelivery]:
     """Up to ``limit`` attempts, newest first, after ``cursor``."""
-    statement = select(WebhookDelivery).where(WebhookDelivery.org_id == org_id)
+    statement = owned(WebhookDelivery, org_id)
     if subscription_id is not None:
         statement = statement.where(WebhookDelivery.subscription_id == subscription_id)
     if ok is not None:

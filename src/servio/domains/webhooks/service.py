@@ -20,6 +20,7 @@ from servio.domains.webhooks.config import WebhooksConfig
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned
 from servio.platform.errors import Conflict, DomainError, NotFound
 from servio.platform.pagination import encode_cursor
 from servio.platform.webhooks_out import TargetRefused, TargetUnresolvable, check_url, new_secret
@@ -96,10 +97,10 @@ async def get_subscription(
     session: AsyncSession, org_id: uuid.UUID, subscription_id: uuid.UUID, *, lock: bool = False
 ) -> WebhookSubscription:
     """The org's subscription; 404 for an unknown id or another org's."""
-    row = await repository.subscription(session, org_id, subscription_id, lock=lock)
-    if row is None:
-        raise SubscriptionNotFound("No webhook subscription with this id.")
-    return row
+    missing = SubscriptionNotFound("No webhook subscription with this id.")
+    return await get_owned(
+        session, WebhookSubscription, subscription_id, org_id, missing=missing, lock=lock
+    )
 
 
 async def update_subscription(

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.audit.models import AuditEvent, chain_of
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
 
 MAX_PAGE = 200
@@ -101,7 +102,7 @@ async def list_events(
     inclusive, ``until`` exclusive. A cursor not issued here is refused (400)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    org_rows = AuditEvent.org_id.is_(None) if org_id is None else AuditEvent.org_id == org_id
+    org_rows = AuditEvent.org_id.is_(None) if org_id is None else in_org(AuditEvent, org_id)
     statement = select(AuditEvent).where(AuditEvent.chain_id == chain_of(org_id), org_rows)
     statement = _filtered(
         statement, action=action, actor=actor, target=target, since=since, until=until

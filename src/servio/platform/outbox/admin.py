@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import Conflict, NotFound
 from servio.platform.outbox.models import DEAD, DISCARDED, PENDING, OutboxMessage
 from servio.platform.pagination import after_cursor, encode_cursor
@@ -42,7 +43,7 @@ async def dead_letters(
     limit: int = 50,
 ) -> Page:
     """Dead messages of one org, most recently failed first."""
-    stmt = select(OutboxMessage).where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+    stmt = owned(OutboxMessage, org_id).where(OutboxMessage.status == DEAD)
     if kind:
         stmt = stmt.where(OutboxMessage.kind == kind)
     if since:
@@ -60,13 +61,8 @@ async def dead_letters(
 
 
 async def _dead_row(s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:
-    row = await s.scalar(
-        select(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.org_id == org_id)
-        .with_for_update()
-    )
-    if row is None:
-        raise MessageNotFound("No such outbox message in this business.")
+    missing = MessageNotFound("No such outbox message in this business.")
+    row = await get_owned(s, OutboxMessage, message_id, org_id, missing=missing, lock=True)
     if row.status != DEAD:
         raise NotDead(f"The message is {row.status}, not dead.")
     return row
@@ -106,8 +102,8 @@ async def retry_dead(
     """Replay up to ``limit`` of the org's oldest dead messages in one go (bulk retry)."""
     rows = list(
         await s.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+            owned(OutboxMessage, org_id)
+            .where(OutboxMessage.status == DEAD)
             .order_by(OutboxMessage.updated_at)
             .limit(limit)
             .with_for_update()
@@ -118,7 +114,7 @@ async def retry_dead(
     left = await s.scalar(
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+        .where(in_org(OutboxMessage, org_id), OutboxMessage.status == DEAD)
     )
     return {"retried": len(rows), "remaining_dead": int(left or 0)}
 
@@ -126,7 +122,7 @@ async def retry_dead(
 async def counts_by_kind(s: AsyncSession, org_id: uuid.UUID) -> dict[str, int]:
     rows = await s.execute(
         select(OutboxMessage.kind, func.count())
-        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+        .where(in_org(OutboxMessage, org_id), OutboxMessage.status == DEAD)
         .group_by(OutboxMessage.kind)
     )
     return {kind: int(n) for kind, n in rows.all()}
