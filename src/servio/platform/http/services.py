@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from servio.platform.clock import Clock
 from servio.platform.config import Settings
 from servio.platform.db import Database
+from servio.platform.manifest import Core
 from servio.platform.metrics import Metrics
 
 
@@ -39,13 +40,7 @@ def provided(request: Request) -> object:
     return services
 
 
-class Basics(Protocol):
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def db(self) -> Database: ...
-    @property
-    def clock(self) -> Clock: ...
+class Basics(Core, Protocol):
     @property
     def metrics(self) -> Metrics: ...
 
