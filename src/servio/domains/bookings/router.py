@@ -107,6 +107,13 @@ class BookingOut(BaseModel):
     deposit: DepositOut
 
 
+class BookingPage(BaseModel):
+    """Bookings by start time; ``next_cursor`` fetches the later ones (None: no more)."""
+
+    items: list[BookingOut]
+    next_cursor: str | None
+
+
 def _out(b: Booking, response: Response | None = None) -> BookingOut:
     if response is not None:
         response.headers["ETag"] = f'W/"{b.version}"'
@@ -180,8 +187,8 @@ async def create_booking(
 
 @router.get(
     "/v1/admin/bookings",
-    summary="Bookings by day range and status",
-    responses=problem_responses(401, 403),
+    summary="Bookings by day range and status, by start time, with cursor pagination",
+    responses=problem_responses(400, 401, 403),
 )
 async def list_bookings(
     principal: Reader,
@@ -191,16 +198,18 @@ async def list_bookings(
     status: Annotated[
         str | None, Query(pattern=r"^(PENDING|CONFIRMED|CANCELLED|COMPLETED|NO_SHOW|EXPIRED)$")
     ] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[BookingOut]:
+) -> BookingPage:
     org = await identity.get_org(s, principal.org_id)
-    found = await listing.search(
+    page = await listing.page(
         s,
         principal.org_id,
         ZoneInfo(org.timezone),
         listing.BookingFilter(status=status, since=since, until=until, limit=limit),
+        cursor,
     )
-    return [_out(b) for b in found]
+    return BookingPage(items=[_out(b) for b in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(

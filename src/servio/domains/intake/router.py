@@ -18,7 +18,6 @@ from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import ClientInfo, Trail
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
-from servio.platform.pagination import encode_cursor
 from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["leads"], route_class=JsonRoute)
@@ -106,20 +105,16 @@ async def list_leads(
 ) -> Any:
     found = service.search(service.readable(principal.org_id), q, status)
     found = service.narrowed(found, source, created_from, created_before)
-    stmt = service.after(found, cursor)
-    rows = list(await s.scalars(stmt.limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
+    page = await service.lead_page(s, found, cursor, limit)
     if format == "csv":
         return Response(
-            leads_csv(rows),
+            leads_csv(page.items),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
         )
-    token = None
-    if more and rows:
-        token = encode_cursor(rows[-1].created_at, rows[-1].id)
     return LeadPage(
-        items=[LeadOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=token
+        items=[LeadOut.model_validate(r, from_attributes=True) for r in page.items],
+        next_cursor=page.next_cursor,
     )
 
 

@@ -16,10 +16,9 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
-from servio.platform import outbox
+from servio.platform import outbox, pagination
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
-from servio.platform.pagination import after_cursor
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "NEW": frozenset({"CONTACTED", "QUOTED", "BOOKED", "LOST"}),
@@ -242,11 +241,19 @@ async def sources(s: AsyncSession, org_id: uuid.UUID) -> list[str]:
     return [str(r) for r in rows]
 
 
+NEWEST_FIRST = pagination.ByTimeAndId(Lead.created_at, Lead.id)
+
+
 def after(stmt: Select[Lead], cursor: str | None) -> Select[Lead]:
     """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
-    if cursor:
-        stmt = stmt.where(after_cursor(Lead.created_at, Lead.id, cursor))
-    return stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
+    return pagination.continued(stmt, NEWEST_FIRST, cursor or None)
+
+
+async def lead_page(
+    s: AsyncSession, stmt: Select[Lead], cursor: str | None, limit: int
+) -> pagination.Page[Lead]:
+    """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
+    return await pagination.keyset_page(s, stmt, NEWEST_FIRST, cursor=cursor or None, limit=limit)
 
 
 async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime) -> int:
