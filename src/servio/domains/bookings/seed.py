@@ -80,7 +80,7 @@ async def _lead(s: AsyncSession, d: _Day, n: int, created: datetime, status: str
         phone=f"+1780555{1000 + n:04d}",
     )
     inputs = _inputs(d.rng)
-    estimate = await catalog.price_inputs(s, d.cat, d.org_id, inputs)
+    estimate = (await catalog.price_inputs(s, d.cat, d.org_id, inputs)).model_dump()
     source = d.rng.choice(SOURCES)
     lead = await intake.create_lead(
         s,

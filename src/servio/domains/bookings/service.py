@@ -123,15 +123,15 @@ async def record_event(s: AsyncSession, b: Booking, kind: str, actor: str, **det
 
 async def _duration(
     s: AsyncSession, cat: catalog.Catalog, org_id: uuid.UUID, req: BookingRequest
-) -> tuple[timedelta, dict[str, Any] | None]:
+) -> tuple[timedelta, catalog.EstimateOut | None]:
     if req.inputs is None:
         if not req.duration_minutes:
             raise MissingDuration("Send inputs or duration_minutes.", extra={"field": "inputs"})
         return timedelta(minutes=req.duration_minutes), None
     estimate = await catalog.price_inputs(s, cat, org_id, req.inputs)
-    if estimate["needs_custom_quote"]:
-        raise CustomQuoteRequired(str(estimate["reason"]))
-    return timedelta(hours=estimate["time_on_site_hours"]), estimate
+    if estimate.needs_custom_quote:
+        raise CustomQuoteRequired(str(estimate.reason))
+    return timedelta(hours=estimate.time_on_site_hours), estimate
 
 
 async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
@@ -203,7 +203,7 @@ async def create(
         decision = decide(
             await catalog.deposit_policy(s, cat, org_id),
             BookingFacts(
-                subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+                subtotal_cents=estimate.subtotal_cents if estimate else None,
                 cleaning_type=req.inputs.cleaning_type if req.inputs else None,
                 local_start=req.start.astimezone(tz),
                 now=now.astimezone(tz),
@@ -237,8 +237,8 @@ async def create(
         starts_at=req.start.astimezone(UTC),
         ends_at=req.start.astimezone(UTC) + duration,
         inputs=req.inputs.model_dump(mode="json") if req.inputs else {},
-        estimate=estimate,
-        subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+        estimate=estimate.model_dump() if estimate else None,
+        subtotal_cents=estimate.subtotal_cents if estimate else None,
         currency=org.currency,
         deposit_required=decision.required,
         deposit_cents=decision.amount_cents,

@@ -132,11 +132,12 @@ async def estimate_questions(
 
 async def price_inputs(
     session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, inputs: EstimateIn
-) -> dict[str, Any]:
-    """The JSON breakdown other domains store with a lead or a booking."""
+) -> EstimateOut:
+    """The breakdown other domains show, and store (``model_dump()``) with a lead or a
+    booking."""
     request = CleaningRequest(**inputs.model_dump(exclude={"currency"}))
     found = await estimate_for_org(session, catalog, org_id, request, inputs.currency)
-    return EstimateOut.of(found).model_dump()
+    return EstimateOut.of(found)
 
 
 async def deposit_policy(
@@ -151,6 +152,7 @@ __all__ = [
     "Catalog",
     "DepositPolicy",
     "EstimateIn",
+    "EstimateOut",
     "EstimateQuestions",
     "InvalidPricing",
     "VerticalNotFound",

@@ -218,15 +218,15 @@ async def _complete(
             actions.append(offer)
     if flow.estimate:
         found = await _estimate(s, org_id, state, prices)
-        state = replace(state, answers={**state.answers, "_estimate": found})
-        total = money_text(int(found["total_cents"]), str(found["currency"]))
+        state = replace(state, answers={**state.answers, "_estimate": found.model_dump()})
+        total = money_text(found.total_cents, found.currency)
         actions.append(Text(text=f"Your estimate: {total}."))
     return state, actions
 
 
 async def _estimate(
     s: AsyncSession, org_id: uuid.UUID, state: machine.State, prices: catalog.Catalog | None
-) -> dict[str, Any]:
+) -> catalog.EstimateOut:
     answers = state.answers
     inputs = catalog.EstimateIn(
         beds=int(answers["beds"]),

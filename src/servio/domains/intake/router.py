@@ -66,7 +66,8 @@ async def create_lead(
         )
         estimate = None
         if body.inputs is not None:
-            estimate = await catalog.price_inputs(s, catalog_, found.id, body.inputs)
+            priced = await catalog.price_inputs(s, catalog_, found.id, body.inputs)
+            estimate = priced.model_dump()
         lead = await service.create_lead(
             s,
             found.id,
