@@ -14,12 +14,17 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.metrics import DONE
-from servio.domains.bookings.models import STATUSES, Booking
+from servio.domains.bookings.models import STATUSES, Booking, BookingStatus
 from servio.domains.bookings.service import readable
 from servio.platform import pagination
 
 # A board or a day list shows the bookings holding time: not the cancelled or lapsed.
-HOLDING_TIME = ("PENDING", "CONFIRMED", "COMPLETED", "NO_SHOW")
+HOLDING_TIME = (
+    BookingStatus.PENDING,
+    BookingStatus.CONFIRMED,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from servio.domains.bookings import emails, service
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.identity import service as identity
 from servio.platform.db import utcnow
 from servio.platform.email import last_email, resend_email
@@ -50,7 +50,7 @@ async def queue_reminders(
         await s.scalars(
             service.readable(org_id)
             .where(
-                Booking.status == "CONFIRMED",
+                Booking.status == BookingStatus.CONFIRMED,
                 Booking.starts_at > now,
                 Booking.starts_at <= now + timedelta(hours=hours),
                 _not_reminded_for_its_start(),
@@ -74,7 +74,7 @@ async def orgs_with_reminders_ahead(s: AsyncSession, now: datetime) -> list[uuid
     rows = await s.scalars(
         select(Booking.org_id)
         .where(
-            Booking.status == "CONFIRMED",
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.starts_at > now,
             _not_reminded_for_its_start(),
         )

@@ -20,6 +20,7 @@ from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decid
 from servio.domains.bookings.invites import Method, invitation
 from servio.domains.bookings.models import Booking as Booking  # re-exported for other domains
 from servio.domains.bookings.models import BookingEvent
+from servio.domains.bookings.models import BookingStatus as BookingStatus
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
@@ -29,12 +30,40 @@ from servio.platform.db import utcnow
 from servio.platform.email import Attachment
 from servio.platform.errors import Conflict, DomainError, NotFound
 
-MOVES: dict[str, frozenset[str]] = {
-    "confirm": frozenset({"PENDING"}),
-    "cancel": frozenset({"PENDING", "CONFIRMED"}),
-    "complete": frozenset({"CONFIRMED"}),
-    "no_show": frozenset({"CONFIRMED"}),
-    "reschedule": frozenset({"PENDING", "CONFIRMED"}),
+# Every change of a booking, by staff or by the system, goes through ``_move`` and this
+# table. Staying in a status is a change too (a reschedule, a deposit lifting a hold).
+TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.PENDING: frozenset(
+        {
+            BookingStatus.PENDING,
+            BookingStatus.CONFIRMED,
+            BookingStatus.CANCELLED,
+            BookingStatus.EXPIRED,
+        }
+    ),
+    BookingStatus.CONFIRMED: frozenset(
+        {
+            BookingStatus.CONFIRMED,
+            BookingStatus.CANCELLED,
+            BookingStatus.COMPLETED,
+            BookingStatus.NO_SHOW,
+        }
+    ),
+    # A deposit paid after its hold lapsed takes the time again when it is still free.
+    BookingStatus.EXPIRED: frozenset(
+        {BookingStatus.EXPIRED, BookingStatus.PENDING, BookingStatus.CONFIRMED}
+    ),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.COMPLETED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+# What each staff action accepts (a subset of the table above).
+MOVES: dict[str, frozenset[BookingStatus]] = {
+    "confirm": frozenset({BookingStatus.PENDING}),
+    "cancel": frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED}),
+    "complete": frozenset({BookingStatus.CONFIRMED}),
+    "no_show": frozenset({BookingStatus.CONFIRMED}),
+    "reschedule": frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED}),
 }
 # Queued for a booking staff confirm after its deposit (``staff_confirms``): whoever
 # opened it (a conversation) follows along. Payload: booking_id.
@@ -44,10 +73,10 @@ CONFIRMED = "booking.confirmed"
 # deposit taken. Payload: booking_id, reason ("expired" or "failed").
 DEPOSIT_LAPSED = "booking.deposit_lapsed"
 RESULT = {
-    "confirm": "CONFIRMED",
-    "cancel": "CANCELLED",
-    "complete": "COMPLETED",
-    "no_show": "NO_SHOW",
+    "confirm": BookingStatus.CONFIRMED,
+    "cancel": BookingStatus.CANCELLED,
+    "complete": BookingStatus.COMPLETED,
+    "no_show": BookingStatus.NO_SHOW,
 }
 
 
@@ -141,7 +170,7 @@ async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
         .where(
             Booking.org_id == org_id,
             Booking.email == email,
-            Booking.status.in_(("CONFIRMED", "COMPLETED")),
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED)),
         )
     )
     return not seen
@@ -265,7 +294,7 @@ async def calendar_file(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUI
     (UID, sequence) as the invitations the emails carry."""
     b = await get(s, org_id, booking_id)
     org = await identity.get_org(s, org_id)
-    withdrawn = b.status in ("CANCELLED", "EXPIRED")
+    withdrawn = b.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
     return invitation(
         b,
         business=org.name,
@@ -282,6 +311,17 @@ async def get(
     if found is None:
         raise BookingNotFound("No such booking in this business.")
     return found
+
+
+def _move(b: Booking, to: BookingStatus, now: datetime) -> None:
+    """The one way a booking changes: along ``TRANSITIONS``, with a new version (its
+    ETag; the mapper's ``version_id_col`` makes the write fail if another got there
+    first)."""
+    if to not in TRANSITIONS[BookingStatus(b.status)]:
+        raise IllegalBookingMove(
+            f"A {b.status} booking cannot become {to}.", extra={"status": b.status}
+        )
+    b.status, b.version, b.updated_at = to, b.version + 1, now
 
 
 def _check(b: Booking, move: str, if_match: int | None) -> None:
@@ -336,7 +376,7 @@ async def apply(
     b = await get(s, org_id, booking_id, lock=True)
     _check(b, move, if_match)
     old = b.status
-    b.status, b.version, b.updated_at = RESULT[move], b.version + 1, utcnow()
+    _move(b, RESULT[move], utcnow())
     if move == "confirm":
         b.hold_expires_at = None
         await _reservation_active(s, b, True, kind="booking")
@@ -356,7 +396,7 @@ async def apply(
         await _announce(s, b, CONFIRMED)
     elif move == "cancel":
         # Only a confirmed booking was sent an invitation that now has to be withdrawn.
-        withdraw: Method | None = "CANCEL" if old == "CONFIRMED" else None
+        withdraw: Method | None = "CANCEL" if old == BookingStatus.CONFIRMED else None
         await emails.send(s, b, "cancelled", invite=withdraw, reason=reason or "")
     await s.flush()
     return b
@@ -395,14 +435,14 @@ async def reschedule(
         start.astimezone(UTC),
         start.astimezone(UTC) + duration,
     )
-    b.version, b.updated_at = b.version + 1, utcnow()
+    _move(b, BookingStatus(b.status), utcnow())
     await record_event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
     tz = ZoneInfo((await identity.get_org(s, org_id)).timezone)
     await emails.send(
         s,
         b,
         "rescheduled",
-        invite="REQUEST" if b.status == "CONFIRMED" else None,
+        invite="REQUEST" if b.status == BookingStatus.CONFIRMED else None,
         previous=old.astimezone(tz).strftime("%A %d %B %Y at %H:%M"),
     )
     await s.flush()
@@ -416,7 +456,7 @@ async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None 
         await s.scalars(
             readable(org_id)
             .where(
-                Booking.status == "PENDING",
+                Booking.status == BookingStatus.PENDING,
                 Booking.hold_expires_at.is_not(None),
                 Booking.hold_expires_at <= now,
             )
@@ -424,7 +464,7 @@ async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None 
         )
     )
     for b in stale:
-        b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+        _move(b, BookingStatus.EXPIRED, now)
         await _reservation_active(s, b, False)
         await record_event(s, b, "expired", "system")
     await s.flush()
@@ -436,7 +476,7 @@ async def orgs_with_expired_holds(s: AsyncSession, now: datetime) -> list[uuid.U
     rows = await s.scalars(
         select(Booking.org_id)
         .where(
-            Booking.status == "PENDING",
+            Booking.status == BookingStatus.PENDING,
             Booking.hold_expires_at.is_not(None),
             Booking.hold_expires_at <= now,
         )
@@ -470,11 +510,17 @@ async def deposit_paid(
     the deposit by hand record it as ``deposit_marked_paid`` under their own name."""
     now = now or utcnow()
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW") or _paid_awaiting_staff(b):
+    if b.status in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.COMPLETED,
+        BookingStatus.NO_SHOW,
+    ) or _paid_awaiting_staff(b):
         return "already"
-    if b.status == "CANCELLED":
+    if b.status == BookingStatus.CANCELLED:
         return "needs_refund"
-    if b.status == "EXPIRED" or (b.hold_expires_at is not None and b.hold_expires_at <= now):
+    if b.status == BookingStatus.EXPIRED or (
+        b.hold_expires_at is not None and b.hold_expires_at <= now
+    ):
         await _reservation_active(s, b, False)
         try:
             fresh = await scheduling.reserve(
@@ -487,7 +533,7 @@ async def deposit_paid(
                 now=now - timedelta(days=3650),
             )
         except scheduling.SlotTaken:
-            b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+            _move(b, BookingStatus.EXPIRED, now)
             await record_event(s, b, "payment_after_expiry", actor, outcome="needs_refund")
             return "needs_refund"
         fresh.ref_id, b.reservation_id = b.id, fresh.id
@@ -495,8 +541,8 @@ async def deposit_paid(
     else:
         await _reservation_active(s, b, True, kind="booking")
         outcome = "confirmed"
-    b.hold_expires_at, b.version, b.updated_at = None, b.version + 1, now
-    b.status = "PENDING" if b.staff_confirms else "CONFIRMED"
+    b.hold_expires_at = None
+    _move(b, BookingStatus.PENDING if b.staff_confirms else BookingStatus.CONFIRMED, now)
     await record_event(s, b, event, actor, outcome=outcome)
     if b.staff_confirms:  # the slot is kept; staff confirm it (apply "confirm")
         await _announce(s, b, DEPOSIT_PAID)
@@ -509,7 +555,7 @@ async def deposit_paid(
 
 def _paid_awaiting_staff(b: Booking) -> bool:
     """A staff-confirmed booking whose deposit came in: PENDING with its hold lifted."""
-    return b.staff_confirms and b.status == "PENDING" and b.hold_expires_at is None
+    return b.staff_confirms and b.status == BookingStatus.PENDING and b.hold_expires_at is None
 
 
 async def _announce(s: AsyncSession, b: Booking, kind: str) -> None:
@@ -529,7 +575,7 @@ async def deposit_marked_paid(
     """Staff took the deposit by hand: a PENDING booking is confirmed (as when the
     provider reports the payment) with a ``deposit_marked_paid`` timeline event."""
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status != "PENDING":
+    if b.status != BookingStatus.PENDING:
         raise IllegalBookingMove(
             f"A {b.status} booking has no deposit to mark paid.", extra={"status": b.status}
         )
@@ -543,7 +589,9 @@ async def deposit_lapsed(
     go backwards. A staff-confirmed booking left without its deposit (its hold released
     now or earlier) is announced as ``booking.deposit_lapsed`` for whoever opened it."""
     b = await get(s, org_id, booking_id, lock=True)
-    unpaid = b.status == "EXPIRED" or (b.status == "PENDING" and not _paid_awaiting_staff(b))
+    unpaid = b.status == BookingStatus.EXPIRED or (
+        b.status == BookingStatus.PENDING and not _paid_awaiting_staff(b)
+    )
     if b.staff_confirms and unpaid:
         await outbox.add(
             s,
@@ -552,9 +600,9 @@ async def deposit_lapsed(
             dedupe_key=f"{DEPOSIT_LAPSED}:{b.id}",
             org_id=b.org_id,
         )
-    if b.status != "PENDING" or _paid_awaiting_staff(b):
+    if b.status != BookingStatus.PENDING or _paid_awaiting_staff(b):
         return "ignored"
-    b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, utcnow()
+    _move(b, BookingStatus.EXPIRED, utcnow())
     await _reservation_active(s, b, False)
     await record_event(s, b, "deposit_lapsed", "provider")
     return "released"

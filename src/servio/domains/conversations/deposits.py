@@ -148,7 +148,7 @@ async def resume_deposit(
     if deposit is None:
         return None
     booking = await bookings.get(s, org.id, row.booking_id)
-    if booking.status == "PENDING" and (booking.hold_expires_at or now) > now:
+    if booking.status == bookings.BookingStatus.PENDING and (booking.hold_expires_at or now) > now:
         update = {"booking_id": booking.id, "checkout_pending": True}
         return state, [deposit.model_copy(update=update)]
     row.booking_id = None  # the hold ran out before its link could be opened

@@ -16,16 +16,19 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
+from servio.domains.intake.models import LeadStatus as LeadStatus
 from servio.platform import outbox, pagination
 from servio.platform.db import utcnow
 from servio.platform.errors import Conflict, DomainError, NotFound
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "NEW": frozenset({"CONTACTED", "QUOTED", "BOOKED", "LOST"}),
-    "CONTACTED": frozenset({"QUOTED", "BOOKED", "LOST"}),
-    "QUOTED": frozenset({"BOOKED", "LOST"}),
-    "LOST": frozenset({"CONTACTED"}),
-    "BOOKED": frozenset(),
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset(
+        {LeadStatus.CONTACTED, LeadStatus.QUOTED, LeadStatus.BOOKED, LeadStatus.LOST}
+    ),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.QUOTED, LeadStatus.BOOKED, LeadStatus.LOST}),
+    LeadStatus.QUOTED: frozenset({LeadStatus.BOOKED, LeadStatus.LOST}),
+    LeadStatus.LOST: frozenset({LeadStatus.CONTACTED}),
+    LeadStatus.BOOKED: frozenset(),
 }
 REGION_BY_CURRENCY = {"CAD": "CA", "USD": "US", "GBP": "GB", "AUD": "AU", "NZD": "NZ"}
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -162,10 +165,11 @@ async def move(
     if lead is None:
         raise LeadNotFound("No such lead in this business.")
     old = lead.status
-    if status not in TRANSITIONS.get(old, frozenset()):
+    allowed = TRANSITIONS[LeadStatus(old)]
+    if status not in allowed:
         raise IllegalTransition(
             f"A {old} lead cannot become {status}.",
-            extra={"from": old, "to": status, "allowed": sorted(TRANSITIONS.get(old, ()))},
+            extra={"from": old, "to": status, "allowed": sorted(allowed)},
         )
     lead.status, lead.version, lead.updated_at = status, lead.version + 1, utcnow()
     await s.flush()
@@ -274,13 +278,13 @@ async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> 
         .where(Lead.org_id == org_id, Lead.created_at >= since)
         .group_by(Lead.status)
     )
-    counts = dict.fromkeys(TRANSITIONS, 0)
+    counts: dict[str, int] = dict.fromkeys(TRANSITIONS, 0)
     for status, n in rows:
         counts[status] = int(n)
     return counts
 
 
-LEAD_PATH = ("NEW", "CONTACTED", "QUOTED", "BOOKED")
+LEAD_PATH = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUOTED, LeadStatus.BOOKED)
 
 
 def funnel_steps(counts: dict[str, int], path: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -313,7 +317,7 @@ async def prune_leads(
 ) -> int:
     """Delete the org's LOST leads untouched since ``lost_before``, plus the leads in
     ``also`` (say, of abandoned conversations) unless they were BOOKED."""
-    stale = (Lead.status == "LOST") & (Lead.updated_at < lost_before)
-    chosen = or_(stale, Lead.id.in_(also) & (Lead.status != "BOOKED")) if also else stale
+    stale = (Lead.status == LeadStatus.LOST) & (Lead.updated_at < lost_before)
+    chosen = or_(stale, Lead.id.in_(also) & (Lead.status != LeadStatus.BOOKED)) if also else stale
     result = await s.execute(delete(Lead).where(Lead.org_id == org_id, chosen))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

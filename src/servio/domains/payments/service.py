@@ -193,7 +193,7 @@ async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID 
     if p is None or p.status != "pending" or p.checkout_url:
         return None
     b = await bookings.get(s, p.org_id, booking_id)
-    return p.org_id if b.status == "PENDING" else None
+    return p.org_id if b.status == bookings.BookingStatus.PENDING else None
 
 
 async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
@@ -211,7 +211,7 @@ async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, s
         "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
         "payment": p.status,
         "checkout_url": (p.checkout_url or "")
-        if p.status == "pending" and b.status == "PENDING"
+        if p.status == "pending" and b.status == bookings.BookingStatus.PENDING
         else "",
     }
 
