@@ -18,8 +18,6 @@ from servio.platform.email import last_email, resend_email
 from servio.platform.errors import Conflict
 from servio.platform.outbox import OutboxMessage
 
-REMINDER_HOURS = 24  # default of the org setting ``bookings.reminder_hours``
-
 
 class NoEmailSent(Conflict):
     type = "no-email-sent"
@@ -44,8 +42,7 @@ async def queue_reminders(
     ``bookings.reminder_hours``, default 24) get the reminder email once per start: a
     booking moved to another start is reminded again."""
     now = now or utcnow()
-    settings = await identity.org_settings(s, org_id)
-    hours = int(settings.get("bookings.reminder_hours", REMINDER_HOURS))
+    hours = (await identity.settings_of(s, org_id)).reminder_hours
     due = list(
         await s.scalars(
             service.readable(org_id)

@@ -215,11 +215,8 @@ async def create(
     if req.start <= now:
         raise StartInPast(f"{req.start.isoformat()} has already passed.", extra={"field": "start"})
     org = await identity.get_org(s, org_id)
-    settings = await identity.org_settings(s, org_id)
-    region = (
-        str(settings.get("phone.region") or intake.REGION_BY_CURRENCY.get(org.currency) or "")
-        or None
-    )
+    settings = await identity.settings_of(s, org_id)
+    region = settings.phone_region or intake.REGION_BY_CURRENCY.get(org.currency)
     contact = intake.normalize_contact(req.name, req.email, req.phone, region)
     if req.lead_id is not None:
         await intake.get_lead(s, org_id, req.lead_id)
@@ -240,11 +237,7 @@ async def create(
                 risk=req.risk,
             ),
         )
-    hold_until = (
-        now + timedelta(minutes=int(settings.get("bookings.hold_minutes", 30)))
-        if decision.required
-        else None
-    )
+    hold_until = now + timedelta(minutes=settings.hold_minutes) if decision.required else None
     reservation = await scheduling.reserve(
         s,
         org_id,

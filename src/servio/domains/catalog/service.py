@@ -114,7 +114,8 @@ async def estimate_for_org(
     vertical = catalog.vertical(org.vertical, settings)
     if vertical.currency != org.currency:
         vertical = vertical.model_copy(update={"currency": org.currency})
-    return estimate(vertical, request, tax_rate_bps=int(settings.get("tax.rate_bps", 0)))
+    tax_rate_bps = identity.OrgSettings.of(settings).tax_rate_bps
+    return estimate(vertical, request, tax_rate_bps=tax_rate_bps)
 
 
 async def estimate_questions(

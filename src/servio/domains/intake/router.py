@@ -34,10 +34,8 @@ def catalog_of(request: Request) -> catalog.Catalog:
 Catalog = Annotated[catalog.Catalog, Depends(catalog_of)]
 
 
-def _region(settings: dict[str, Any], currency: str) -> str | None:
-    return (
-        str(settings.get("phone.region") or service.REGION_BY_CURRENCY.get(currency) or "") or None
-    )
+def _region(settings: identity.OrgSettings, currency: str) -> str | None:
+    return settings.phone_region or service.REGION_BY_CURRENCY.get(currency)
 
 
 @router.post(
@@ -60,7 +58,7 @@ async def create_lead(
     db = database(request)
     found = await identity.resolve_public_org(db, org, settings.default_org)
     async with db.unit_of_work(found.id) as s:
-        org_settings = await identity.org_settings(s, found.id)
+        org_settings = await identity.settings_of(s, found.id)
         contact = service.normalize_contact(
             body.name, body.email, body.phone, _region(org_settings, found.currency)
         )

@@ -306,7 +306,7 @@ async def find_conflicts(
             select(DateException).where(DateException.org_id == org_id, DateException.day.in_(days))
         )
     }
-    rules = service.rules_from(await identity.org_settings(s, org_id))
+    rules = service.rules_from(await identity.settings_of(s, org_id))
     found = detect_conflicts(
         cals, booked, blackouts, rules, first_day=first, last_day=last, day_notes=notes
     )
