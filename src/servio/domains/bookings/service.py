@@ -21,6 +21,11 @@ from servio.domains.bookings.invites import Method, invitation
 from servio.domains.bookings.models import Booking as Booking  # re-exported for other domains
 from servio.domains.bookings.models import BookingEvent
 from servio.domains.bookings.models import BookingStatus as BookingStatus
+from servio.domains.bookings.moves import MOVES as MOVES
+from servio.domains.bookings.moves import RESULT, check
+from servio.domains.bookings.moves import IllegalBookingMove as IllegalBookingMove
+from servio.domains.bookings.moves import StaleVersion as StaleVersion
+from servio.domains.bookings.moves import move as _move
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
@@ -28,43 +33,8 @@ from servio.domains.scheduling import service as scheduling
 from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.email import Attachment
-from servio.platform.errors import Conflict, DomainError, NotFound
+from servio.platform.errors import DomainError, NotFound
 
-# Every change of a booking, by staff or by the system, goes through ``_move`` and this
-# table. Staying in a status is a change too (a reschedule, a deposit lifting a hold).
-TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
-    BookingStatus.PENDING: frozenset(
-        {
-            BookingStatus.PENDING,
-            BookingStatus.CONFIRMED,
-            BookingStatus.CANCELLED,
-            BookingStatus.EXPIRED,
-        }
-    ),
-    BookingStatus.CONFIRMED: frozenset(
-        {
-            BookingStatus.CONFIRMED,
-            BookingStatus.CANCELLED,
-            BookingStatus.COMPLETED,
-            BookingStatus.NO_SHOW,
-        }
-    ),
-    # A deposit paid after its hold lapsed takes the time again when it is still free.
-    BookingStatus.EXPIRED: frozenset(
-        {BookingStatus.EXPIRED, BookingStatus.PENDING, BookingStatus.CONFIRMED}
-    ),
-    BookingStatus.CANCELLED: frozenset(),
-    BookingStatus.COMPLETED: frozenset(),
-    BookingStatus.NO_SHOW: frozenset(),
-}
-# What each staff action accepts (a subset of the table above).
-MOVES: dict[str, frozenset[BookingStatus]] = {
-    "confirm": frozenset({BookingStatus.PENDING}),
-    "cancel": frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED}),
-    "complete": frozenset({BookingStatus.CONFIRMED}),
-    "no_show": frozenset({BookingStatus.CONFIRMED}),
-    "reschedule": frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED}),
-}
 # Queued for a booking staff confirm after its deposit (``staff_confirms``): whoever
 # opened it (a conversation) follows along. Payload: booking_id.
 DEPOSIT_PAID = "booking.deposit_paid"
@@ -72,29 +42,11 @@ CONFIRMED = "booking.confirmed"
 # The provider's checkout for such a booking expired or its payment failed, with no
 # deposit taken. Payload: booking_id, reason ("expired" or "failed").
 DEPOSIT_LAPSED = "booking.deposit_lapsed"
-RESULT = {
-    "confirm": BookingStatus.CONFIRMED,
-    "cancel": BookingStatus.CANCELLED,
-    "complete": BookingStatus.COMPLETED,
-    "no_show": BookingStatus.NO_SHOW,
-}
 
 
 class BookingNotFound(NotFound):
     type = "booking-not-found"
     title = "No such booking"
-
-
-class StaleVersion(DomainError):
-    status = 412
-    type = "stale-version"
-    title = "The booking changed since you read it"
-    description = "Reload the booking and retry with its current ETag in If-Match."
-
-
-class IllegalBookingMove(Conflict):
-    type = "illegal-booking-move"
-    title = "The booking cannot do that in its current status"
 
 
 class MissingDuration(DomainError):
@@ -306,28 +258,6 @@ async def get(
     return found
 
 
-def _move(b: Booking, to: BookingStatus, now: datetime) -> None:
-    """The one way a booking changes: along ``TRANSITIONS``, with a new version (its
-    ETag; the mapper's ``version_id_col`` makes the write fail if another got there
-    first)."""
-    if to not in TRANSITIONS[BookingStatus(b.status)]:
-        raise IllegalBookingMove(
-            f"A {b.status} booking cannot become {to}.", extra={"status": b.status}
-        )
-    b.status, b.version, b.updated_at = to, b.version + 1, now
-
-
-def _check(b: Booking, move: str, if_match: int | None) -> None:
-    if if_match is not None and if_match != b.version:
-        raise StaleVersion(
-            f"The booking is at version {b.version}, not {if_match}.", extra={"version": b.version}
-        )
-    if b.status not in MOVES[move]:
-        raise IllegalBookingMove(
-            f"A {b.status} booking cannot {move.replace('_', ' ')}.", extra={"status": b.status}
-        )
-
-
 async def _reservation_active(
     s: AsyncSession, b: Booking, active: bool, kind: str | None = None
 ) -> None:
@@ -367,7 +297,7 @@ async def apply(
             extra={"field": "refund_deposit"},
         )
     b = await get(s, org_id, booking_id, lock=True)
-    _check(b, move, if_match)
+    check(b, move, if_match)
     old = b.status
     _move(b, RESULT[move], utcnow())
     if move == "confirm":
@@ -408,7 +338,7 @@ async def reschedule(
     """Move a booking atomically: the new time is taken before the old one is freed,
     in one transaction, under the same no-double-booking guarantee."""
     b = await get(s, org_id, booking_id, lock=True)
-    _check(b, "reschedule", if_match)
+    check(b, "reschedule", if_match)
     duration = b.ends_at - b.starts_at
     await _reservation_active(s, b, False)
     fresh = await scheduling.reserve(
