@@ -101,7 +101,11 @@ async def _checkout(
     deposits: Deposits,
     return_path: str | None,
 ) -> str | None:
-    if deposits.gateway is None or payment is None or payment.status != "pending":
+    if (
+        deposits.gateway is None
+        or payment is None
+        or payment.status != payments.PaymentStatus.PENDING
+    ):
         return None
     if booking.status != BookingStatus.PENDING or (
         booking.hold_expires_at is not None and booking.hold_expires_at <= utcnow()
@@ -174,6 +178,10 @@ async def _unfinished(
         ):
             continue
         payment = await payments.deposit_of(s, org_id, b.id)
-        if payment is not None and payment.status == "pending" and not payment.checkout_url:
+        if (
+            payment is not None
+            and payment.status == payments.PaymentStatus.PENDING
+            and not payment.checkout_url
+        ):
             return b, payment
     return None

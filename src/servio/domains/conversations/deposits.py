@@ -142,7 +142,7 @@ async def resume_deposit(
     if row.booking_id is None:
         return None
     payment = await payments.deposit_of(s, org.id, row.booking_id)
-    if payment is None or payment.status != "pending" or payment.checkout_url:
+    if payment is None or payment.status != payments.PaymentStatus.PENDING or payment.checkout_url:
         return None
     deposit = machine.deposit_for(flow, state, org.currency)
     if deposit is None:

@@ -87,7 +87,7 @@ async def confirmation(org_slug: str, booking_id: uuid.UUID, request: Request) -
         gave_up=gave_up and booking.status == bookings.BookingStatus.PENDING,
         pay_url=deposit.checkout_url
         if deposit
-        and deposit.status == "pending"
+        and deposit.status == payments.PaymentStatus.PENDING
         and booking.status == bookings.BookingStatus.PENDING
         else None,
     )
