@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from servio.domains.bookings.models import Booking
 from servio.domains.scheduling import service as scheduling
+from servio.domains.scheduling.models import Resource
 from servio.platform.db import Database
 from tests.support.bookings import booking_body, business
 from tests.support.identity import problem
@@ -29,9 +30,7 @@ async def test_walking_the_pages_gives_every_booking_once_in_start_order(
             ).id
             for name in ("Team B", "Team C")
         ]
-        first = await s.scalar(
-            select(scheduling.Resource.id).where(scheduling.Resource.name == "Team A")
-        )
+        first = await s.scalar(select(Resource.id).where(Resource.name == "Team A"))
     assert first is not None
     for hours in (0, 2, 4):  # three starts, each on three teams: ties on the start time
         for team in (first, *teams):
