@@ -18,7 +18,6 @@ from servio.domains.identity import service as identity
 from servio.platform import outbox
 
 DEPOSIT_REFUND = "payments.refund"
-CUTOFF_HOURS = 24  # default of the org setting ``bookings.cancel_cutoff_hours``
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,8 @@ async def settle(
 ) -> dict[str, Any]:
     """Apply the cut-off policy to a booking being cancelled: store the refund on the
     booking, queue it, and return what the timeline should say."""
-    settings = await identity.org_settings(s, b.org_id)
-    cutoff = timedelta(hours=int(settings.get("bookings.cancel_cutoff_hours", CUTOFF_HOURS)))
+    settings = await identity.settings_of(s, b.org_id)
+    cutoff = timedelta(hours=settings.cancel_cutoff_hours)
     found = terms(
         deposit_paid_cents=await _deposit_paid(s, b),
         start=b.starts_at,

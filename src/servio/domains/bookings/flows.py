@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.catalog import service as catalog
 from servio.domains.payments import service as payments
 from servio.platform.db import Database, utcnow
@@ -101,9 +101,13 @@ async def _checkout(
     deposits: Deposits,
     return_path: str | None,
 ) -> str | None:
-    if deposits.gateway is None or payment is None or payment.status != "pending":
+    if (
+        deposits.gateway is None
+        or payment is None
+        or payment.status != payments.PaymentStatus.PENDING
+    ):
         return None
-    if booking.status != "PENDING" or (
+    if booking.status != BookingStatus.PENDING or (
         booking.hold_expires_at is not None and booking.hold_expires_at <= utcnow()
     ):
         return None  # the hold is gone: nothing to pay for any more
@@ -157,7 +161,7 @@ async def _unfinished(
         return None
     found = await s.scalars(
         bookings.readable(org_id).where(
-            Booking.status == "PENDING",
+            Booking.status == BookingStatus.PENDING,
             Booking.hold_expires_at > utcnow(),
             func.lower(Booking.email) == req.email.strip().lower(),
             Booking.starts_at == req.start.astimezone(UTC),
@@ -174,6 +178,10 @@ async def _unfinished(
         ):
             continue
         payment = await payments.deposit_of(s, org_id, b.id)
-        if payment is not None and payment.status == "pending" and not payment.checkout_url:
+        if (
+            payment is not None
+            and payment.status == payments.PaymentStatus.PENDING
+            and not payment.checkout_url
+        ):
             return b, payment
     return None

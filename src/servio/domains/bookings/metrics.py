@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.intake import service as intake
 from servio.platform.db.scoped import in_org
 
-DONE = ("CONFIRMED", "COMPLETED")
+DONE = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,9 @@ def duration_fit(pairs: list[tuple[int, int]]) -> DurationFit:
 async def _durations(s: AsyncSession, *in_range: ColumnElement[bool]) -> DurationFit:
     rows = await s.execute(
         select(Booking.starts_at, Booking.ends_at, Booking.actual_minutes).where(
-            *in_range, Booking.status == "COMPLETED", Booking.actual_minutes.is_not(None)
+            *in_range,
+            Booking.status == BookingStatus.COMPLETED,
+            Booking.actual_minutes.is_not(None),
         )
     )
     pairs = [(int((end - start).total_seconds() // 60), a or 0) for start, end, a in rows]
@@ -77,7 +79,7 @@ async def compute(
             select(
                 func.count(),
                 func.count().filter(Booking.status.in_(DONE)),
-                func.count().filter(Booking.status == "CANCELLED"),
+                func.count().filter(Booking.status == BookingStatus.CANCELLED),
                 func.coalesce(func.sum(Booking.subtotal_cents).filter(Booking.status.in_(DONE)), 0),
                 func.count().filter(Booking.deposit_required.is_(True)),
                 func.coalesce(

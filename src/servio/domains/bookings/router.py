@@ -16,6 +16,7 @@ from servio.domains.bookings.models import Booking
 from servio.domains.bookings.schemas import (
     BookingIn,
     BookingOut,
+    BookingPage,
     DepositOut,
     EmailScanOut,
     EventOut,
@@ -114,8 +115,8 @@ async def create_booking(
 
 @router.get(
     "/v1/admin/bookings",
-    summary="Bookings by day range and status",
-    responses=problem_responses(401, 403),
+    summary="Bookings by day range and status, by start time, with cursor pagination",
+    responses=problem_responses(400, 401, 403),
 )
 async def list_bookings(
     principal: Reader,
@@ -125,16 +126,18 @@ async def list_bookings(
     status: Annotated[
         str | None, Query(pattern=r"^(PENDING|CONFIRMED|CANCELLED|COMPLETED|NO_SHOW|EXPIRED)$")
     ] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[BookingOut]:
+) -> BookingPage:
     org = await identity.get_org(s, principal.org_id)
-    found = await listing.search(
+    page = await listing.page(
         s,
         principal.org_id,
         ZoneInfo(org.timezone),
         listing.BookingFilter(status=status, since=since, until=until, limit=limit),
+        cursor,
     )
-    return [_out(b) for b in found]
+    return BookingPage(items=[_out(b) for b in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(

@@ -132,3 +132,10 @@ class ResentEmailOut(BaseModel):
     outbox_id: uuid.UUID
     template: str
     to: str
+
+
+class BookingPage(BaseModel):
+    """Bookings by start time; ``next_cursor`` fetches the later ones (None: no more)."""
+
+    items: list[BookingOut]
+    next_cursor: str | None

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.domains.conversations.machine import Stage
 from servio.domains.conversations.models import Conversation, ConversationTurn
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
@@ -25,9 +26,10 @@ from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
 
 TRANSCRIPT_DAYS, STALE_LEAD_DAYS = "retention.transcript_days", "retention.stale_lead_days"
-DEFAULTS = {TRANSCRIPT_DAYS: 180, STALE_LEAD_DAYS: 365}
+_DECLARED = identity.OrgSettings()
+DEFAULTS = {TRANSCRIPT_DAYS: _DECLARED.transcript_days, STALE_LEAD_DAYS: _DECLARED.stale_lead_days}
 MIN_DAYS, MAX_DAYS = 1, 3650
-ENDED = ("STALE", "ABANDONED", "REJECTED")
+ENDED = (Stage.STALE, Stage.ABANDONED, Stage.REJECTED)
 
 
 class RetentionSettingsInvalid(DomainError):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import Membership, OrgSetting, User
 from servio.domains.identity.models import Org as Org  # re-exported for other domains
+from servio.domains.identity.org_settings import OrgSettings as OrgSettings
 from servio.platform.db import Database
 from servio.platform.db.scoped import in_org, owned
 from servio.platform.email import Branding, Look, Vertical
@@ -112,6 +113,11 @@ async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, An
     return dict(cache[org_id])
 
 
+async def settings_of(session: AsyncSession, org_id: uuid.UUID) -> OrgSettings:
+    """The org's settings as typed values, each the stored one or its declared default."""
+    return OrgSettings.of(await org_settings(session, org_id))
+
+
 async def orgs_with_setting(session: AsyncSession, key: str, value: Any) -> list[uuid.UUID]:
     """The orgs whose setting ``key`` equals ``value`` (a system session sees all orgs):
     how an inbound channel finds its business, say by WhatsApp phone number id."""
@@ -190,10 +196,10 @@ async def email_look(session: AsyncSession, org_id: uuid.UUID | None) -> Look:
     org = await session.get(Org, org_id) if org_id else None
     if org is None:
         return Branding(), Vertical()
-    settings = await org_settings(session, org.id)
-    branding, wording = settings.get("email.branding"), settings.get("email.wording")
+    settings = await settings_of(session, org.id)
+    branding, wording = settings.email_branding, settings.email_wording
     words = {str(k): str(v) for k, v in wording.items()} if isinstance(wording, dict) else {}
     return (
-        Branding.of(org.name, branding if isinstance(branding, dict) else None),
+        Branding.of(org.name, branding.model_dump() if branding is not None else None),
         Vertical(key=org.vertical, words=words),
     )

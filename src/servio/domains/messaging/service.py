@@ -202,13 +202,12 @@ async def send(
 
 
 async def templates_of(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
-    settings = await identity.org_settings(session, org_id)
-    templates = settings.get(TEMPLATES_SETTING)
+    templates = (await identity.settings_of(session, org_id)).whatsapp_templates
     return templates if isinstance(templates, dict) else {}
 
 
 async def phone_number_of(session: AsyncSession, org_id: uuid.UUID) -> str | None:
-    value = (await identity.org_settings(session, org_id)).get(PHONE_NUMBER_SETTING)
+    value = (await identity.settings_of(session, org_id)).whatsapp_phone_number_id
     return str(value) if value else None
 
 

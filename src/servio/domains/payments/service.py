@@ -20,6 +20,7 @@ from servio.domains.payments.gateway import GatewayUnavailable as GatewayUnavail
 from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
 from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
+from servio.domains.payments.models import PaymentStatus as PaymentStatus
 from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.db.scoped import owned
@@ -114,9 +115,10 @@ async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return "awaiting-payment"
-        if p.status == "paid":
+        if p.status == PaymentStatus.PAID:
             return "duplicate"
-        p.status, p.payment_intent_id, p.updated_at = "paid", obj.get("payment_intent"), utcnow()
+        p.status, p.payment_intent_id = PaymentStatus.PAID, obj.get("payment_intent")
+        p.updated_at = utcnow()
         await _ledger(s, p, "charge", p.amount_cents, f"charge:{obj.get('id')}")
         outcome = await bookings.deposit_paid(s, p.org_id, p.booking_id)
         p.needs_refund = outcome == "needs_refund"
@@ -129,9 +131,10 @@ async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str
                 org_id=p.org_id,
             )
         return outcome
-    if p.status != "pending":
+    if p.status != PaymentStatus.PENDING:
         return "ignored"  # a late expiry never undoes a payment
-    p.status, p.updated_at = "expired" if kind.endswith("expired") else "failed", utcnow()
+    lapsed = PaymentStatus.EXPIRED if kind.endswith("expired") else PaymentStatus.FAILED
+    p.status, p.updated_at = lapsed, utcnow()
     return await bookings.deposit_lapsed(s, p.org_id, p.booking_id, p.status)
 
 
@@ -144,7 +147,7 @@ async def _charge_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
         refunded = int(obj.get("amount_refunded", 0))
         await _ledger(s, p, "refund", refunded, f"refund:{obj.get('id')}:{refunded}")
         p.refunded_cents = max(p.refunded_cents, refunded)
-        p.status = "refunded" if p.refunded_cents >= p.amount_cents else p.status
+        p.status = PaymentStatus.REFUNDED if p.refunded_cents >= p.amount_cents else p.status
         return "refund-recorded"
     await _ledger(s, p, "dispute", int(obj.get("amount", 0)), f"dispute:{obj.get('id')}")
     p.disputed = True
@@ -191,10 +194,10 @@ async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID 
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
-    if p is None or p.status != "pending" or p.checkout_url:
+    if p is None or p.status != PaymentStatus.PENDING or p.checkout_url:
         return None
     b = await bookings.get(s, p.org_id, booking_id)
-    return p.org_id if b.status == "PENDING" else None
+    return p.org_id if b.status == bookings.BookingStatus.PENDING else None
 
 
 async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
@@ -212,7 +215,7 @@ async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, s
         "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
         "payment": p.status,
         "checkout_url": (p.checkout_url or "")
-        if p.status == "pending" and b.status == "PENDING"
+        if p.status == PaymentStatus.PENDING and b.status == bookings.BookingStatus.PENDING
         else "",
     }
 

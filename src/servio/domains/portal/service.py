@@ -23,8 +23,7 @@ from servio.platform.db import utcnow
 from servio.platform.db.scoped import owned
 from servio.platform.errors import Conflict, DomainError
 
-CHANGEABLE = frozenset({"PENDING", "CONFIRMED"})
-DEFAULT_CUTOFF_HOURS = 24  # as bookings' cancellation policy
+CHANGEABLE = frozenset({bookings.BookingStatus.PENDING, bookings.BookingStatus.CONFIRMED})
 CANCEL_REASON = "Cancelled by the customer online"
 
 
@@ -61,8 +60,7 @@ class CustomerBookings:
 
 
 async def cutoff_hours(s: AsyncSession, org_id: uuid.UUID) -> int:
-    settings = await identity.org_settings(s, org_id)
-    return int(settings.get("bookings.cancel_cutoff_hours", DEFAULT_CUTOFF_HOURS))
+    return (await identity.settings_of(s, org_id)).cancel_cutoff_hours
 
 
 def policy_for(b: bookings.Booking, cutoff: int, now: datetime) -> ChangePolicy:

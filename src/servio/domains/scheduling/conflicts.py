@@ -304,7 +304,7 @@ async def find_conflicts(
         (e.resource_id, e.day): e.reason
         for e in await s.scalars(owned(DateException, org_id).where(DateException.day.in_(days)))
     }
-    rules = service.rules_from(await identity.org_settings(s, org_id))
+    rules = service.rules_from(await identity.settings_of(s, org_id))
     found = detect_conflicts(
         cals, booked, blackouts, rules, first_day=first, last_day=last, day_notes=notes
     )

@@ -6,7 +6,6 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -47,16 +46,13 @@ class SlotTaken(Conflict):
     description = "Someone else holds that time; `alternatives` lists free starts nearby."
 
 
-def rules_from(settings: dict[str, Any]) -> Rules:
-    def minutes(key: str, default: int) -> timedelta:
-        return timedelta(minutes=int(settings.get(key, default)))
-
+def rules_from(settings: identity.OrgSettings) -> Rules:
     return Rules(
-        step=minutes("scheduling.slot_step_minutes", 30),
-        buffer_before=minutes("scheduling.buffer_before_minutes", 0),
-        buffer_after=minutes("scheduling.buffer_after_minutes", 30),
-        min_notice=minutes("scheduling.min_notice_minutes", 12 * 60),
-        horizon=timedelta(days=int(settings.get("scheduling.horizon_days", 60))),
+        step=timedelta(minutes=settings.slot_step_minutes),
+        buffer_before=timedelta(minutes=settings.buffer_before_minutes),
+        buffer_after=timedelta(minutes=settings.buffer_after_minutes),
+        min_notice=timedelta(minutes=settings.min_notice_minutes),
+        horizon=timedelta(days=settings.horizon_days),
     )
 
 
@@ -192,7 +188,7 @@ async def find_slots(
     if not 1 <= days <= MAX_DAYS:
         raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
     now = now or utcnow()
-    rules = rules_from(await identity.org_settings(s, org_id))
+    rules = rules_from(await identity.settings_of(s, org_id))
     check_first_day(first_day, now, (await identity.get_org(s, org_id)).timezone, rules)
     span = [first_day + timedelta(days=i) for i in range(days)]
     return await _search(s, org_id, rules, span, duration, resource_id, now)
@@ -263,7 +259,7 @@ async def reserve(
     The caller's session must be a writer (on SQLite every writer begins IMMEDIATE);
     PostgreSQL's exclusion constraint decides between concurrent callers."""
     now = now or utcnow()
-    rules = rules_from(await identity.org_settings(s, org_id))
+    rules = rules_from(await identity.settings_of(s, org_id))
     local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()
     offered = await _search(s, org_id, rules, [local_day], duration, resource_id, now)
     if not any(x.start == start.astimezone(UTC) for x in offered):

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
 from servio.platform.db.scoped import owned
-from servio.platform.pagination import after_cursor
 
 
 def subscriptions(org_id: uuid.UUID) -> Select[WebhookSubscription]:
@@ -23,24 +22,13 @@ async def active_subscriptions(
     return list((await session.scalars(statement.order_by(WebhookSubscription.created_at))).all())
 
 
-async def deliveries(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    *,
-    subscription_id: uuid.UUID | None,
-    ok: bool | None,
-    cursor: str | None,
-    limit: int,
-) -> list[WebhookDelivery]:
-    """Up to ``limit`` attempts, newest first, after ``cursor``."""
+def deliveries(
+    org_id: uuid.UUID, *, subscription_id: uuid.UUID | None, ok: bool | None
+) -> Select[WebhookDelivery]:
+    """The org's attempts, of one subscription and outcome when given."""
     statement = owned(WebhookDelivery, org_id)
     if subscription_id is not None:
         statement = statement.where(WebhookDelivery.subscription_id == subscription_id)
     if ok is not None:
         statement = statement.where(WebhookDelivery.ok.is_(ok))
-    if cursor is not None:
-        statement = statement.where(
-            after_cursor(WebhookDelivery.created_at, WebhookDelivery.id, cursor)
-        )
-    statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-    return list((await session.scalars(statement.limit(limit))).all())
+    return statement

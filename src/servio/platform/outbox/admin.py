@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.platform import pagination
 from servio.platform.db import utcnow
 from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import Conflict, NotFound
 from servio.platform.outbox.models import DEAD, DISCARDED, PENDING, OutboxMessage
-from servio.platform.pagination import after_cursor, encode_cursor
 
 
 class MessageNotFound(NotFound):
@@ -27,10 +26,8 @@ class NotDead(Conflict):
     title = "Only dead-lettered messages can be replayed or discarded"
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[OutboxMessage]
-    next_cursor: str | None
+Page = pagination.Page[OutboxMessage]
+LATEST_FAILED = pagination.ByTimeAndId(OutboxMessage.updated_at, OutboxMessage.id)
 
 
 async def dead_letters(
@@ -48,16 +45,7 @@ async def dead_letters(
         stmt = stmt.where(OutboxMessage.kind == kind)
     if since:
         stmt = stmt.where(OutboxMessage.updated_at >= since)
-    if cursor:
-        stmt = stmt.where(after_cursor(OutboxMessage.updated_at, OutboxMessage.id, cursor))
-    rows = list(
-        await s.scalars(
-            stmt.order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
-        )
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
+    return await pagination.keyset_page(s, stmt, LATEST_FAILED, cursor=cursor or None, limit=limit)
 
 
 async def _dead_row(s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:

@@ -41,7 +41,7 @@ class FreeTimes:
     problem: str | None = None
 
 
-async def price(request: Request, b: Business, form: BookingForm) -> dict[str, Any] | None:
+async def price(request: Request, b: Business, form: BookingForm) -> catalog.EstimateOut | None:
     """The server's estimate for the answers (the API's ``EstimateOut`` shape); None
     with the errors on the form when the answers cannot be priced."""
     inputs = estimate_inputs(form)
@@ -64,7 +64,7 @@ async def free_times(request: Request, b: Business, form: BookingForm) -> FreeTi
     except ValueError:
         return FreeTimes(None, [], "Pick a day from the calendar.")
     estimate = await price(request, b, form)
-    if estimate is None or estimate["needs_custom_quote"]:
+    if estimate is None or estimate.needs_custom_quote:
         return FreeTimes(day, [], "Times show once the job can be priced online.")
     async with database(request).unit_of_work(b.org.id) as s:
         try:
@@ -73,7 +73,7 @@ async def free_times(request: Request, b: Business, form: BookingForm) -> FreeTi
                 b.org.id,
                 first_day=day,
                 days=1,
-                duration=timedelta(minutes=int(estimate["duration_minutes"])),
+                duration=timedelta(minutes=estimate.duration_minutes),
             )
         except DomainError as error:
             return FreeTimes(day, [], error.detail)
