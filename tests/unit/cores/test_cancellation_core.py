@@ -24,6 +24,8 @@ from servio.platform.outbox.models import OutboxMessage
 START = datetime(2027, 6, 2, 16, tzinfo=UTC)
 DAY = timedelta(hours=24)
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
+# What settle reads and writes: the booking and its timeline, the org's settings, the outbox.
+TABLES = (Booking.__tablename__, BookingEvent.__tablename__, OrgSetting.__tablename__, "outbox")
 
 
 def due(paid: int, before_start: timedelta, refund_deposit: bool | None = None) -> Terms:
@@ -61,13 +63,10 @@ def test_one_cent_paid_counts() -> None:
 @pytest.fixture
 async def session() -> AsyncIterator[AsyncSession]:
     engine = create_async_engine("sqlite+aiosqlite://", poolclass=StaticPool)
-    tables = [Booking.__table__, BookingEvent.__table__, OrgSetting.__table__]
+    metadata = OutboxMessage.metadata
+    tables = [metadata.tables[name] for name in TABLES]
     async with engine.begin() as conn:
-        await conn.run_sync(
-            lambda sync: OutboxMessage.metadata.create_all(
-                sync, tables=[*tables, OutboxMessage.__table__]
-            )
-        )
+        await conn.run_sync(lambda sync: metadata.create_all(sync, tables=tables))
     async with async_sessionmaker(engine, expire_on_commit=False)() as s:
         yield s
     await engine.dispose()
