@@ -112,10 +112,11 @@ class IllegalStageTransition(Conflict):
 
 
 def check(current: str, target: str) -> None:
-    if target not in TRANSITIONS.get(current, frozenset()):
+    allowed = TRANSITIONS.get(current, frozenset())
+    if target not in allowed:
         raise IllegalStageTransition(
             f"A conversation in {current} cannot move to {target}.",
-            extra={"from": current, "to": target, "allowed": sorted(TRANSITIONS[current])},
+            extra={"from": current, "to": target, "allowed": sorted(allowed)},
         )
 
 
