@@ -85,8 +85,7 @@ def windows_on(cal: Calendar, day: date) -> list[Window]:
 Job = tuple[datetime, datetime, datetime, datetime]  # start, end (UTC); start, end (local)
 
 
-@lru_cache(maxsize=1024)
-def _window_jobs(
+def _jobs_in_window(
     day: date,
     window: Window,
     step: timedelta,
@@ -115,6 +114,10 @@ def _window_jobs(
                 jobs.append(((start, end, local, local_end), (start - before, end + after)))
         at += step
     return tuple(sorted(jobs, key=lambda job: job[0][0]))
+
+
+# Cached by wrapping rather than decorating, so mutation testing still reaches the body.
+_window_jobs = lru_cache(maxsize=1024)(_jobs_in_window)
 
 
 class _Busy:
