@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-import servio.models  # noqa: F401  (every table, so the foreign keys resolve)
+import servio.app.models  # noqa: F401  (every table, so the foreign keys resolve)
 from servio.domains.bookings.cancellation import DEPOSIT_REFUND, Terms, settle, terms
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity.models import OrgSetting
@@ -153,7 +153,7 @@ async def test_staff_keep_the_deposit(session: AsyncSession) -> None:
 
 
 async def test_the_orgs_cutoff_replaces_the_default(session: AsyncSession) -> None:
-    session.add(OrgSetting(org_id=ORG, key="bookings.cancel_cutoff_hours", value="48"))
+    session.add(OrgSetting(org_id=ORG, key="bookings.cancel_cutoff_hours", value=48))
     b = await add_booking(session, booking(50_00), "deposit_paid")
     said = await settle(session, b, None, now=START - 2 * DAY + timedelta(seconds=1))
     assert said == {"refund_cents": 0, "refund_rule": "late_cancellation"}
