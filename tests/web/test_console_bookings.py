@@ -46,7 +46,7 @@ async def booked_today(api: httpx.AsyncClient, db: Database, owner: Account) -> 
                 email="tess@example.com",
                 phone=None,
                 start=datetime.combine(today, time(10), tzinfo=TZ),
-                inputs=catalog.EstimateIn(beds=2, baths=1),  # type: ignore[arg-type]
+                inputs=catalog.EstimateIn(beds=2, baths=1),
                 duration_minutes=None,
                 resource_id=None,
                 lead_id=None,
