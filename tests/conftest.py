@@ -62,6 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
         if where.startswith(DATE_SENSITIVE):
             item.add_marker(pytest.mark.dates)
+        if where.startswith("tests/browser/"):
+            item.add_marker(pytest.mark.browser)
     if PG_AVAILABLE:
         return
     if REQUIRE_POSTGRES:

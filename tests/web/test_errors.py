@@ -126,6 +126,7 @@ async def test_problem_types_are_documented_at_their_uri(client: httpx.AsyncClie
     assert_problem(await client.get("/problems/no-such-problem"), 404, "not-found")
 
 
+@pytest.mark.slow
 def test_a_domain_404_never_renames_the_generic_404(tmp_path: object) -> None:
     # In a served process the domains load before the handlers; a domain error sharing
     # a status (an unknown org is a 404 too) must not rename a plain unknown route.
