@@ -121,6 +121,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
+# A page test that renders what the services return, and tests no database behaviour
+# (no query of its own, no tenancy, no concurrency), runs on SQLite only: PostgreSQL
+# would render the same page. Apply to a test or a module (``pytestmark = ...``).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 def _data_tables() -> list[str]:
     return [t.name for t in reversed(servio.models.metadata.sorted_tables)]
 
