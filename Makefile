@@ -12,7 +12,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser demo serve worker test test-dates mutation lint types contracts pytest bench fmt clean
+.PHONY: install browser demo serve worker test test-fast test-dates mutation lint types contracts pytest bench fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-types: install
-	$(BIN)/mypy src
+types: install  ## mypy: strict on src, the tests too (bare generics allowed there)
+	$(BIN)/mypy src tests
 
 contracts: install
 	$(BIN)/lint-imports
@@ -59,6 +59,9 @@ pytest: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types contracts pytest  ## everything CI checks
+
+test-fast: install  ## pytest without the browser and slow tests (see the markers in pyproject.toml)
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not browser"
 
 # The date-sensitive tests (marked `dates`) again with the clock moved to each instant:
 # a Saturday, a Sunday, both America/Edmonton DST changes of 2027 (the night of each),

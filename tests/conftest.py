@@ -62,6 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
         if where.startswith(DATE_SENSITIVE):
             item.add_marker(pytest.mark.dates)
+        if where.startswith("tests/browser/"):
+            item.add_marker(pytest.mark.browser)
     if PG_AVAILABLE:
         return
     if REQUIRE_POSTGRES:
@@ -117,6 +119,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """The database of this test run: each portable test runs once per backend."""
     name = "pg_url" if request.param == "postgres" else "sqlite_url"
     return str(request.getfixturevalue(name))
+
+
+# A page test that renders what the services return, and tests no database behaviour
+# (no query of its own, no tenancy, no concurrency), runs on SQLite only: PostgreSQL
+# would render the same page. Apply to a test or a module (``pytestmark = ...``).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _data_tables() -> list[str]:

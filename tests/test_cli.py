@@ -51,6 +51,7 @@ def test_help_is_useful_on_every_command(args: list[str], expected: str) -> None
     assert expected in result.output
 
 
+@pytest.mark.slow
 def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> None:
     db_file = tmp_path / "var" / "cli.db"
     env = {"SERVIO_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
@@ -90,6 +91,7 @@ def test_migrate_seed_and_worker_on_a_fresh_sqlite_database(tmp_path: Path) -> N
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
     env = {
         "SERVIO_ENV": "prod",
@@ -114,6 +116,7 @@ def test_invalid_setting_is_named_and_exits_non_zero(command: list[str]) -> None
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_production_without_secrets_refuses_to_serve(tmp_path: Path) -> None:
     result = run(["serve"], {"SERVIO_ENV": "prod"}, tmp_path)
     assert result.returncode == 2
@@ -122,6 +125,7 @@ def test_production_without_secrets_refuses_to_serve(tmp_path: Path) -> None:
     assert "SERVIO_CLIENT_PORTAL_SECRET" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_migrate_check_on_postgres(pg_url: str, tmp_path: Path) -> None:
     result = run(["migrate", "check"], {"SERVIO_DATABASE_URL": pg_url}, tmp_path)
@@ -129,6 +133,7 @@ def test_migrate_check_on_postgres(pg_url: str, tmp_path: Path) -> None:
     assert "models and migrations agree" in result.stdout
 
 
+@pytest.mark.slow
 def test_migrate_takes_relative_targets_and_lists_history(tmp_path: Path) -> None:
     env = {
         "SERVIO_ENV": "test",

@@ -6,7 +6,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli import run
+
+# Each starts servio in a process of its own and waits for it to give up.
+pytestmark = pytest.mark.slow
 
 UNREACHABLE = "postgresql+asyncpg://servio@127.0.0.1:1/servio"
 

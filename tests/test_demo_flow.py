@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from servio.app.container import Container
@@ -26,6 +27,9 @@ from tests.support.app import app_client
 from tests.support.free_times import free_starts, today_in
 from tests.support.identity import login, mails, text_part
 from tests.support.live import free_port, serve
+
+# Each seeds the whole demo (two orgs, a fortnight of bookings) first.
+pytestmark = pytest.mark.slow
 
 ORG = "sparkle-clean"
 TZ = ZoneInfo("America/Edmonton")

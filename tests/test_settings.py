@@ -31,7 +31,7 @@ def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_production_names_every_missing_or_default_secret() -> None:
     with pytest.raises(ValidationError) as caught:
-        Settings(env="prod", stripe_api_key="sk_live_x", whatsapp_access_token="EAAG")  # type: ignore[arg-type]
+        Settings(env="prod", stripe_api_key="sk_live_x", whatsapp_access_token="EAAG")
     message = str(caught.value)
     for name in (
         "SERVIO_SECRET_KEY",
@@ -48,8 +48,8 @@ def test_production_accepts_real_secrets() -> None:
     settings = Settings(
         env="prod",
         secret_key="s" * 48,
-        metrics_token="metrics-token-123",  # type: ignore[arg-type]
-        client_portal_secret="c" * 40,  # type: ignore[arg-type]
+        metrics_token="metrics-token-123",
+        client_portal_secret="c" * 40,
         database_url="postgresql+asyncpg://app@db/servio",
     )
     assert production_problems(settings) == []
@@ -140,10 +140,10 @@ def _prod(**secrets: str) -> Settings:
     return Settings(
         env="prod",
         secret_key="s" * 48,
-        client_portal_secret="c" * 40,  # type: ignore[arg-type]
+        client_portal_secret="c" * 40,
         database_url="postgresql+asyncpg://app@db/servio",
-        stripe_api_key="sk_live_51HxQk",  # type: ignore[arg-type]
-        whatsapp_access_token="EAAGm0PX4ZCps",  # type: ignore[arg-type]
+        stripe_api_key="sk_live_51HxQk",
+        whatsapp_access_token="EAAGm0PX4ZCps",
         **{**REAL_LOOKING, **secrets},  # type: ignore[arg-type]
     )
 
@@ -194,5 +194,5 @@ def test_production_refuses_the_turnstile_test_secrets() -> None:
 
 
 def test_development_keeps_accepting_test_secrets() -> None:
-    settings = Settings(env="dev", stripe_webhook_secret="whsec_test", metrics_token="test")  # type: ignore[arg-type]
+    settings = Settings(env="dev", stripe_webhook_secret="whsec_test", metrics_token="test")
     assert settings.stripe_webhook_secret is not None

@@ -1,6 +1,12 @@
 """A live demo site for the browser tests: a migrated SQLite database seeded like
 ``make demo``, served on a real port (with the test checkout standing in for Stripe and
-mail written to files), and Debian's chromium driven by Playwright."""
+mail written to files), and Debian's chromium driven by Playwright.
+
+The site and the browser are started once per session (once per xdist worker): seeding
+and launching cost seconds each. Tests stay independent by what they touch, not by a
+fresh site: each signs in a context of its own (no cookies carried over), books at the
+free times the app offers at that moment, and invites or emails addresses no other test
+uses. A test that needs an untouched site starts one of its own."""
 
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ class Site:
             await container.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("site")
     url = create_sqlite_database(folder)
@@ -63,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(url=base, settings=settings, var_dir=folder / "var")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -191,7 +192,7 @@ async def test_a_fork_or_a_row_outside_its_chain_fails_on_insert(db: Database) -
     org = await new_org(db, "acme")
     await append(db, org)
     (first,) = await chain(db, org)
-    forks = [
+    forks: list[dict[str, Any]] = [
         {"org_id": org, "chain_id": org, "seq": 1},  # a second seq 1
         {"org_id": None, "chain_id": org, "seq": 2},  # deployment row in an org's chain
         {"org_id": org, "chain_id": audit.DEPLOYMENT_CHAIN, "seq": 9},

@@ -63,7 +63,7 @@ def test_the_container_installs_the_configured_clock(restore_clock: None, tmp_pa
     pinned = Settings(
         env="test",
         database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db",
-        clock_start="2031-02-28T23:30:00Z",  # type: ignore[arg-type]
+        clock_start="2031-02-28T23:30:00Z",
     )
     container = Container.from_settings(pinned)
     assert container.clock is current_clock()

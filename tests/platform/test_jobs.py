@@ -159,6 +159,7 @@ async def test_a_changed_schedule_is_synced_and_an_unchanged_one_kept(db: Databa
     assert calls == {}
 
 
+@pytest.mark.slow
 async def test_servio_worker_once_runs_due_jobs_and_exits(
     db: Database, db_url: str, tmp_path: Path
 ) -> None:

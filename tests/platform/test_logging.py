@@ -142,7 +142,9 @@ def test_access_line_is_what_the_json_renderer_writes(
         "logger": "servio.access",
         "timestamp": timestamp,
     }
-    assert line == structlog.processors.JSONRenderer()(None, "info", expected) + "\n"
+    rendered = structlog.processors.JSONRenderer()(None, "info", expected)
+    assert isinstance(rendered, str)
+    assert line == rendered + "\n"
     assert "ann@example.com" not in line
     assert "s3cr3t" not in line
 

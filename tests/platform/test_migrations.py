@@ -43,10 +43,12 @@ def _round_trip(url: str) -> None:
     migrations.check(url)
 
 
+@pytest.mark.slow
 def test_every_migration_downgrades_on_sqlite(tmp_path: pytest.TempPathFactory) -> None:
     _round_trip(databases.create_sqlite_database(tmp_path))  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_every_migration_downgrades_on_postgres(pg_url: str) -> None:
     url, _ = databases.create_postgres_database("roundtrip")
@@ -56,6 +58,7 @@ def test_every_migration_downgrades_on_postgres(pg_url: str) -> None:
         databases.drop_postgres_database(url)
 
 
+@pytest.mark.slow
 def test_check_fails_when_models_and_migrations_differ(sqlite_url: str) -> None:
     migrations.check(sqlite_url)
     extra = Table("not_in_any_migration", metadata, Column("id", Integer, primary_key=True))
@@ -67,6 +70,7 @@ def test_check_fails_when_models_and_migrations_differ(sqlite_url: str) -> None:
     migrations.check(sqlite_url)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("table", "predicate"),

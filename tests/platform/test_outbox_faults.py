@@ -153,6 +153,7 @@ async def _run_until(container: Container, db: Database, done: Any, seconds: flo
     await _wait_for(passes, seconds, "the worker")
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     pg_url: str, pg_db: Database, sink: HttpSink, tmp_path: Path
 ) -> None:
@@ -240,6 +241,7 @@ async def test_a_provider_down_past_the_limit_is_dead_then_replayed_once(
     assert sink.deliveries[key] == 4
 
 
+@pytest.mark.slow
 async def test_two_workers_share_ten_thousand_messages_without_loss_or_duplicate(
     pg_url: str, pg_db: Database, sink: HttpSink, tmp_path: Path
 ) -> None:

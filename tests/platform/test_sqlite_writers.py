@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 
 from servio.app.container import Container
@@ -164,6 +165,7 @@ async def _survive(t: Tally, kind: str, work: Awaitable[object]) -> None:
         t.failures.append(f"{kind}: {exc!r}")
 
 
+@pytest.mark.slow
 async def test_thirty_mixed_writers_on_a_sqlite_file_never_find_it_locked(
     tmp_path: Path,
 ) -> None:

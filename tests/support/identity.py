@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -88,7 +89,7 @@ async def invite(
     return _account(r.json(), email_, PASSWORD)
 
 
-def problem(r: httpx.Response, status: int, name: str) -> dict[str, object]:
+def problem(r: httpx.Response, status: int, name: str) -> dict[str, Any]:
     """Assert a complete Problem+JSON answer of ``status`` and type ``name``."""
     return assert_problem(r, status, name)
 

@@ -55,7 +55,12 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        login = session.auth_data.login.decode() if session.authenticated else None
+        auth = session.auth_data
+        login = (
+            auth.login.decode()
+            if session.authenticated and isinstance(auth, LoginPassword)
+            else None
+        )
         raw = envelope.original_content or b""
         assert envelope.mail_from is not None
         self.arrivals.append(

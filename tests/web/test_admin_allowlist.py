@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
 from tests.conftest import make_settings
@@ -85,7 +85,7 @@ async def test_an_empty_allowlist_lets_every_address_in(sqlite_url: str) -> None
 async def test_admin_websockets_outside_the_allowlist_are_closed() -> None:
     reached: list[str] = []
 
-    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         reached.append(str(scope["path"]))
 
     guard = AdminIpAllowlistMiddleware(inner, allowed=["192.0.2.0/24"])

@@ -1,7 +1,8 @@
-"""The public booking page ``/b/{org_slug}`` over ASGI on both databases: the page and
-its live fragments (estimate, free times), errors beside their fields with what the
-customer typed, one booking per idempotency key, the deposit checkout, the confirmation
-page and its calendar file, and Turnstile when configured."""
+"""The public booking page ``/b/{org_slug}`` over ASGI: the page and its live fragments
+(estimate, free times), errors beside their fields with what the customer typed, one
+booking per idempotency key, the deposit checkout, the confirmation page and its
+calendar file, and Turnstile when configured. What only renders runs on SQLite; the
+bookings the page makes (once per key, a taken time, the deposit) on both databases."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from starlette.routing import Route
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity import service as identity
 from servio.platform.db import Database, utcnow
-from tests.conftest import make_settings
+from tests.conftest import SQLITE_ONLY, make_settings
 from tests.support.app import app_client
 from tests.support.bookings import TZ, business
 from tests.support.fake_stripe import served
@@ -58,6 +59,7 @@ async def no_deposit(db: Database, org_id: uuid.UUID) -> None:
         await identity.put_setting(s, org_id, "deposit.new_client", False)
 
 
+@SQLITE_ONLY
 async def test_the_page_shows_the_business_its_questions_and_an_estimate(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -79,6 +81,7 @@ async def test_the_page_shows_the_business_its_questions_and_an_estimate(
     assert "<h1>Page not found</h1>" in missing.text
 
 
+@SQLITE_ONLY
 async def test_the_estimate_fragment_prices_the_answers_in_the_readers_locale(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -103,6 +106,7 @@ async def test_the_estimate_fragment_prices_the_answers_in_the_readers_locale(
     assert "We cannot price these answers." in bad.text
 
 
+@SQLITE_ONLY
 async def test_the_slots_fragment_lists_a_days_free_times(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -121,6 +125,7 @@ async def test_the_slots_fragment_lists_a_days_free_times(
     assert "is in the past" in gone.text
 
 
+@SQLITE_ONLY
 async def test_errors_show_beside_their_fields_and_keep_what_was_typed(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -181,6 +186,7 @@ async def test_the_same_idempotency_key_books_once_and_a_taken_time_is_a_409(
     assert await bookings_count(db) == 1
 
 
+@SQLITE_ONLY
 async def test_the_confirmation_page_and_its_calendar_file(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -258,6 +264,7 @@ def turnstile() -> Iterator[str]:
         yield f"{url}/siteverify"
 
 
+@SQLITE_ONLY
 async def test_turnstile_shows_its_widget_and_is_verified_before_booking(
     db_url: str, db: Database, tmp_path: Path, turnstile: str
 ) -> None:
@@ -289,6 +296,7 @@ async def test_turnstile_shows_its_widget_and_is_verified_before_booking(
         assert await bookings_count(db) == 1
 
 
+@SQLITE_ONLY
 async def test_a_business_without_an_online_price_list_shows_an_empty_state(
     api: httpx.AsyncClient, db: Database
 ) -> None:

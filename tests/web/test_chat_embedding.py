@@ -13,9 +13,13 @@ from sqlalchemy import select
 from servio.domains.identity.models import OrgSetting
 from servio.platform.config import Settings
 from servio.platform.db import Database
-from tests.conftest import make_settings
+from tests.conftest import SQLITE_ONLY, make_settings
 from tests.support.app import app_client
 from tests.support.identity import bearer, register
+
+# Headers and cookies of a page; the settings they come from are stored on both databases
+# by the settings API tests.
+pytestmark = SQLITE_ONLY
 
 HTML = {"Accept": "text/html"}
 SETTINGS = "/v1/admin/settings"

@@ -17,6 +17,7 @@ from servio.domains.bookings.models import Booking
 from servio.domains.catalog import service as catalog
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
+from tests.conftest import SQLITE_ONLY
 from tests.support.app import app_of
 from tests.support.bookings import TZ, booking_body, business
 from tests.support.identity import PASSWORD, Account, invite
@@ -46,7 +47,7 @@ async def booked_today(api: httpx.AsyncClient, db: Database, owner: Account) -> 
                 email="tess@example.com",
                 phone=None,
                 start=datetime.combine(today, time(10), tzinfo=TZ),
-                inputs=catalog.EstimateIn(beds=2, baths=1),  # type: ignore[arg-type]
+                inputs=catalog.EstimateIn(beds=2, baths=1),
                 duration_minutes=None,
                 resource_id=None,
                 lead_id=None,
@@ -213,6 +214,7 @@ async def test_booking_page_shows_timeline_and_reschedules(
     assert (await row(db, b["id"])).starts_at == later
 
 
+@SQLITE_ONLY
 async def test_refusals_are_shown_inline_keeping_what_was_typed(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -265,6 +267,7 @@ async def test_cancel_from_the_page(api: httpx.AsyncClient, db: Database) -> Non
     assert "A CANCELLED booking cannot confirm." in again.text
 
 
+@SQLITE_ONLY
 async def test_a_viewer_reads_but_may_not_act(
     api: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
@@ -286,6 +289,7 @@ async def test_a_viewer_reads_but_may_not_act(
     assert (await row(db, b["id"])).status == "PENDING"
 
 
+@SQLITE_ONLY
 async def test_an_unknown_booking_is_a_404_page(api: httpx.AsyncClient, db: Database) -> None:
     owner, _ = await business(api, db)
     await sign_in(api, owner)

@@ -15,6 +15,7 @@ from servio.domains.scheduling.models import Blackout, WeeklyHours
 from servio.platform.config import Settings
 from servio.platform.db import Database
 from servio.platform.outbox import OutboxMessage, add
+from tests.conftest import SQLITE_ONLY
 from tests.support.identity import PASSWORD, Account, invite, register
 
 HX = {"HX-Request": "true"}
@@ -82,6 +83,7 @@ async def test_leads_filter_and_a_status_move_updates_the_lead(
     assert 'name="view" value="detail"' in detail.text
 
 
+@SQLITE_ONLY
 async def test_a_bad_setting_is_shown_beside_its_field_with_the_typed_value_kept(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -219,6 +221,7 @@ async def test_team_invite_role_change_and_the_last_owner(
     assert roles[owner.user_id] == "OWNER"
 
 
+@SQLITE_ONLY
 async def test_a_viewer_is_kept_out_of_settings_and_team(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -268,6 +271,7 @@ async def test_a_dead_letter_is_replayed_from_the_page(
     assert "No dead letters." in empty.text
 
 
+@SQLITE_ONLY
 async def test_the_jobs_page_lists_the_scheduled_jobs(api: httpx.AsyncClient) -> None:
     owner = await register(api, "owner@tidy.example.com", "Tidy Homes")
     await _console(api, owner)

@@ -12,9 +12,13 @@ from sqlalchemy import func, select
 
 from servio.domains.identity.models import AuthSession
 from servio.platform.db import Database
-from tests.conftest import make_settings
+from tests.conftest import SQLITE_ONLY, make_settings
 from tests.support.app import app_client
 from tests.support.identity import PASSWORD, enable_mfa, register
+
+# An origin check in front of the sign-in; sessions are stored on both databases by the
+# identity tests.
+pytestmark = SQLITE_ONLY
 
 HTML = {"Accept": "text/html"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -38,13 +39,13 @@ async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
     )
     body = assert_problem(response, 422, "validation-error")
     assert body["detail"] == "The body is not valid JSON."
-    assert body["errors"][0]["type"] == "json_invalid"  # type: ignore[index]
+    assert body["errors"][0]["type"] == "json_invalid"
 
 
 async def test_invalid_fields_are_listed_with_path_and_message(client: httpx.AsyncClient) -> None:
     response = await client.post("/_t/echo", json={"beds": 99})
     body = assert_problem(response, 422, "validation-error")
-    fields = {e["field"]: e["message"] for e in body["errors"]}  # type: ignore[attr-defined]
+    fields = {e["field"]: e["message"] for e in body["errors"]}
     assert set(fields) == {"body.beds", "body.email"}
     assert "less than or equal to 10" in fields["body.beds"]
     assert fields["body.email"] == "Field required"
@@ -79,7 +80,7 @@ async def test_oversize_declared_body_is_413(client: httpx.AsyncClient) -> None:
 async def test_oversize_streamed_body_is_413(client: httpx.AsyncClient) -> None:
     limit = client.app.state.container.settings.max_body_bytes  # type: ignore[attr-defined]
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(limit // 1024 + 2):
             yield b" " * 1024
 
@@ -109,7 +110,7 @@ async def test_500_shows_no_trace_and_no_sql(client: httpx.AsyncClient) -> None:
     text = response.text
     for leak in ("Traceback", "SELECT", "password_hash", "psycopg", "RuntimeError", ".py"):
         assert leak not in text
-    assert body["detail"].startswith("Something failed on our side")  # type: ignore[union-attr]
+    assert body["detail"].startswith("Something failed on our side")
     # Security headers ride on errors too.
     assert response.headers["x-content-type-options"] == "nosniff"
 
@@ -125,6 +126,7 @@ async def test_problem_types_are_documented_at_their_uri(client: httpx.AsyncClie
     assert_problem(await client.get("/problems/no-such-problem"), 404, "not-found")
 
 
+@pytest.mark.slow
 def test_a_domain_404_never_renames_the_generic_404(tmp_path: object) -> None:
     # In a served process the domains load before the handlers; a domain error sharing
     # a status (an unknown org is a 404 too) must not rename a plain unknown route.

@@ -27,8 +27,8 @@ from tests.conftest import make_settings
 from tests.support.app import app_client, app_of
 from tests.support.idempotency_routes import Gate, install_idempotency_routes
 from tests.support.identity import register
+from tests.support.problems import assert_problem
 from tests.support.tcp_proxy import TcpProxy
-from tests.web.test_errors import assert_problem
 
 SCOPE = "org-a:user-1"
 ORGS = "/_t/idem/orgs"
@@ -217,10 +217,11 @@ async def test_expired_key_is_replaced(idem: Harness) -> None:
     "key", ["x" * 256, "", "caf\u00e9".encode(), "tab\there", b"nul\x00"], ids=repr
 )
 async def test_malformed_key_is_400(idem: Harness, key: str | bytes) -> None:
+    raw = key if isinstance(key, bytes) else key.encode()
     response = await idem.client.post(
         ORGS,
         json={"slug": "alpha"},
-        headers=[("Idempotency-Key", key), ("X-Test-Scope", SCOPE)],  # type: ignore[list-item]
+        headers=[(b"Idempotency-Key", raw), (b"X-Test-Scope", SCOPE.encode())],
     )
     problem = assert_problem(response, 400, "idempotency-key-invalid")
     assert "Idempotency-Key" in str(problem["detail"])

@@ -25,6 +25,9 @@ from tests.conftest import make_settings
 from tests.support.identity import register
 from tests.support.live import serve
 
+# A live server and fifty rounds of simultaneous retries.
+pytestmark = pytest.mark.slow
+
 ROUNDS = 50
 
 

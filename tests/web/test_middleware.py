@@ -85,7 +85,7 @@ def test_production_refuses_wildcard_cors_with_credentials(sqlite_url: str) -> N
             secret_key="k" * 40,
             metrics_token="m" * 20,
             cors_origins="*",
-            cors_allow_credentials=True,  # type: ignore[arg-type]
+            cors_allow_credentials=True,
         )
 
 

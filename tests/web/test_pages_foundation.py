@@ -14,6 +14,7 @@ from sqlalchemy import select
 from servio.domains.identity.models import AuthSession
 from servio.platform.db import Database
 from servio.web.pages.rendering import STATIC, static_url
+from tests.conftest import SQLITE_ONLY
 from tests.support.app import app_of
 from tests.support.identity import PASSWORD, enable_mfa, register, totp_code, wrong_code
 from tests.support.routes import install_probe_routes
@@ -21,6 +22,7 @@ from tests.support.routes import install_probe_routes
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
+@SQLITE_ONLY
 async def test_a_browser_gets_an_html_404_and_an_api_client_problem_json(
     api: httpx.AsyncClient,
 ) -> None:
@@ -36,6 +38,7 @@ async def test_a_browser_gets_an_html_404_and_an_api_client_problem_json(
     assert api_path.json()["status"] == 404
 
 
+@SQLITE_ONLY
 async def test_a_crash_on_a_page_is_an_html_500_without_the_error_text(
     api: httpx.AsyncClient,
 ) -> None:
@@ -48,6 +51,7 @@ async def test_a_crash_on_a_page_is_an_html_500_without_the_error_text(
     assert machine.json()["type"].endswith("internal-error")
 
 
+@SQLITE_ONLY
 async def test_static_files_are_gzipped_and_cached_by_hashed_url(api: httpx.AsyncClient) -> None:
     url = static_url("vendor/htmx.min.js")
     r = await api.get(url, headers={"Accept-Encoding": "gzip"})
@@ -102,6 +106,7 @@ async def test_console_sign_in_then_sign_out(api: httpx.AsyncClient, db: Databas
     assert (await api.get("/app")).status_code == 303
 
 
+@SQLITE_ONLY
 async def test_console_sign_in_asks_for_the_code_of_an_mfa_user(api: httpx.AsyncClient) -> None:
     owner = await register(api, "owner@ink.example.com", "Ink Lane")
     secret, _codes = await enable_mfa(api, owner)
@@ -139,6 +144,7 @@ async def test_an_expired_console_session_is_renewed_from_the_refresh_cookie(
     assert htmx.headers["hx-redirect"] == "/app/login?next=%2Fapp"
 
 
+@SQLITE_ONLY
 async def test_pages_are_gzipped_for_browsers_that_accept_it(api: httpx.AsyncClient) -> None:
     owner = await register(api, "owner@zip.example.com", "Zip Clean")
     page = f"/b/{owner.org_slug}"

@@ -99,6 +99,7 @@ def _failures(finished: events.ScenarioFinished) -> Iterator[str]:
             )
 
 
+@pytest.mark.slow
 def test_no_server_error_and_no_undocumented_status(own_database: str, tmp_path: Path) -> None:
     settings = make_settings(own_database, var_dir=tmp_path / "var", rate_limit_enabled=False)
     token = asyncio.run(_seed_and_sign_in(settings))

@@ -148,6 +148,7 @@ async def test_bad_bookings_write_nothing(api: httpx.AsyncClient, db: Database) 
         assert await s.scalar(select(func.count()).select_from(Reservation)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_two_hundred_clients_one_slot_one_booking(

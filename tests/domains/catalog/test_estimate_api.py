@@ -15,10 +15,12 @@ from tests.support.identity import problem, register
 from tests.support.orgs import add_org
 
 
-async def _shop(db: Database, slug: str = "shine", **settings: object) -> None:
+async def _shop(
+    db: Database, slug: str = "shine", overrides: dict[str, object] | None = None
+) -> None:
     async with db.unit_of_work(system=True) as s:
         org = await add_org(s, slug)
-        for key, value in ({"tax.rate_bps": 500} | settings).items():
+        for key, value in ({"tax.rate_bps": 500} | (overrides or {})).items():
             await service.put_setting(s, org.id, key, value)
 
 
@@ -42,7 +44,7 @@ async def test_estimate_for_a_business(api: httpx.AsyncClient, db: Database) -> 
 
 
 async def test_org_overrides_and_add_on_lines(api: httpx.AsyncClient, db: Database) -> None:
-    await _shop(db, **{"pricing.hourly_rate_cents": 4000})
+    await _shop(db, overrides={"pricing.hourly_rate_cents": 4000})
     r = await api.post(
         "/v1/estimate?org=shine", json={"beds": 2, "baths": 1, "add_ons": ["oven", "fridge"]}
     )

@@ -136,6 +136,7 @@ def test_a_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
         flows.read_flows(tmp_path)
 
 
+@pytest.mark.slow
 async def test_demo_studio_seed(db_url: str, db: Database, tmp_path: Path) -> None:
     settings = make_settings(db_url, var_dir=tmp_path)
     await seed_demo(settings, show_progress=False)

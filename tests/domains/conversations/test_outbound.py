@@ -4,14 +4,14 @@ arrive out of order), unless WhatsApp's body limits forbid it."""
 
 from __future__ import annotations
 
-from servio.domains.conversations.actions import Buttons, ChoiceOption, Handover, Text
+from servio.domains.conversations.actions import Action, Buttons, ChoiceOption, Handover, Text
 from servio.domains.conversations.outbound import INTERACTIVE_BODY, TEXT_BODY, coalesce
 
 YES_NO = [ChoiceOption(id="yes", label="Yes"), ChoiceOption(id="no", label="No")]
 
 
 def test_texts_lead_into_the_next_message() -> None:
-    turn = [
+    turn: list[Action] = [
         Text(text="Thanks!"),
         Text(text="One more thing."),
         Buttons(text="18+?", options=YES_NO),
@@ -29,6 +29,6 @@ def test_the_body_limits_keep_messages_apart() -> None:
     long = Text(text="x" * (INTERACTIVE_BODY - 5))
     question = Buttons(text="18+?", options=YES_NO)
     assert coalesce([long, question]) == [long, question]  # interactive bodies: 1024
-    huge = [Text(text="y" * 3000), Text(text="z" * 3000)]
+    huge: list[Action] = [Text(text="y" * 3000), Text(text="z" * 3000)]
     assert coalesce(huge) == huge  # text bodies: 4096
     assert len(coalesce([Text(text="y" * 2000), Text(text="z" * 2000)])[0].text) <= TEXT_BODY

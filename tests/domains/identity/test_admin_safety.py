@@ -169,7 +169,7 @@ def basic_settings(db_url: str, var: Path, slug: str, enabled: bool) -> Settings
         database_url=db_url,
         var_dir=var,
         basic_admin_enabled=enabled,
-        basic_admin_password="open-sesame-local-only",  # type: ignore[arg-type]
+        basic_admin_password="open-sesame-local-only",
         default_org=slug,
     )
 

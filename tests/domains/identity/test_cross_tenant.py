@@ -37,6 +37,7 @@ def _example_body(route: APIRoute) -> dict[str, Any] | None:
     extra = model.model_config.get("json_schema_extra")
     examples = extra.get("examples") if isinstance(extra, dict) else None
     assert examples, f"{route.path}: {model.__name__} needs an example (json_schema_extra)"
+    assert isinstance(examples, list)
     example = examples[0]
     assert isinstance(example, dict)
     return example
@@ -69,11 +70,11 @@ async def _org_b(api: httpx.AsyncClient, db: Database) -> tuple[Account, dict[st
 
 
 def _id_routes(api: httpx.AsyncClient) -> list[tuple[str, str, APIRoute]]:
-    found = []
+    found: list[tuple[str, str, APIRoute]] = []
     for context in iter_route_contexts(app_of(api).routes):
         route, path = context.original_route, context.path or ""
         if isinstance(route, APIRoute) and path.startswith("/v1") and PARAM.search(path):
-            found.extend((method, path, route) for method in sorted(route.methods))
+            found.extend((method, path, route) for method in sorted(route.methods or ()))
     return found
 
 

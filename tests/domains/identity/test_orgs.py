@@ -17,13 +17,13 @@ async def test_demo_orgs_are_seeded_once(db: Database, settings: Settings) -> No
     async with db.unit_of_work(system=True) as session:
         await seed_demo_orgs(session, settings)
         clean = await service.get_org_by_slug(session, "sparkle-clean")
-        settings = await service.org_settings(session, clean.id)
+        org_settings = await service.org_settings(session, clean.id)
     assert (clean.timezone, clean.currency, clean.vertical) == (
         "America/Edmonton",
         "CAD",
         "cleaning",
     )
-    assert settings == {"tax.rate_bps": 500, "tax.name": "GST"}
+    assert org_settings == {"tax.rate_bps": 500, "tax.name": "GST"}
     assert clean.created_at.tzinfo is not None
 
 

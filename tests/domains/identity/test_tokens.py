@@ -108,7 +108,7 @@ async def test_key_rotation_keeps_old_tokens_valid(db_url: str, db: object) -> N
 
 def test_jwt_keys_setting_is_validated() -> None:
     with pytest.raises(ValueError, match="kid:secret"):
-        Settings(jwt_keys=["short:abc"])  # type: ignore[arg-type]
+        Settings(jwt_keys=["short:abc"])
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

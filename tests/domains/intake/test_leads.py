@@ -75,12 +75,13 @@ async def test_bad_contacts_and_referrals_write_nothing(
 ) -> None:
     await _org(db)
     first = (await api.post("/v1/leads?org=shine", json=LEAD)).json()
-    for change, name in [
+    refusals: list[tuple[dict[str, object], str]] = [
         ({"email": "not-an-email"}, "invalid-contact"),
         ({"phone": "12"}, "invalid-contact"),
         ({"referred_by": "NOPE1234"}, "unknown-referral-code"),
         ({"inputs": {"beds": 2, "baths": 1, "add_ons": ["sauna"]}}, "unknown-option"),
-    ]:
+    ]
+    for change, name in refusals:
         problem(await api.post("/v1/leads?org=shine", json=LEAD | change), 422, name)
     assert await _count(db) == 1
     referred = await api.post(

@@ -262,7 +262,7 @@ async def test_suggestions_through_the_api(api: httpx.AsyncClient, db: Database)
             kind="booking",
         )
     url = "/v1/admin/schedule/suggestions"
-    params = {"date": day.isoformat(), "duration_minutes": 120, "days": 1}
+    params: dict[str, str | int] = {"date": day.isoformat(), "duration_minutes": 120, "days": 1}
     r = await api.get(url, params=params, headers=owner.auth)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -310,12 +310,11 @@ async def test_suggestion_bad_input(api: httpx.AsyncClient, db: Database) -> Non
     url = "/v1/admin/schedule/suggestions"
     day = soon().isoformat()
 
-    async def get(**params: object) -> httpx.Response:
-        return await api.get(
-            url, params={"date": day, "duration_minutes": 60} | params, headers=owner.auth
-        )
+    async def get(**params: str | int) -> httpx.Response:
+        query: dict[str, str | int] = {"date": day, "duration_minutes": 60}
+        return await api.get(url, params=query | params, headers=owner.auth)
 
-    for bad in (
+    refused: list[dict[str, str | int]] = [
         {"date": "2026-02-30"},
         {"duration_minutes": 0},
         {"duration_minutes": 24 * 60 + 1},
@@ -324,7 +323,8 @@ async def test_suggestion_bad_input(api: httpx.AsyncClient, db: Database) -> Non
         {"preferred_time": "25:00"},
         {"preferred_time": "9am"},
         {"resource_id": "team-a"},
-    ):
+    ]
+    for bad in refused:
         problem(await get(**bad), 422, "validation-error")
     missing = await api.get(url, params={"date": day}, headers=owner.auth)
     assert (
@@ -364,10 +364,11 @@ async def test_another_business_resources_are_not_found(
     bob, team_z, _team_y = await business(api, db, "bob@example.com", "Other")
     day = soon()
     await take(db, bob.org_id, team_z, at(day, 7), 2)  # 07:00: before Bob's hours
-    for url, params in (
+    routes: list[tuple[str, dict[str, str | int]]] = [
         ("/v1/admin/schedule/suggestions", {"date": day.isoformat(), "duration_minutes": 60}),
         ("/v1/admin/schedule/conflicts", {}),
-    ):
+    ]
+    for url, params in routes:
         r = await api.get(url, params=params | {"resource_id": str(team_z)}, headers=ada.auth)
         problem(r, 404, "resource-not-found")
     mine = await api.get("/v1/admin/schedule/conflicts", headers=ada.auth)

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,6 +109,7 @@ def busy(draw: st.DrawFn) -> list[tuple[datetime, datetime]]:
     return spans
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_the_search_agrees_with_the_plain_definition(data: st.DataObject) -> None:

@@ -127,7 +127,7 @@ def offered_rows(graph: FakeGraph, start: int = 0) -> list[dict[str, str]]:
 
 async def conversation(db: Database, org_id: uuid.UUID) -> Conversation:
     async with db.unit_of_work(org_id) as s:
-        row = await s.scalar(select(Conversation))
+        row: Conversation | None = await s.scalar(select(Conversation))
     assert row is not None
     return row
 
