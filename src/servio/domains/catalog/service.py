@@ -88,6 +88,22 @@ class Catalog:
             self._parsed[key] = parse(raw, pricing)
         return self._parsed[key]
 
+    def check_overrides(self, name: str, overrides: dict[str, Any]) -> identity.PriceListCheck:
+        """What the org settings' overrides make of the vertical's price list (the org
+        settings check their changes with it)."""
+        try:
+            found = self.vertical(name, overrides)
+        except VerticalNotFound as exc:
+            return identity.PriceListCheck(missing=exc.detail)
+        except InvalidPricing as exc:
+            errors = exc.extra.get("errors") or [{"field": "", "message": exc.detail}]
+            return identity.PriceListCheck(errors=tuple(errors))
+        pricing = found.pricing.model_dump(mode="json")
+        return identity.PriceListCheck(
+            deposit=found.deposit.model_dump(mode="json"),
+            pricing={k: v for k, v in pricing.items() if not isinstance(v, dict | list)},
+        )
+
 
 class UnsupportedCurrency(DomainError):
     status = 422

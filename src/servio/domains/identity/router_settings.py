@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
-from servio.domains.catalog import service as catalog
 from servio.domains.identity import org_config
+from servio.domains.identity import service as identity
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
 from servio.platform.http.problems import problem_responses
@@ -20,12 +20,12 @@ router = APIRouter(tags=["settings"], route_class=JsonRoute)
 Reader = Annotated[Principal, Depends(require("settings:manage"))]
 
 
-def price_lists(request: Request) -> catalog.Catalog:
-    found: catalog.Catalog = request.app.state.catalog
+def price_lists(request: Request) -> identity.PriceLists:
+    found: identity.PriceLists = request.app.state.catalog
     return found
 
 
-PriceLists = Annotated[catalog.Catalog, Depends(price_lists)]
+PriceLists = Annotated[identity.PriceLists, Depends(price_lists)]
 
 
 class SettingsOut(BaseModel):
