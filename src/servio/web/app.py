@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 import servio
 from servio.domains.actions import pages as actions_pages
 from servio.domains.actions import router as actions_router
+from servio.domains.bookings import flows as booking_flows
 from servio.domains.bookings import router as bookings_router
 from servio.domains.catalog import router as catalog_router
 from servio.domains.catalog.service import Catalog
@@ -132,6 +133,7 @@ def create_app(
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
     app.state.payment_gateway = payment_gateway(settings)
+    app.state.deposit_holder = booking_flows.BookingDeposits()
     app.state.principal_rate = settings.rate_limit_authenticated
     if is_operator is None:
         token = settings.operator_token

@@ -9,9 +9,8 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from servio.domains.bookings import service as bookings
-from servio.domains.payments import service
 from servio.domains.payments.gateway import GatewayRefused, GatewayUnavailable
+from servio.domains.payments.holder import deposit_holder
 from servio.platform.http.auth import database
 
 router = APIRouter(tags=["payments"], include_in_schema=False)
@@ -39,7 +38,7 @@ MESSAGES = {
 
 async def _page(request: Request, booking_id: uuid.UUID, cancelled: bool) -> HTMLResponse:
     async with database(request).unit_of_work(system=True) as s:
-        info = await service.checkout_return(s, booking_id)
+        info = await deposit_holder(request).checkout_return(s, booking_id)
     if info is None:
         body = "<p>We do not know this booking.</p>"
         return HTMLResponse(PAGE.format(title="Booking not found", body=body), status_code=404)
@@ -71,16 +70,18 @@ async def pay(booking_id: uuid.UUID, request: Request) -> HTMLResponse | Redirec
     due (asked of the provider now when it could not be at booking time), else the page
     that says where the booking stands."""
     db = database(request)
+    holder = deposit_holder(request)
     async with db.unit_of_work(system=True) as s:
-        info = await service.checkout_return(s, booking_id)
-        unopened = await service.unopened_deposit(s, booking_id)
+        info = await holder.checkout_return(s, booking_id)
     url = info["checkout_url"] if info is not None else ""
-    if not url and unopened is not None:
+    if not url:
         state = request.app.state
         public_url = state.container.settings.public_url
-        deposits = bookings.flows.Deposits(state.payment_gateway, public_url)
         try:
-            url = await bookings.flows.open_checkout(db, unopened, booking_id, deposits) or ""
+            opened = await holder.open_unopened_checkout(
+                db, booking_id, state.payment_gateway, public_url
+            )
+            url = opened or ""
         except (GatewayUnavailable, GatewayRefused):
             body = f"<p>{html.escape(PROVIDER_DOWN)}</p>"
             down = PAGE.format(title="Payment not available yet", body=body)

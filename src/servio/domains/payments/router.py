@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from servio.domains.payments import service
 from servio.domains.payments.gateway import InvalidSignature, PaymentGateway
+from servio.domains.payments.holder import deposit_holder
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
 from servio.platform.inbox import mark_processed, record_event
@@ -35,7 +35,7 @@ async def _receive(request: Request) -> dict[str, Any]:
         )
         if not new:
             return {"received": True, "duplicate": True}
-        outcome = await service.apply_event(s, event)
+        outcome = await deposit_holder(request).apply_provider_event(s, event)
         await mark_processed(s, row, outcome)
     return {"received": True, "outcome": outcome}
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from servio.domains.bookings import service as bookings
+from servio.domains.payments import service
 from servio.domains.payments.gateway import PaymentGateway
 from servio.domains.payments.models import Payment
 from servio.platform.db import Database
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure, Skipped
 
-REFUND = bookings.DEPOSIT_REFUND
+REFUND = service.REFUND
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,20 @@ def _alternatives(offered: list[Slot], wanted: datetime) -> list[dict[str, str]]
     return [{"start": x.start.isoformat(), "resource_id": str(x.resource_id)} for x in near]
 
 
+async def set_reservation(
+    s: AsyncSession, reservation_id: uuid.UUID, *, active: bool, kind: str | None = None
+) -> None:
+    """Take up (``active``) or free a reservation; with ``kind`` (a hold becoming a
+    ``booking``) it also stops expiring."""
+    values: dict[str, Any] = {"active": active}
+    if kind:
+        values |= {"kind": kind, "expires_at": None}
+    await s.execute(
+        update(Reservation).where(Reservation.id == reservation_id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+
+
 async def _release_expired(
     s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID, now: datetime
 ) -> None:
