@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.payments.gateway import Checkout
@@ -23,6 +21,7 @@ from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.conflicts import conflict_insert
 
 
 async def pending_deposit(
@@ -90,9 +89,8 @@ async def _payment(s: AsyncSession, **where: Any) -> Payment | None:
 
 
 async def _ledger(s: AsyncSession, p: Payment, kind: str, amount: int, ref: str) -> None:
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     await s.execute(
-        insert(LedgerEntry)
+        conflict_insert(s, LedgerEntry)
         .values(
             id=uuid.uuid4(),
             org_id=p.org_id,
