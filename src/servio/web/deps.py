@@ -1,14 +1,11 @@
-"""FastAPI dependencies shared by every router: the container and the unit of work."""
+"""FastAPI dependencies of the web layer: the process's container."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.platform.config import Settings
 from servio.web.container import Container
 
 
@@ -17,18 +14,4 @@ def get_container(request: Request) -> Container:
     return container
 
 
-def get_settings(request: Request) -> Settings:
-    return get_container(request).settings
-
-
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed once when the handler succeeds, rolled back
-    when it raises. Runs before the response is sent, so a failed commit is a 500, not
-    a 200 over lost data."""
-    async with get_container(request).db.unit_of_work() as session:
-        yield session
-
-
 AppContainer = Annotated[Container, Depends(get_container)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
-DbSession = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
