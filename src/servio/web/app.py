@@ -133,7 +133,7 @@ def create_app(
     app.state.limiter = container.limiter
     app.state.catalog = Catalog(settings.verticals_dir)
     app.state.payment_gateway = payment_gateway(settings)
-    app.state.deposit_holder = booking_flows.BookingDeposits()
+    app.state.deposit_holder = booking_flows.deposit_holder()
     app.state.principal_rate = settings.rate_limit_authenticated
     if is_operator is None:
         token = settings.operator_token

@@ -257,3 +257,8 @@ class BookingDeposits:
         public_url: str,
     ) -> str | None:
         return await open_unopened_checkout(db, booking_id, Deposits(gateway, public_url))
+
+
+def deposit_holder() -> payments.DepositHolder:
+    """What the composition root hands the payments webhook and pages."""
+    return BookingDeposits()

@@ -17,6 +17,7 @@ from servio.domains.payments.gateway import Checkout
 from servio.domains.payments.gateway import GatewayRefused as GatewayRefused
 from servio.domains.payments.gateway import GatewayUnavailable as GatewayUnavailable
 from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
+from servio.domains.payments.holder import DepositHolder as DepositHolder
 from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
 from servio.platform import outbox
