@@ -1,10 +1,12 @@
-"""FastAPI dependencies of the web layer: the process's container."""
+"""FastAPI dependencies shared by every router: the container and the unit of work."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.web.container import Container
 
@@ -14,4 +16,13 @@ def get_container(request: Request) -> Container:
     return container
 
 
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed once when the handler succeeds, rolled back
+    when it raises. Runs before the response is sent, so a failed commit is a 500, not
+    a 200 over lost data."""
+    async with get_container(request).db.unit_of_work() as session:
+        yield session
+
+
 AppContainer = Annotated[Container, Depends(get_container)]
+DbSession = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
