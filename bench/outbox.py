@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-import servio.models  # noqa: F401 - every table, so foreign keys resolve
+import servio.app.models  # noqa: F401 - every table, so foreign keys resolve
 from common import RESULTS, ROOT, VENV_BIN, cpu_seconds, free_port, write_result
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow

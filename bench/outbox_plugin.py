@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import aiohttp
 
+from servio.app.container import Container
 from servio.platform.outbox import Delivery
 from servio.platform.outbox.http import HttpClients
-from servio.web.container import Container
 
 
 def register(container: Container) -> None:

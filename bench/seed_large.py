@@ -41,7 +41,7 @@ from rich.progress import (
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import servio.models  # noqa: F401 - every table, so foreign keys resolve
+import servio.app.models  # noqa: F401 - every table, so foreign keys resolve
 from common import VENV_BIN
 from servio.domains.bookings.models import Booking
 from servio.domains.identity import service as identity

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-import servio.models  # noqa: F401 - every table, so foreign keys resolve
+import servio.app.models  # noqa: F401 - every table, so foreign keys resolve
 from common import (
     RESULTS,
     ROOT,

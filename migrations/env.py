@@ -1,4 +1,4 @@
-"""Alembic environment: async engines, batch mode on SQLite, models from servio.models."""
+"""Alembic environment: async engines, batch mode on SQLite, models from servio.app.models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from servio.models import metadata
+from servio.app.models import metadata
 from servio.platform.db.types import UTCDateTime
 
 config = context.config

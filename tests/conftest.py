@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import text
 
-import servio.models
+import servio.app.models
 from servio.platform.clock import parse_instant
 from servio.platform.config import Settings
 from servio.platform.db import Database
@@ -47,7 +47,7 @@ DATE_SENSITIVE = (
     "tests/domains/scheduling/",
     "tests/domains/bookings/",
     "tests/domains/messaging/test_reminders.py",
-    "tests/domains/conversations/test_when.py",
+    "tests/domains/conversations/test_dates.py",
     "tests/domains/portal/",
     "tests/test_demo_flow.py",
     "tests/browser/test_public_booking.py",
@@ -120,7 +120,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 def _data_tables() -> list[str]:
-    return [t.name for t in reversed(servio.models.metadata.sorted_tables)]
+    return [t.name for t in reversed(servio.app.models.metadata.sorted_tables)]
 
 
 async def _wipe(url: str) -> None:

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, select
 
+from servio.app.container import Container
+from servio.app.seeding import seed_demo
 from servio.domains.bookings.models import Booking
 from servio.domains.payments.models import LedgerEntry, Payment
 from servio.platform.db import Database
 from servio.platform.inbox import ExternalEvent
-from servio.seeding import seed_demo
 from servio.web.app import create_app
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support.app import app_client
 from tests.support.free_times import free_starts, today_in

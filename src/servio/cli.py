@@ -6,27 +6,26 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from servio import golive
-from servio.platform import audit
 from servio.platform.clock import pin_clock
 from servio.platform.config import Settings
-from servio.platform.db import Database
-from servio.platform.db import migrations as db_migrations
 from servio.platform.logging import configure_logging
-from servio.platform.worker import Worker
-from servio.seeding import DemoSeedRefused, seed_demo
-from servio.web.app import create_app
-from servio.web.container import Container
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from servio.platform import audit
+    from servio.platform.worker import Worker
+
+# Each command imports what it runs (the web app, the worker's container, the HTTP
+# client), so ``servio --help`` and ``servio migrate`` start fast and ``servio worker``
+# never loads the web layer.
 
 app = typer.Typer(
     help="Servio: quotes, bookings, deposits, crews and payment for service businesses.",
@@ -73,6 +72,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="HTTP worker processes.", min=1)] = 1,
 ) -> None:
     """Serve the API, pages, webhooks, probes and metrics."""
+    import uvicorn
+
+    from servio.web.app import create_app
+
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     common = {
@@ -100,6 +103,8 @@ def worker(
 
 
 async def _run_worker(settings: Settings, *, once: bool) -> None:
+    from servio.app.container import Container
+
     container = Container.from_settings(settings)
     runner = container.worker()
     loop = asyncio.get_running_loop()
@@ -135,6 +140,8 @@ RevisionArg = Annotated[
 
 
 def _migrate_to(move: Callable[[str, str], None], revision: str) -> None:
+    from servio.platform.db import migrations as db_migrations
+
     url = _database_url()
     try:
         move(url, revision)
@@ -147,18 +154,24 @@ def _migrate_to(move: Callable[[str, str], None], revision: str) -> None:
 @migrate_app.command(context_settings=RELATIVE)
 def upgrade(revision: RevisionArg = "head") -> None:
     """Upgrade the database to REVISION (default: head; +1 = one step)."""
+    from servio.platform.db import migrations as db_migrations
+
     _migrate_to(db_migrations.upgrade, revision)
 
 
 @migrate_app.command(context_settings=RELATIVE)
 def downgrade(revision: RevisionArg) -> None:
     """Downgrade the database to REVISION (-1 = one step back, base = empty)."""
+    from servio.platform.db import migrations as db_migrations
+
     _migrate_to(db_migrations.downgrade, revision)
 
 
 @migrate_app.command()
 def history() -> None:
     """List the migrations, newest first, marking the head and the current one."""
+    from servio.platform.db import migrations as db_migrations
+
     for revision in db_migrations.history(_database_url()):
         typer.echo(revision.line())
 
@@ -166,6 +179,8 @@ def history() -> None:
 @migrate_app.command()
 def check() -> None:
     """Fail when the models and the migrations differ (or a tenant table lacks RLS)."""
+    from servio.platform.db import migrations as db_migrations
+
     try:
         db_migrations.check(_database_url())
     except db_migrations.MigrationsOutOfDate as exc:
@@ -177,6 +192,8 @@ def check() -> None:
 @migrate_app.command()
 def current() -> None:
     """Print the database's revision and the head revision."""
+    from servio.platform.db import migrations as db_migrations
+
     out.print(
         f"current: {db_migrations.current_revision(_database_url())}  "
         f"head: {db_migrations.head_revision()}"
@@ -186,6 +203,8 @@ def current() -> None:
 @seed_app.command("demo")
 def seed_demo_command() -> None:
     """Create the demo businesses and their data (idempotent; refused in production)."""
+    from servio.app.seeding import DemoSeedRefused, seed_demo
+
     settings = load_settings()
     try:
         results = asyncio.run(seed_demo(settings))
@@ -207,6 +226,9 @@ def audit_verify() -> None:
 
 
 async def _verify_audit_log(database_url: str) -> audit.VerifyResult:
+    from servio.platform import audit
+    from servio.platform.db import Database
+
     db = Database(database_url)
     try:
         return await audit.verify(db)
@@ -217,6 +239,9 @@ async def _verify_audit_log(database_url: str) -> audit.VerifyResult:
 @app.command()
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Migrate, seed the demo businesses and serve with an in-process worker."""
+    from servio.app.seeding import DemoSeedRefused, seed_demo
+    from servio.platform.db import migrations as db_migrations
+
     settings = demo_settings(load_settings(), host, port)
     db_migrations.upgrade(settings.database_url)
     try:
@@ -265,6 +290,12 @@ def demo_settings(settings: Settings, host: str, port: int) -> Settings:
 
 async def _serve_with_worker(settings: Settings, host: str, port: int) -> str | None:
     """Serve with an in-process worker; the reason the worker ended, if it did first."""
+    import uvicorn
+
+    from servio.app.container import Container
+    from servio.platform.db import Database
+    from servio.web.app import create_app
+
     container = Container.from_settings(settings)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -338,6 +369,11 @@ def check_live(
     """Run the go-live checks against a deployment; exit 1 when any check fails.
 
     Checks whose secret is not given are skipped. No business data changes."""
+    import httpx
+    from rich.table import Table
+
+    from servio import golive
+
     given = golive.Secrets(verify_token, app_secret, admin_key, stripe_secret)
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
         checks = golive.run_checks(client, given)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from servio.app.container import Container
+from servio.app.seeding import seed_demo
 from servio.platform.config import Settings
-from servio.seeding import seed_demo
 from servio.web.app import create_app
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.databases import create_sqlite_database, migrate

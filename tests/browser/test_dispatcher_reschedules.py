@@ -42,7 +42,7 @@ async def _dispatcher_with_mfa(site: Site) -> tuple[str, dict]:
             headers=dispatcher.auth,
         )
         assert r.status_code == 200, r.text
-        [booking] = r.json()
+        [booking] = r.json()["items"]
     return secret, booking
 
 

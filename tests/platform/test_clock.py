@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from servio.app.container import Container
 from servio.platform.clock import (
     PinnedClock,
     SystemClock,
@@ -22,7 +23,6 @@ from servio.platform.clock import (
 )
 from servio.platform.config import Settings, production_problems
 from servio.platform.security.tokens import InvalidToken, KeyRing
-from servio.web.container import Container
 
 FAR = datetime(2031, 2, 28, 23, 30, tzinfo=UTC)
 

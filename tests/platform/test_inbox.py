@@ -19,7 +19,7 @@ from servio.platform.inbox import (
     record_event,
 )
 from servio.platform.jobs import JobRegistry
-from servio.web.jobs import register_platform_jobs
+from servio.platform.jobs.retention import platform_jobs
 from tests.conftest import make_settings
 from tests.support.orgs import add_org
 
@@ -136,7 +136,8 @@ async def test_the_inbox_prune_job_is_first_and_follows_the_retention_setting(
     db: Database, db_url: str
 ) -> None:
     jobs = JobRegistry()
-    register_platform_jobs(jobs, make_settings(db_url, inbox_retention_days=3))
+    for job in platform_jobs(make_settings(db_url, inbox_retention_days=3)):
+        jobs.register(job)
     assert [(job.name, job.schedule) for job in jobs] == [
         ("inbox.prune", "0 3 * * *"),
         ("idempotency.prune", "0 * * * *"),

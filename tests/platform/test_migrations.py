@@ -8,7 +8,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, Table, text
 
-from servio.models import metadata
+from servio.app.models import metadata
 from servio.platform.db import migrations
 from servio.platform.db.rls import (
     NULLABLE_ORG_PREDICATE,

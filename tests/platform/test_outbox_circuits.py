@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from servio.app.container import Container
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import (
@@ -24,7 +25,6 @@ from servio.platform.outbox import (
     ProviderCircuit,
     add,
 )
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support.app import app_client
 

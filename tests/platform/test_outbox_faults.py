@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from servio.app.container import Container
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import OutboxMessage, add
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support import outbox_sink
 from tests.support.http_sink import HttpSink

@@ -25,13 +25,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
+from servio.app.container import Container
 from servio.domains.intake.models import Lead
 from servio.platform.db import Database, utcnow
 from servio.platform.db.sqlite import waiting_writers
 from servio.platform.logging import configure_logging
 from servio.platform.outbox import OutboxMessage
 from servio.platform.worker import Worker, WorkerHeartbeat, WorkRegistry
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.app import app_client, app_of

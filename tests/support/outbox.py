@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from servio.app.container import Container
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.email import send_email
 from servio.platform.outbox import OutboxMessage
-from servio.web.container import Container
 
 
 @asynccontextmanager

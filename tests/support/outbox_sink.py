@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import aiohttp
 
+from servio.app.container import Container
 from servio.platform.outbox import Delivery, PermanentFailure, RetryLater
 from servio.platform.outbox.http import HttpClients
-from servio.web.container import Container
 
 KIND = "test.sink_post"
 PROVIDER = "test-sink"

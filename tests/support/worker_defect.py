@@ -4,8 +4,8 @@ item ends the worker loop the way only a defect could: with an error that is not
 
 from __future__ import annotations
 
+from servio.app.container import Container
 from servio.platform.db import Database
-from servio.web.container import Container
 
 
 class WorkerDefect(BaseException):

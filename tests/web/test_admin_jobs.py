@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
+from servio.app.container import Container
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
 from servio.platform.jobs import Job
 from servio.platform.worker import Worker, WorkerHeartbeat
-from servio.web.container import Container
 from tests.support.app import app_of
 from tests.support.identity import invite, register
 from tests.support.jobs import set_row

@@ -39,7 +39,7 @@ async def booked_today(api: httpx.AsyncClient, db: Database, owner: Account) -> 
     async with db.unit_of_work(owner.org_id) as s:
         b = await service.create(
             s,
-            app_of(api).state.catalog,
+            app_of(api).state.container.catalog,
             owner.org_id,
             service.BookingRequest(
                 name="Tess Today",

@@ -18,8 +18,8 @@ from schemathesis.engine import StopReason, events
 from schemathesis.engine import from_schema as engine_for
 from schemathesis.python import asgi
 
+from servio.app.seeding import seed_demo
 from servio.platform.config import Settings
-from servio.seeding import seed_demo
 from servio.web.app import create_app
 from tests.conftest import _wipe as wipe
 from tests.conftest import make_settings

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from servio.app.container import Container
 from servio.platform.config import Settings
-from servio.web.container import Container
 from tests.conftest import make_settings
 from tests.support import outbox_sink
 

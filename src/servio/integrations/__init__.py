@@ -1,1 +1,2 @@
-"""Adapters to the outside world (Stripe, Meta, SMTP, S3, Turnstile)."""
+"""Adapters to the outside world: Stripe through its SDK (and a local stand-in for it) and
+the WhatsApp Cloud API. SMTP and Turnstile live in ``platform`` (``email``, ``captcha``)."""

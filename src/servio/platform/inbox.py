@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from servio.platform.db import Base, Database, UTCDateTime, row_level_secured, utcnow
 from servio.platform.db.conflicts import insert_if_absent
 from servio.platform.db.pruning import delete_in_batches
+from servio.platform.db.scoped import in_org
 
 PROVIDER_MAX_LENGTH = 40
 EVENT_ID_MAX_LENGTH = 255
@@ -130,7 +131,7 @@ async def prune_processed_for_org(
     cutoff = (now or utcnow()) - older_than
     result = await session.execute(
         delete(ExternalEvent)
-        .where(ExternalEvent.org_id == org_id, ExternalEvent.processed_at < cutoff)
+        .where(in_org(ExternalEvent, org_id), ExternalEvent.processed_at < cutoff)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,5 +1,5 @@
-"""Operators' view of the outbox: seed 001's dead-letter and DLQ routes and seed 004's
-bulk retry. Every route is scoped to the caller's org."""
+"""Operators' view of the outbox: dead letters and the dead-letter queue by kind, replay
+or discard of one message, and a bulk retry. Every route is scoped to the caller's org."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from servio.domains.identity.http import Trail
+from servio.domains.identity.deps import Trail
 from servio.platform.dates import SaneDateTime
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.problems import problem_responses
@@ -131,7 +131,7 @@ async def discard(
 
 @router.post(
     "/admin/outbox/retry",
-    summary="Replay up to `limit` dead messages (seed 004)",
+    summary="Replay up to `limit` dead messages, oldest first",
     responses=problem_responses(401, 403),
 )
 async def retry(

@@ -6,41 +6,15 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 import servio
-from servio.domains.actions import pages as actions_pages
-from servio.domains.actions import router as actions_router
-from servio.domains.bookings import flows as booking_flows
-from servio.domains.bookings import router as bookings_router
-from servio.domains.catalog import router as catalog_router
-from servio.domains.catalog.service import Catalog
-from servio.domains.conversations import router as conversations_router
-from servio.domains.conversations import router_admin as conversations_admin_router
-from servio.domains.identity import (
-    router_admin,
-    router_auth,
-    router_mfa,
-    router_settings,
-    router_team,
-)
-from servio.domains.identity.authn import ACCESS_COOKIE, IdentityAuthenticator
+from servio.app.container import Container
+from servio.domains.identity.authn import ACCESS_COOKIE
 from servio.domains.identity.authn import idempotency_scope as identity_idempotency_scope
-from servio.domains.identity.config import AuthConfig
-from servio.domains.identity.http import REFRESH_COOKIE
-from servio.domains.intake import router as intake_router
-from servio.domains.messaging import router as messaging_router
-from servio.domains.payments import pages as payments_pages
-from servio.domains.payments import router as payments_router
-from servio.domains.portal import router as portal_router
-from servio.domains.portal.config import PortalConfig
-from servio.domains.portal.http import SESSION_COOKIE as CLIENT_SESSION_COOKIE
-from servio.domains.scheduling import router as scheduling_router
-from servio.domains.scheduling import router_availability
-from servio.domains.webhooks import router as webhooks_router
-from servio.domains.webhooks import router_admin as webhooks_admin_router
-from servio.domains.webhooks.config import WebhooksConfig
+from servio.domains.identity.deps import REFRESH_COOKIE
+from servio.domains.portal.deps import SESSION_COOKIE as CLIENT_SESSION_COOKIE
 from servio.platform.config import Settings
 from servio.platform.db.rls import warn_if_bypassed
 from servio.platform.http.admin_guard import AdminIpAllowlistMiddleware
@@ -55,10 +29,10 @@ from servio.platform.http.no_store import NoStoreMiddleware
 from servio.platform.http.nul import NulGuardMiddleware
 from servio.platform.http.problems import install_problem_handlers
 from servio.platform.http.ratelimit import IpRateLimitMiddleware, path_groups
+from servio.platform.http.services import ServicesState
 from servio.platform.logging import configure_logging
 from servio.platform.security.passwords import configure_hasher
-from servio.web import admin_jobs, admin_outbox, admin_seed004, probes, problem_docs, unsubscribe
-from servio.web.container import Container
+from servio.web import admin_jobs, admin_outbox, probes, problem_docs, unsubscribe
 from servio.web.openapi import build_openapi
 from servio.web.pages import (
     chat_page,
@@ -77,7 +51,7 @@ from servio.web.pages.booking import confirmation as booking_confirmation
 from servio.web.pages.booking import page as booking_page
 from servio.web.pages.errors import install_error_pages
 from servio.web.pages.static import static_mount
-from servio.web.stripe import mount_dev_checkout, payment_gateway
+from servio.web.stripe import mount_dev_checkout
 
 VERSION = "0.1.0"
 
@@ -125,16 +99,6 @@ def create_app(
     )
     app.state.container = container
     app.state.rls_bypass = None  # checked at start-up (lifespan)
-    app.state.db = container.db
-    app.state.auth_config = AuthConfig.from_settings(settings)
-    app.state.webhooks_config = WebhooksConfig.from_settings(settings)
-    app.state.portal_config = PortalConfig.from_settings(settings)
-    app.state.authenticator = IdentityAuthenticator(container.db, app.state.auth_config, settings)
-    app.state.limiter = container.limiter
-    app.state.catalog = Catalog(settings.verticals_dir)
-    app.state.payment_gateway = payment_gateway(settings)
-    app.state.deposit_holder = booking_flows.deposit_holder()
-    app.state.principal_rate = settings.rate_limit_authenticated
     if is_operator is None:
         token = settings.operator_token
         is_operator = operator_token_check(token.get_secret_value() if token else None)
@@ -143,31 +107,33 @@ def create_app(
     console_auth.install_console_auth(app)
     client_portal.install_client_portal(app)
     probes.install(app)
-    for router in (
-        problem_docs.router,
-        unsubscribe.router,
-        router_auth.router,
-        router_mfa.router,
-        router_team.router,
-        router_admin.router,
-        router_settings.router,
-        admin_outbox.router,
-        catalog_router.router,
-        conversations_router.router,
-        conversations_admin_router.router,
-        intake_router.router,
-        scheduling_router.router,
-        router_availability.router,
-        bookings_router.router,
-        payments_router.router,
-        payments_pages.router,
-        messaging_router.router,
-        webhooks_router.router,
-        webhooks_admin_router.router,
-        admin_jobs.router,
-        admin_seed004.router,
-        actions_router.router,
-        actions_pages.router,
+    for router in (*WEB_ROUTERS, *_domain_routers(container), *_page_routers()):
+        # Straight onto the app: an included router is a branch every request walks
+        # again, a measurable share of a small request. Routers here carry no
+        # router-level dependencies or prefixes beyond those baked into their paths.
+        app.router.routes.extend(router.routes)
+    app.router.routes.append(static_mount)
+    app.state.dev_stripe = mount_dev_checkout(app, settings)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    scope_of = idempotency_scope or identity_idempotency_scope(container.auth_config)
+    _install_middleware(app, settings, container, is_operator, scope_of)
+    return app
+
+
+WEB_ROUTERS = (
+    problem_docs.router,
+    unsubscribe.router,
+    admin_outbox.router,
+    admin_jobs.router,
+)
+
+
+def _domain_routers(container: Container) -> list[APIRouter]:
+    return [router for m in container.manifests for router in m.routers()]
+
+
+def _page_routers() -> tuple[APIRouter, ...]:
+    return (
         console_auth.router,
         console_home.router,
         chat_page.router,
@@ -180,19 +146,8 @@ def create_app(
         console_ops.router,
         console_board.router,
         console_bookings.router,
-        portal_router.router,
         client_portal.router,
-    ):
-        # Straight onto the app: an included router is a branch every request walks
-        # again, a measurable share of a small request. Routers here carry no
-        # router-level dependencies or prefixes beyond those baked into their paths.
-        app.router.routes.extend(router.routes)
-    app.router.routes.append(static_mount)
-    app.state.dev_stripe = mount_dev_checkout(app, settings)
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    scope_of = idempotency_scope or identity_idempotency_scope(app.state.auth_config)
-    _install_middleware(app, settings, container, is_operator, scope_of)
-    return app
+    )
 
 
 def _install_middleware(
@@ -261,6 +216,7 @@ def _install_middleware(
         hsts=hsts,
         guard=not cors,
     )
+    app.add_middleware(ServicesState, services=container)  # outermost: every request sees it
 
 
 def _install_request_gates(

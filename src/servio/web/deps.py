@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.web.container import Container
+from servio.app.container import Container
 
 
 def get_container(request: Request) -> Container:

@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from servio.domains.portal.http import current_client
+from servio.domains.portal.deps import current_client
 from servio.platform.errors import PROBLEM_CONTENT_TYPE
 from servio.platform.http.auth import current_principal, optional_principal
 

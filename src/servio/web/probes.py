@@ -1,4 +1,5 @@
-"""Liveness, readiness and metrics; seed 004's ``/health`` and ``/ready`` aliases."""
+"""Liveness, readiness and metrics, and the short ``/health`` (configured features) and
+``/ready`` (database reachable) probes."""
 
 from __future__ import annotations
 
@@ -162,13 +163,13 @@ def install(app: FastAPI) -> None:
         "/health",
         health,
         "Health summary with configured features and, with ?org=, that business's WhatsApp "
-        "templates (seed 004 shape)",
+        "templates",
         responses=problem_responses(404),
     )
     probe(
         "/ready",
         ready,
-        "Database readiness (seed 004 shape)",
+        "Database readiness: reachable or not",
         responses=problem_responses(503),
     )
     probe(

@@ -102,7 +102,8 @@ async def test_staff_moves_with_if_match_and_the_timeline(
     listed = (
         await api.get("/v1/admin/bookings", params={"status": "CANCELLED"}, headers=owner.auth)
     ).json()
-    assert [x["id"] for x in listed] == [b["id"]]
+    assert [x["id"] for x in listed["items"]] == [b["id"]]
+    assert listed["next_cursor"] is None
 
 
 async def test_unpaid_holds_expire_and_free_the_slot(api: httpx.AsyncClient, db: Database) -> None:

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from servio.app.seeding import seed_demo
 from servio.domains.conversations import flows
+from servio.domains.conversations.jobs import mark_stale_and_abandoned
 from servio.domains.conversations.models import Conversation
-from servio.domains.conversations.tasks import mark_stale_and_abandoned
 from servio.domains.identity import service as identity
 from servio.domains.identity.models import Org
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import Database, utcnow
-from servio.seeding import seed_demo
 from tests.conftest import make_settings
 from tests.domains.conversations.support import Chat, conversation, studio
 from tests.support.identity import admin_key, new_key, problem, register

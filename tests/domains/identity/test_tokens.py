@@ -130,7 +130,7 @@ async def test_concurrent_requests_share_one_session_check(db_url: str, db: obje
     settings = make_settings(db_url, principal_cache_seconds=30, rate_limit_enabled=False)
     async with app_client(settings) as api:
         acct = await register(api, "ada@example.com", "Bright Homes")
-        engine = app_of(api).state.db.engine.sync_engine
+        engine = app_of(api).state.container.db.engine.sync_engine
         checks: list[str] = []
 
         def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -153,7 +153,7 @@ async def test_a_cached_principal_never_outlives_its_token(db_url: str, db: obje
     settings = make_settings(db_url, principal_cache_seconds=60, access_token_ttl_seconds=60)
     async with app_client(settings) as api:
         acct = await register(api, "ada@example.com", "Bright Homes")
-        authenticator = app_of(api).state.authenticator
+        authenticator = app_of(api).state.container.authenticator
         await asyncio.sleep(1.1)
         assert (await api.get("/v1/auth/me", headers=acct.auth)).status_code == 200
         until, _ = authenticator._recent[acct.access]

@@ -30,7 +30,7 @@ async def _open_window(api: httpx.AsyncClient, number: str = CLIENT) -> None:
     """The contact wrote a moment ago, so the 24 h window is open. Set on the contact
     directly: a real message would start a consultation whose replies mix with the
     sends under test (the engine's replies are tested in test_conversation_channel)."""
-    async with app_of(api).state.db.unit_of_work(system=True) as s:
+    async with app_of(api).state.container.db.unit_of_work(system=True) as s:
         org = await identity.get_org_by_slug(s, "inkwell-tattoo")
         contact = await messaging.ensure_contact(s, org.id, "whatsapp", number)
         contact.last_inbound_at = utcnow()

@@ -3,7 +3,7 @@ GETs, so opening a link never acts); the page's button POSTs, which acts once.""
 
 from __future__ import annotations
 
-from html import escape
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,19 +11,14 @@ from fastapi.responses import HTMLResponse
 
 from servio.domains.actions import service
 from servio.domains.actions.models import ActionLink
+from servio.domains.conversations import deps as conversation_deps
 from servio.domains.conversations import service as conversations
 from servio.platform.http.auth import database
+from servio.platform.http.services import deployment
+from servio.platform.http.templates import PageTemplates
 
 router = APIRouter(tags=["actions"], include_in_schema=False)
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{title}</title>
-<style>body{{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}
-</style>
-</head><body><main><h1>{title}</h1>{body}</main></body></html>"""
+PAGES = PageTemplates(Path(__file__).parent / "templates")
 
 DONE = {
     "booking.confirm": "The booking is confirmed.",
@@ -33,40 +28,42 @@ DONE = {
 }
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        PAGE.format(title=escape(title), body=body),
-        status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+def _page(
+    title: str,
+    message: str | None = None,
+    status: int = 200,
+    *,
+    link: ActionLink | None = None,
+    token: str | None = None,
+) -> HTMLResponse:
+    """The action link page: a message, the link's reference, and when ``token`` is
+    given the button that acts."""
+    context = {
+        "title": title,
+        "message": message,
+        "reference": str(link.subject_id) if link else None,
+        "token": token,
+    }
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return PAGES.render("pages/action_link.html", context, status_code=status, headers=headers)
 
 
 def _checkout(request: Request) -> conversations.Checkout:
     """How an approved design's deposit checkout is opened on this deployment."""
-    state = request.app.state
-    return conversations.Checkout(
-        prices=state.catalog,
-        gateway=state.payment_gateway,
-        public_url=state.container.settings.public_url,
-    )
+    return conversation_deps.checkout(request)
 
 
 def _secret(request: Request) -> str:
-    return str(request.app.state.container.settings.secret_key.get_secret_value())
+    return deployment(request).secret_key.get_secret_value()
 
 
 def _refused(error: service.ActionLinkNotFound | service.ActionLinkGone) -> HTMLResponse:
     if isinstance(error, service.ActionLinkNotFound):
-        return _page("This link is not valid", "<p>Copy the whole link and try again.</p>", 404)
+        return _page("This link is not valid", "Copy the whole link and try again.", 404)
     if error.extra.get("reason") == "used":
-        body = "<p>This link was already used; each link works once.</p>"
-        return _page("This link was already used", body, 410)
-    body = "<p>This link has expired. Ask for a new one.</p>"
-    return _page("This link has expired", body, 410)
-
-
-def _subject(link: ActionLink) -> str:
-    return f"<p>Reference: <code>{escape(str(link.subject_id))}</code></p>"
+        message = "This link was already used; each link works once."
+        return _page("This link was already used", message, 410)
+    return _page("This link has expired", "This link has expired. Ask for a new one.", 410)
 
 
 @router.get("/a/{token}", response_class=HTMLResponse)
@@ -77,22 +74,16 @@ async def confirm_action(token: str, request: Request) -> HTMLResponse:
         service.ensure_open(link)
     except (service.ActionLinkNotFound, service.ActionLinkGone) as error:
         return _refused(error)
-    what = service.KINDS[link.kind]
-    return _page(
-        what,
-        f"{_subject(link)}"
-        f'<form method="post" action="/a/{escape(token)}">'
-        f'<button type="submit">{escape(what)}</button></form>',
-    )
+    return _page(service.KINDS[link.kind], link=link, token=token)
 
 
 def _result_page(link: ActionLink, result: dict[str, Any]) -> HTMLResponse:
     if result.get("ok"):
-        return _page("Done", f"<p>{escape(DONE[link.kind])}</p>{_subject(link)}")
+        return _page("Done", DONE[link.kind], link=link)
     detail = str(result.get("detail") or "The action could not be completed.")
     if result.get("outcome") == "needs_refund":
         detail = "The booking's time was taken meanwhile; the deposit must be refunded."
-    return _page("Not done", f"<p>{escape(detail)}</p>{_subject(link)}", 409)
+    return _page("Not done", detail, 409, link=link)
 
 
 @router.post("/a/{token}", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from servio.domains.actions.schemas import ActionLinkIn, ActionLinkOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
+from servio.platform.http.services import deployment
 from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["actions"], route_class=JsonRoute)
@@ -35,6 +36,6 @@ async def create_action_link(
         body.subject_id,
         timedelta(minutes=body.ttl_minutes),
         principal.actor,
-        settings=request.app.state.container.settings,
+        settings=deployment(request),
     )
     return ActionLinkOut(url=issued.url, expires_at=issued.expires_at)

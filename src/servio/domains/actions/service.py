@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.actions.models import ActionLink
@@ -32,6 +32,7 @@ from servio.domains.conversations import service as conversations
 from servio.platform.audit import record
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import DomainError, NotFound
 from servio.platform.security.opaque import digest, same
 
@@ -201,7 +202,7 @@ async def _claim(s: AsyncSession, link: ActionLink, ip: str | None, now: datetim
         update(ActionLink)
         .where(
             ActionLink.id == link.id,
-            ActionLink.org_id == link.org_id,
+            in_org(ActionLink, link.org_id),
             ActionLink.used_at.is_(None),
             ActionLink.expires_at > now,
         )
@@ -305,9 +306,8 @@ async def decisions(s: AsyncSession, org_id: uuid.UUID, subject_id: uuid.UUID) -
     """Staff's decisions on a design (``approved`` / ``rejected``), newest first; a link
     used after the design was decided is refused and decides nothing."""
     rows = await s.scalars(
-        select(ActionLink)
+        owned(ActionLink, org_id)
         .where(
-            ActionLink.org_id == org_id,
             ActionLink.subject_id == subject_id,
             ActionLink.kind.in_(DECISIONS),
             ActionLink.used_at.is_not(None),

@@ -1,4 +1,4 @@
-"""What happens to a paid deposit when a booking is cancelled (seed 000's cut-off
+"""What happens to a paid deposit when a booking is cancelled (the cut-off
 policy): cancelled at least ``bookings.cancel_cutoff_hours`` (default 24) before the
 start, the deposit is refunded in full; later, it is kept. Staff may decide otherwise
 for one booking (``refund_deposit``). A refund leaves through the outbox
@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity import service as identity
 from servio.domains.payments import service as payments
-
-CUTOFF_HOURS = 24  # default of the org setting ``bookings.cancel_cutoff_hours``
 
 
 @dataclass(frozen=True)
@@ -62,8 +60,8 @@ async def settle(
 ) -> dict[str, Any]:
     """Apply the cut-off policy to a booking being cancelled: store the refund on the
     booking, queue it, and return what the timeline should say."""
-    settings = await identity.org_settings(s, b.org_id)
-    cutoff = timedelta(hours=int(settings.get("bookings.cancel_cutoff_hours", CUTOFF_HOURS)))
+    settings = await identity.settings_of(s, b.org_id)
+    cutoff = timedelta(hours=settings.cancel_cutoff_hours)
     found = terms(
         deposit_paid_cents=await _deposit_paid(s, b),
         start=b.starts_at,

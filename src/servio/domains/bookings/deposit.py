@@ -1,4 +1,4 @@
-"""Seed 000's deposit policy as a pure function: whether a booking needs a deposit, why,
+"""The deposit policy as a pure function: whether a booking needs a deposit, why,
 and how much (a share of the subtotal rounded up to the cent, clamped)."""
 
 from __future__ import annotations

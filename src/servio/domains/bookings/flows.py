@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.payments import service as payments
@@ -109,9 +109,13 @@ async def _checkout(
     deposits: Deposits,
     return_path: str | None,
 ) -> str | None:
-    if deposits.gateway is None or payment is None or payment.status != "pending":
+    if (
+        deposits.gateway is None
+        or payment is None
+        or payment.status != payments.PaymentStatus.PENDING
+    ):
         return None
-    if booking.status != "PENDING" or (
+    if booking.status != BookingStatus.PENDING or (
         booking.hold_expires_at is not None and booking.hold_expires_at <= utcnow()
     ):
         return None  # the hold is gone: nothing to pay for any more
@@ -165,7 +169,7 @@ async def _unfinished(
         return None
     found = await s.scalars(
         bookings.readable(org_id).where(
-            Booking.status == "PENDING",
+            Booking.status == BookingStatus.PENDING,
             Booking.hold_expires_at > utcnow(),
             func.lower(Booking.email) == req.email.strip().lower(),
             Booking.starts_at == req.start.astimezone(UTC),
@@ -182,7 +186,11 @@ async def _unfinished(
         ):
             continue
         payment = await payments.deposit_of(s, org_id, b.id)
-        if payment is not None and payment.status == "pending" and not payment.checkout_url:
+        if (
+            payment is not None
+            and payment.status == payments.PaymentStatus.PENDING
+            and not payment.checkout_url
+        ):
             return b, payment
     return None
 
@@ -218,7 +226,7 @@ async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, s
         "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
         "payment": p.status,
         "checkout_url": (p.checkout_url or "")
-        if p.status == "pending" and b.status == "PENDING"
+        if p.status == payments.PaymentStatus.PENDING and b.status == bookings.BookingStatus.PENDING
         else "",
     }
 
@@ -232,14 +240,18 @@ async def open_unopened_checkout(
     async with db.unit_of_work(system=True) as s:
         p = await payments.unopened_deposit(s, booking_id)
         b = await bookings.get(s, p.org_id, booking_id) if p is not None else None
-    if p is None or b is None or b.status != "PENDING":
+    if p is None or b is None or b.status != bookings.BookingStatus.PENDING:
         return None
     return await open_checkout(db, p.org_id, booking_id, deposits)
 
 
+@dataclass(frozen=True)
 class BookingDeposits:
     """The bookings side of a deposit, as the payments webhook and pages need it
-    (``payments.holder.DepositHolder``)."""
+    (``payments.holder.DepositHolder``), on a deployment taking deposits as
+    ``deposits`` says."""
+
+    deposits: Deposits
 
     async def apply_provider_event(self, s: AsyncSession, event: dict[str, Any]) -> str:
         return await apply_provider_event(s, event)
@@ -249,16 +261,5 @@ class BookingDeposits:
     ) -> dict[str, str] | None:
         return await checkout_return(s, booking_id)
 
-    async def open_unopened_checkout(
-        self,
-        db: Database,
-        booking_id: uuid.UUID,
-        gateway: payments.PaymentGateway | None,
-        public_url: str,
-    ) -> str | None:
-        return await open_unopened_checkout(db, booking_id, Deposits(gateway, public_url))
-
-
-def deposit_holder() -> payments.DepositHolder:
-    """What the composition root hands the payments webhook and pages."""
-    return BookingDeposits()
+    async def open_unopened_checkout(self, db: Database, booking_id: uuid.UUID) -> str | None:
+        return await open_unopened_checkout(db, booking_id, self.deposits)

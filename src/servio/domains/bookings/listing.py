@@ -14,11 +14,18 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.metrics import DONE
-from servio.domains.bookings.models import STATUSES, Booking
+from servio.domains.bookings.models import STATUSES, Booking, BookingStatus
 from servio.domains.bookings.service import readable
+from servio.platform import pagination
+from servio.platform.db.scoped import in_org
 
 # A board or a day list shows the bookings holding time: not the cancelled or lapsed.
-HOLDING_TIME = ("PENDING", "CONFIRMED", "COMPLETED", "NO_SHOW")
+HOLDING_TIME = (
+    BookingStatus.PENDING,
+    BookingStatus.CONFIRMED,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+)
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,23 @@ def filtered(org_id: uuid.UUID, tz: ZoneInfo, f: BookingFilter) -> Select[Bookin
     return stmt
 
 
+BY_START = pagination.ByTimeAndId(Booking.starts_at, Booking.id, descending=False)
+
+
 async def search(
     s: AsyncSession, org_id: uuid.UUID, tz: ZoneInfo, f: BookingFilter
 ) -> list[Booking]:
     """The org's bookings matching ``f``, by start time."""
-    stmt = filtered(org_id, tz, f).order_by(Booking.starts_at, Booking.id).limit(f.limit)
-    return list(await s.scalars(stmt))
+    return (await page(s, org_id, tz, f, None)).items
+
+
+async def page(
+    s: AsyncSession, org_id: uuid.UUID, tz: ZoneInfo, f: BookingFilter, cursor: str | None
+) -> pagination.Page[Booking]:
+    """One page of the org's bookings matching ``f``, by start time, after ``cursor``."""
+    return await pagination.keyset_page(
+        s, filtered(org_id, tz, f), BY_START, cursor=cursor, limit=f.limit
+    )
 
 
 async def starting_between(
@@ -97,7 +115,7 @@ async def daily_figures(
     rows = await s.execute(
         select(
             Booking.created_at, Booking.status, Booking.subtotal_cents, Booking.deposit_required
-        ).where(Booking.org_id == org_id, Booking.created_at >= start, Booking.created_at < end)
+        ).where(in_org(Booking, org_id), Booking.created_at >= start, Booking.created_at < end)
     )
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     made = dict.fromkeys(days, 0)

@@ -1,4 +1,4 @@
-"""Seed 002's admin metrics over a date range: leads, bookings, conversion, revenue,
+"""The admin metrics over a date range: leads, bookings, conversion, revenue,
 deposit rate and how well estimated durations matched."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.intake import service as intake
+from servio.platform.db.scoped import in_org
 
-DONE = ("CONFIRMED", "COMPLETED")
+DONE = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ def duration_fit(pairs: list[tuple[int, int]]) -> DurationFit:
 async def _durations(s: AsyncSession, *in_range: ColumnElement[bool]) -> DurationFit:
     rows = await s.execute(
         select(Booking.starts_at, Booking.ends_at, Booking.actual_minutes).where(
-            *in_range, Booking.status == "COMPLETED", Booking.actual_minutes.is_not(None)
+            *in_range,
+            Booking.status == BookingStatus.COMPLETED,
+            Booking.actual_minutes.is_not(None),
         )
     )
     pairs = [(int((end - start).total_seconds() // 60), a or 0) for start, end, a in rows]
@@ -70,13 +73,13 @@ async def compute(
     s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime, currency: str
 ) -> Metrics:
     leads = await intake.count_created(s, org_id, start, end)
-    in_range = (Booking.org_id == org_id, Booking.created_at >= start, Booking.created_at < end)
+    in_range = (in_org(Booking, org_id), Booking.created_at >= start, Booking.created_at < end)
     rows = (
         await s.execute(
             select(
                 func.count(),
                 func.count().filter(Booking.status.in_(DONE)),
-                func.count().filter(Booking.status == "CANCELLED"),
+                func.count().filter(Booking.status == BookingStatus.CANCELLED),
                 func.coalesce(func.sum(Booking.subtotal_cents).filter(Booking.status.in_(DONE)), 0),
                 func.count().filter(Booking.deposit_required.is_(True)),
                 func.coalesce(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Uuid
@@ -11,7 +12,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import TenantBase, UTCDateTime, utcnow
 
-STATUSES = ("PENDING", "CONFIRMED", "CANCELLED", "COMPLETED", "NO_SHOW", "EXPIRED")
+
+class BookingStatus(StrEnum):
+    """A booking's status, stored and shown as its name."""
+
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    NO_SHOW = "NO_SHOW"
+    EXPIRED = "EXPIRED"
+
+
+STATUSES = tuple(BookingStatus)
 
 
 class Booking(TenantBase):
@@ -31,7 +44,7 @@ class Booking(TenantBase):
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="PENDING", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=BookingStatus.PENDING, index=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     subtotal_cents: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -54,6 +67,10 @@ class Booking(TenantBase):
     reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: each UPDATE is made ``WHERE version = <the version read>`` and
+    # fails (StaleDataError) when another transaction changed the row first. The service
+    # moves the version itself, on the changes its ETag or history stands for.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class BookingEvent(TenantBase):

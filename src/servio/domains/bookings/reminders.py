@@ -11,14 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from servio.domains.bookings import emails, service
-from servio.domains.bookings.models import Booking
+from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.identity import service as identity
 from servio.platform.db import utcnow
 from servio.platform.email import last_email, resend_email
 from servio.platform.errors import Conflict
 from servio.platform.outbox import OutboxMessage
-
-REMINDER_HOURS = 24  # default of the org setting ``bookings.reminder_hours``
 
 
 class NoEmailSent(Conflict):
@@ -44,13 +42,12 @@ async def queue_reminders(
     ``bookings.reminder_hours``, default 24) get the reminder email once per start: a
     booking moved to another start is reminded again."""
     now = now or utcnow()
-    settings = await identity.org_settings(s, org_id)
-    hours = int(settings.get("bookings.reminder_hours", REMINDER_HOURS))
+    hours = (await identity.settings_of(s, org_id)).reminder_hours
     due = list(
         await s.scalars(
             service.readable(org_id)
             .where(
-                Booking.status == "CONFIRMED",
+                Booking.status == BookingStatus.CONFIRMED,
                 Booking.starts_at > now,
                 Booking.starts_at <= now + timedelta(hours=hours),
                 _not_reminded_for_its_start(),
@@ -74,7 +71,7 @@ async def orgs_with_reminders_ahead(s: AsyncSession, now: datetime) -> list[uuid
     rows = await s.scalars(
         select(Booking.org_id)
         .where(
-            Booking.status == "CONFIRMED",
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.starts_at > now,
             _not_reminded_for_its_start(),
         )

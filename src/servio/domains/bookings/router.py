@@ -9,13 +9,25 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.bookings import flows, listing, metrics, reminders, service
+from servio.domains.bookings.deps import DepositFlow
 from servio.domains.bookings.models import Booking
-from servio.domains.catalog import service as catalog
+from servio.domains.bookings.schemas import (
+    BookingIn,
+    BookingOut,
+    BookingPage,
+    DepositOut,
+    EmailScanOut,
+    EventOut,
+    MoveIn,
+    RescheduleIn,
+    ResentEmailOut,
+)
+from servio.domains.catalog.deps import Prices
 from servio.domains.identity import service as identity
-from servio.platform.dates import SaneDate, SaneDateTime
+from servio.domains.identity.deps import PublicOrg
+from servio.platform.dates import SaneDate
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
@@ -26,85 +38,6 @@ from servio.platform.security.principal import Principal
 router = APIRouter(tags=["bookings"], route_class=JsonRoute)
 Reader = Annotated[Principal, Depends(require("bookings:read"))]
 Writer = Annotated[Principal, Depends(require("bookings:write"))]
-
-
-class Customer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
-
-
-class BookingIn(BaseModel):
-    """The pinned shape nests the contact in ``customer``; the same fields at the top
-    level are accepted too."""
-
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "customer": {"name": "Jo Doe", "email": "jo@example.com"},
-                    "start": "2027-06-02T09:00:00-06:00",
-                    "estimate_request": {"beds": 2, "baths": 1},
-                }
-            ]
-        },
-    )
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
-    start: SaneDateTime
-    inputs: catalog.EstimateIn | None = Field(
-        default=None, validation_alias=AliasChoices("estimate_request", "inputs")
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _customer(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("customer"), dict):
-            contact = Customer.model_validate(data["customer"])
-            return {**data, **contact.model_dump(exclude_none=True)}
-        return data
-
-    duration_minutes: int | None = Field(default=None, ge=15, le=24 * 60)
-    resource_id: uuid.UUID | None = None
-    lead_id: uuid.UUID | None = None
-
-
-class DepositOut(BaseModel):
-    required: bool
-    amount_cents: int
-    reasons: list[str]
-
-
-class BookingOut(BaseModel):
-    id: uuid.UUID
-    status: str
-    resource_id: uuid.UUID
-    lead_id: uuid.UUID | None
-    name: str
-    email: str
-    phone: str | None
-    starts_at: datetime
-    ends_at: datetime
-    estimate: dict[str, Any] | None
-    subtotal_cents: int | None
-    currency: str
-    deposit_required: bool
-    deposit_cents: int
-    deposit_reasons: list[str]
-    hold_expires_at: datetime | None
-    cancel_reason: str | None
-    refund_cents: int | None = None
-    actual_minutes: int | None = None
-    reminded_at: datetime | None = None
-    reminded_for: datetime | None = None
-    version: int
-    checkout_url: str | None = None
-    start: datetime  # the pinned names of starts_at, ends_at and the deposit fields
-    end: datetime
-    deposit: DepositOut
 
 
 def _out(b: Booking, response: Response | None = None) -> BookingOut:
@@ -152,14 +85,16 @@ async def create_booking(
     body: BookingIn,
     request: Request,
     response: Response,
+    orgs: PublicOrg,
+    prices: Prices,
+    deposits: DepositFlow,
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> BookingOut:
     db = database(request)
-    state = request.app.state
-    found = await identity.resolve_public_org(db, org, state.container.settings.default_org)
+    found = await orgs(org)
     booked = await flows.book(
         db,
-        state.catalog,
+        prices,
         found.id,
         service.BookingRequest(
             name=body.name,
@@ -171,7 +106,7 @@ async def create_booking(
             resource_id=body.resource_id,
             lead_id=body.lead_id,
         ),
-        flows.Deposits(state.payment_gateway, state.container.settings.public_url),
+        deposits,
     )
     out = _out(booked.booking, response)
     out.checkout_url = booked.checkout_url
@@ -180,8 +115,8 @@ async def create_booking(
 
 @router.get(
     "/v1/admin/bookings",
-    summary="Bookings by day range and status",
-    responses=problem_responses(401, 403),
+    summary="Bookings by day range and status, by start time, with cursor pagination",
+    responses=problem_responses(400, 401, 403),
 )
 async def list_bookings(
     principal: Reader,
@@ -191,16 +126,18 @@ async def list_bookings(
     status: Annotated[
         str | None, Query(pattern=r"^(PENDING|CONFIRMED|CANCELLED|COMPLETED|NO_SHOW|EXPIRED)$")
     ] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[BookingOut]:
+) -> BookingPage:
     org = await identity.get_org(s, principal.org_id)
-    found = await listing.search(
+    page = await listing.page(
         s,
         principal.org_id,
         ZoneInfo(org.timezone),
         listing.BookingFilter(status=status, since=since, until=until, limit=limit),
+        cursor,
     )
-    return [_out(b) for b in found]
+    return BookingPage(items=[_out(b) for b in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -212,22 +149,6 @@ async def get_booking(
     booking_id: uuid.UUID, principal: Reader, s: OrgSession, response: Response
 ) -> BookingOut:
     return _out(await service.get(s, principal.org_id, booking_id), response)
-
-
-class MoveIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"reason": "Customer asked"}, {"actual_minutes": 195}]},
-    )
-    reason: str | None = Field(default=None, max_length=500)
-    actual_minutes: int | None = Field(
-        default=None, ge=1, le=24 * 60, description="complete only: how long the job took"
-    )
-    refund_deposit: bool | None = Field(
-        default=None,
-        description="cancel only: refund a paid deposit (true) or keep it (false) whatever "
-        "the cut-off policy says",
-    )
 
 
 def _move_route(move: Literal["confirm", "cancel", "complete", "no_show"], summary: str) -> None:
@@ -270,13 +191,6 @@ _move_route("complete", "Mark a booking done")
 _move_route("no_show", "Mark that the customer was not there")
 
 
-class RescheduleIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"start": "2027-06-03T09:00:00-06:00"}]}
-    )
-    start: SaneDateTime
-
-
 @router.post(
     "/v1/admin/bookings/{booking_id}/reschedule",
     summary="Move a booking to another free start, atomically (If-Match: the ETag)",
@@ -305,13 +219,6 @@ async def reschedule_booking(
     return _out(b, response)
 
 
-class EventOut(BaseModel):
-    at: datetime
-    kind: str
-    actor: str
-    detail: dict[str, Any]
-
-
 @router.get(
     "/v1/admin/timeline/booking/{booking_id}",
     summary="Everything that happened to a booking, oldest first",
@@ -333,11 +240,6 @@ async def cleanup(principal: Writer, s: OrgSession) -> dict[str, int]:
     return {"expired_holds": await service.expire_holds(s, principal.org_id)}
 
 
-class EmailScanOut(BaseModel):
-    reminders_queued: int
-    window_hours: int
-
-
 @router.post(
     "/v1/admin/email-scan",
     summary="Queue the reminders due now (what the scheduled scan does), for your org",
@@ -347,12 +249,6 @@ async def email_scan(principal: Writer, request: Request) -> dict[str, EmailScan
     async with database(request).unit_of_work(principal.org_id) as s:
         scan = await reminders.queue_reminders(s, principal.org_id)
     return {"email_scan": EmailScanOut(**asdict(scan))}
-
-
-class ResentEmailOut(BaseModel):
-    outbox_id: uuid.UUID
-    template: str
-    to: str
 
 
 @router.post(

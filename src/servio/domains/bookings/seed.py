@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.deposit import BookingFacts, decide
-from servio.domains.bookings.models import Booking, BookingEvent
+from servio.domains.bookings.models import Booking, BookingEvent, BookingStatus
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
@@ -80,7 +80,7 @@ async def _lead(s: AsyncSession, d: _Day, n: int, created: datetime, status: str
         phone=f"+1780555{1000 + n:04d}",
     )
     inputs = _inputs(d.rng)
-    estimate = await catalog.price_inputs(s, d.cat, d.org_id, inputs)
+    estimate = (await catalog.price_inputs(s, d.cat, d.org_id, inputs)).model_dump()
     source = d.rng.choice(SOURCES)
     lead = await intake.create_lead(
         s,
@@ -104,8 +104,14 @@ async def _lead(s: AsyncSession, d: _Day, n: int, created: datetime, status: str
 def _status(rng: random.Random, start: datetime, now: datetime) -> str:
     roll = rng.random()
     if start < now:
-        return "COMPLETED" if roll < 0.8 else "CANCELLED" if roll < 0.95 else "NO_SHOW"
-    return "CONFIRMED" if roll < 0.75 else "PENDING"
+        return (
+            BookingStatus.COMPLETED
+            if roll < 0.8
+            else BookingStatus.CANCELLED
+            if roll < 0.95
+            else BookingStatus.NO_SHOW
+        )
+    return BookingStatus.CONFIRMED if roll < 0.75 else BookingStatus.PENDING
 
 
 async def _free_start(
@@ -134,7 +140,7 @@ async def _booking(
         keep_free = datetime.combine(start.date(), FREE_FROM, tzinfo=d.tz)
         start = start if start + duration + BUFFER <= keep_free else None
     if start is None:
-        lead.status = "QUOTED"
+        lead.status = intake.LeadStatus.QUOTED
         return None
     status = _status(d.rng, start, d.now)
     created = lead.created_at + timedelta(hours=d.rng.randint(1, 30))
@@ -159,7 +165,7 @@ async def _booking(
         ref_id=booking_id,
         now=start - timedelta(days=PAST_DAYS),
     )
-    if status == "CANCELLED":
+    if status == BookingStatus.CANCELLED:
         await scheduling.set_reservation(s, reservation.id, active=False)
     b = Booking(
         id=booking_id,
@@ -180,9 +186,11 @@ async def _booking(
         deposit_required=decision.required,
         deposit_cents=decision.amount_cents,
         deposit_reasons=list(decision.reasons),
-        cancel_reason="Customer rescheduled elsewhere" if status == "CANCELLED" else None,
+        cancel_reason="Customer rescheduled elsewhere"
+        if status == BookingStatus.CANCELLED
+        else None,
         actual_minutes=int(duration.total_seconds() // 60) + d.rng.choice(OVERRUNS)
-        if status == "COMPLETED"
+        if status == BookingStatus.COMPLETED
         else None,
         created_at=created,
         updated_at=created,

@@ -18,22 +18,22 @@ from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decid
 from servio.domains.bookings.invites import Method, invitation
 from servio.domains.bookings.models import Booking as Booking  # re-exported for other domains
 from servio.domains.bookings.models import BookingEvent
+from servio.domains.bookings.models import BookingStatus as BookingStatus
+from servio.domains.bookings.moves import MOVES as MOVES
+from servio.domains.bookings.moves import RESULT, check
+from servio.domains.bookings.moves import IllegalBookingMove as IllegalBookingMove
+from servio.domains.bookings.moves import StaleVersion as StaleVersion
+from servio.domains.bookings.moves import move as _move
 from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.scheduling import service as scheduling
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.email import Attachment
-from servio.platform.errors import Conflict, DomainError, NotFound
+from servio.platform.errors import DomainError, NotFound
 
-MOVES: dict[str, frozenset[str]] = {
-    "confirm": frozenset({"PENDING"}),
-    "cancel": frozenset({"PENDING", "CONFIRMED"}),
-    "complete": frozenset({"CONFIRMED"}),
-    "no_show": frozenset({"CONFIRMED"}),
-    "reschedule": frozenset({"PENDING", "CONFIRMED"}),
-}
 # Queued for a booking staff confirm after its deposit (``staff_confirms``): whoever
 # opened it (a conversation) follows along. Payload: booking_id.
 DEPOSIT_PAID = "booking.deposit_paid"
@@ -41,29 +41,11 @@ CONFIRMED = "booking.confirmed"
 # The provider's checkout for such a booking expired or its payment failed, with no
 # deposit taken. Payload: booking_id, reason ("expired" or "failed").
 DEPOSIT_LAPSED = "booking.deposit_lapsed"
-RESULT = {
-    "confirm": "CONFIRMED",
-    "cancel": "CANCELLED",
-    "complete": "COMPLETED",
-    "no_show": "NO_SHOW",
-}
 
 
 class BookingNotFound(NotFound):
     type = "booking-not-found"
     title = "No such booking"
-
-
-class StaleVersion(DomainError):
-    status = 412
-    type = "stale-version"
-    title = "The booking changed since you read it"
-    description = "Reload the booking and retry with its current ETag in If-Match."
-
-
-class IllegalBookingMove(Conflict):
-    type = "illegal-booking-move"
-    title = "The booking cannot do that in its current status"
 
 
 class MissingDuration(DomainError):
@@ -111,7 +93,7 @@ class BookingRequest:
 
 
 def readable(org_id: uuid.UUID) -> Select[Booking]:
-    return select(Booking).where(Booking.org_id == org_id)
+    return owned(Booking, org_id)
 
 
 async def record_event(s: AsyncSession, b: Booking, kind: str, actor: str, **detail: Any) -> None:
@@ -121,15 +103,15 @@ async def record_event(s: AsyncSession, b: Booking, kind: str, actor: str, **det
 
 async def _duration(
     s: AsyncSession, cat: catalog.Catalog, org_id: uuid.UUID, req: BookingRequest
-) -> tuple[timedelta, dict[str, Any] | None]:
+) -> tuple[timedelta, catalog.EstimateOut | None]:
     if req.inputs is None:
         if not req.duration_minutes:
             raise MissingDuration("Send inputs or duration_minutes.", extra={"field": "inputs"})
         return timedelta(minutes=req.duration_minutes), None
     estimate = await catalog.price_inputs(s, cat, org_id, req.inputs)
-    if estimate["needs_custom_quote"]:
-        raise CustomQuoteRequired(str(estimate["reason"]))
-    return timedelta(hours=estimate["time_on_site_hours"]), estimate
+    if estimate.needs_custom_quote:
+        raise CustomQuoteRequired(str(estimate.reason))
+    return timedelta(hours=estimate.time_on_site_hours), estimate
 
 
 async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
@@ -137,9 +119,9 @@ async def _first_time(s: AsyncSession, org_id: uuid.UUID, email: str) -> bool:
         select(func.count())
         .select_from(Booking)
         .where(
-            Booking.org_id == org_id,
+            in_org(Booking, org_id),
             Booking.email == email,
-            Booking.status.in_(("CONFIRMED", "COMPLETED")),
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED)),
         )
     )
     return not seen
@@ -184,11 +166,8 @@ async def create(
     if req.start <= now:
         raise StartInPast(f"{req.start.isoformat()} has already passed.", extra={"field": "start"})
     org = await identity.get_org(s, org_id)
-    settings = await identity.org_settings(s, org_id)
-    region = (
-        str(settings.get("phone.region") or intake.REGION_BY_CURRENCY.get(org.currency) or "")
-        or None
-    )
+    settings = await identity.settings_of(s, org_id)
+    region = settings.phone_region or intake.REGION_BY_CURRENCY.get(org.currency)
     contact = intake.normalize_contact(req.name, req.email, req.phone, region)
     if req.lead_id is not None:
         await intake.get_lead(s, org_id, req.lead_id)
@@ -201,7 +180,7 @@ async def create(
         decision = decide(
             await catalog.deposit_policy(s, cat, org_id),
             BookingFacts(
-                subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+                subtotal_cents=estimate.subtotal_cents if estimate else None,
                 cleaning_type=req.inputs.cleaning_type if req.inputs else None,
                 local_start=req.start.astimezone(tz),
                 now=now.astimezone(tz),
@@ -209,11 +188,7 @@ async def create(
                 risk=req.risk,
             ),
         )
-    hold_until = (
-        now + timedelta(minutes=int(settings.get("bookings.hold_minutes", 30)))
-        if decision.required
-        else None
-    )
+    hold_until = now + timedelta(minutes=settings.hold_minutes) if decision.required else None
     booking_id = uuid.uuid4()
     reservation = await scheduling.reserve(
         s,
@@ -238,8 +213,8 @@ async def create(
         starts_at=req.start.astimezone(UTC),
         ends_at=req.start.astimezone(UTC) + duration,
         inputs=req.inputs.model_dump(mode="json") if req.inputs else {},
-        estimate=estimate,
-        subtotal_cents=estimate["subtotal_cents"] if estimate else None,
+        estimate=estimate.model_dump() if estimate else None,
+        subtotal_cents=estimate.subtotal_cents if estimate else None,
         currency=org.currency,
         deposit_required=decision.required,
         deposit_cents=decision.amount_cents,
@@ -265,7 +240,7 @@ async def calendar_file(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUI
     (UID, sequence) as the invitations the emails carry."""
     b = await get(s, org_id, booking_id)
     org = await identity.get_org(s, org_id)
-    withdrawn = b.status in ("CANCELLED", "EXPIRED")
+    withdrawn = b.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
     return invitation(
         b,
         business=org.name,
@@ -277,22 +252,8 @@ async def calendar_file(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUI
 async def get(
     s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, *, lock: bool = False
 ) -> Booking:
-    stmt = readable(org_id).where(Booking.id == booking_id)
-    found = await s.scalar(stmt.with_for_update() if lock else stmt)
-    if found is None:
-        raise BookingNotFound("No such booking in this business.")
-    return found
-
-
-def _check(b: Booking, move: str, if_match: int | None) -> None:
-    if if_match is not None and if_match != b.version:
-        raise StaleVersion(
-            f"The booking is at version {b.version}, not {if_match}.", extra={"version": b.version}
-        )
-    if b.status not in MOVES[move]:
-        raise IllegalBookingMove(
-            f"A {b.status} booking cannot {move.replace('_', ' ')}.", extra={"status": b.status}
-        )
+    missing = BookingNotFound("No such booking in this business.")
+    return await get_owned(s, Booking, booking_id, org_id, missing=missing, lock=lock)
 
 
 async def _reservation_active(
@@ -326,9 +287,9 @@ async def apply(
             extra={"field": "refund_deposit"},
         )
     b = await get(s, org_id, booking_id, lock=True)
-    _check(b, move, if_match)
+    check(b, move, if_match)
     old = b.status
-    b.status, b.version, b.updated_at = RESULT[move], b.version + 1, utcnow()
+    _move(b, RESULT[move], utcnow())
     if move == "confirm":
         b.hold_expires_at = None
         await _reservation_active(s, b, True, kind="booking")
@@ -348,7 +309,7 @@ async def apply(
         await _announce(s, b, CONFIRMED)
     elif move == "cancel":
         # Only a confirmed booking was sent an invitation that now has to be withdrawn.
-        withdraw: Method | None = "CANCEL" if old == "CONFIRMED" else None
+        withdraw: Method | None = "CANCEL" if old == BookingStatus.CONFIRMED else None
         await emails.send(s, b, "cancelled", invite=withdraw, reason=reason or "")
     await s.flush()
     return b
@@ -367,7 +328,7 @@ async def reschedule(
     """Move a booking atomically: the new time is taken before the old one is freed,
     in one transaction, under the same no-double-booking guarantee."""
     b = await get(s, org_id, booking_id, lock=True)
-    _check(b, "reschedule", if_match)
+    check(b, "reschedule", if_match)
     duration = b.ends_at - b.starts_at
     await _reservation_active(s, b, False)
     fresh = await scheduling.reserve(
@@ -387,14 +348,14 @@ async def reschedule(
         start.astimezone(UTC),
         start.astimezone(UTC) + duration,
     )
-    b.version, b.updated_at = b.version + 1, utcnow()
+    _move(b, BookingStatus(b.status), utcnow())
     await record_event(s, b, "rescheduled", actor, old=old.isoformat(), new=b.starts_at.isoformat())
     tz = ZoneInfo((await identity.get_org(s, org_id)).timezone)
     await emails.send(
         s,
         b,
         "rescheduled",
-        invite="REQUEST" if b.status == "CONFIRMED" else None,
+        invite="REQUEST" if b.status == BookingStatus.CONFIRMED else None,
         previous=old.astimezone(tz).strftime("%A %d %B %Y at %H:%M"),
     )
     await s.flush()
@@ -408,7 +369,7 @@ async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None 
         await s.scalars(
             readable(org_id)
             .where(
-                Booking.status == "PENDING",
+                Booking.status == BookingStatus.PENDING,
                 Booking.hold_expires_at.is_not(None),
                 Booking.hold_expires_at <= now,
             )
@@ -416,7 +377,7 @@ async def expire_holds(s: AsyncSession, org_id: uuid.UUID, now: datetime | None 
         )
     )
     for b in stale:
-        b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+        _move(b, BookingStatus.EXPIRED, now)
         await _reservation_active(s, b, False)
         await record_event(s, b, "expired", "system")
     await s.flush()
@@ -428,7 +389,7 @@ async def orgs_with_expired_holds(s: AsyncSession, now: datetime) -> list[uuid.U
     rows = await s.scalars(
         select(Booking.org_id)
         .where(
-            Booking.status == "PENDING",
+            Booking.status == BookingStatus.PENDING,
             Booking.hold_expires_at.is_not(None),
             Booking.hold_expires_at <= now,
         )
@@ -440,8 +401,8 @@ async def orgs_with_expired_holds(s: AsyncSession, now: datetime) -> list[uuid.U
 async def timeline(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> list[BookingEvent]:
     await get(s, org_id, booking_id)
     rows = await s.scalars(
-        select(BookingEvent)
-        .where(BookingEvent.org_id == org_id, BookingEvent.booking_id == booking_id)
+        owned(BookingEvent, org_id)
+        .where(BookingEvent.booking_id == booking_id)
         .order_by(BookingEvent.created_at, BookingEvent.id)
     )
     return list(rows)
@@ -462,11 +423,17 @@ async def deposit_paid(
     the deposit by hand record it as ``deposit_marked_paid`` under their own name."""
     now = now or utcnow()
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status in ("CONFIRMED", "COMPLETED", "NO_SHOW") or _paid_awaiting_staff(b):
+    if b.status in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.COMPLETED,
+        BookingStatus.NO_SHOW,
+    ) or _paid_awaiting_staff(b):
         return "already"
-    if b.status == "CANCELLED":
+    if b.status == BookingStatus.CANCELLED:
         return "needs_refund"
-    if b.status == "EXPIRED" or (b.hold_expires_at is not None and b.hold_expires_at <= now):
+    if b.status == BookingStatus.EXPIRED or (
+        b.hold_expires_at is not None and b.hold_expires_at <= now
+    ):
         await _reservation_active(s, b, False)
         try:
             fresh = await scheduling.reserve(
@@ -480,7 +447,7 @@ async def deposit_paid(
                 now=now - timedelta(days=3650),
             )
         except scheduling.SlotTaken:
-            b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, now
+            _move(b, BookingStatus.EXPIRED, now)
             await record_event(s, b, "payment_after_expiry", actor, outcome="needs_refund")
             return "needs_refund"
         b.reservation_id = fresh.id
@@ -488,8 +455,8 @@ async def deposit_paid(
     else:
         await _reservation_active(s, b, True, kind="booking")
         outcome = "confirmed"
-    b.hold_expires_at, b.version, b.updated_at = None, b.version + 1, now
-    b.status = "PENDING" if b.staff_confirms else "CONFIRMED"
+    b.hold_expires_at = None
+    _move(b, BookingStatus.PENDING if b.staff_confirms else BookingStatus.CONFIRMED, now)
     await record_event(s, b, event, actor, outcome=outcome)
     if b.staff_confirms:  # the slot is kept; staff confirm it (apply "confirm")
         await _announce(s, b, DEPOSIT_PAID)
@@ -502,7 +469,7 @@ async def deposit_paid(
 
 def _paid_awaiting_staff(b: Booking) -> bool:
     """A staff-confirmed booking whose deposit came in: PENDING with its hold lifted."""
-    return b.staff_confirms and b.status == "PENDING" and b.hold_expires_at is None
+    return b.staff_confirms and b.status == BookingStatus.PENDING and b.hold_expires_at is None
 
 
 async def _announce(s: AsyncSession, b: Booking, kind: str) -> None:
@@ -522,7 +489,7 @@ async def deposit_marked_paid(
     """Staff took the deposit by hand: a PENDING booking is confirmed (as when the
     provider reports the payment) with a ``deposit_marked_paid`` timeline event."""
     b = await get(s, org_id, booking_id, lock=True)
-    if b.status != "PENDING":
+    if b.status != BookingStatus.PENDING:
         raise IllegalBookingMove(
             f"A {b.status} booking has no deposit to mark paid.", extra={"status": b.status}
         )
@@ -536,7 +503,9 @@ async def deposit_lapsed(
     go backwards. A staff-confirmed booking left without its deposit (its hold released
     now or earlier) is announced as ``booking.deposit_lapsed`` for whoever opened it."""
     b = await get(s, org_id, booking_id, lock=True)
-    unpaid = b.status == "EXPIRED" or (b.status == "PENDING" and not _paid_awaiting_staff(b))
+    unpaid = b.status == BookingStatus.EXPIRED or (
+        b.status == BookingStatus.PENDING and not _paid_awaiting_staff(b)
+    )
     if b.staff_confirms and unpaid:
         await outbox.add(
             s,
@@ -545,9 +514,9 @@ async def deposit_lapsed(
             dedupe_key=f"{DEPOSIT_LAPSED}:{b.id}",
             org_id=b.org_id,
         )
-    if b.status != "PENDING" or _paid_awaiting_staff(b):
+    if b.status != BookingStatus.PENDING or _paid_awaiting_staff(b):
         return "ignored"
-    b.status, b.version, b.updated_at = "EXPIRED", b.version + 1, utcnow()
+    _move(b, BookingStatus.EXPIRED, utcnow())
     await _reservation_active(s, b, False)
     await record_event(s, b, "deposit_lapsed", "provider")
     return "released"

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from servio.domains.catalog import service
+from servio.domains.catalog.deps import Prices
 from servio.domains.catalog.estimator import CleaningRequest
 from servio.domains.catalog.schemas import EstimateIn, EstimateOut, PricingVersionsOut
-from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.platform.http.auth import database, require
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
@@ -19,12 +20,7 @@ router = APIRouter(tags=["catalog"], route_class=JsonRoute)
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="business slug")]
 
 
-def catalog_of(request: Request) -> service.Catalog:
-    catalog: service.Catalog = request.app.state.catalog
-    return catalog
-
-
-Catalog = Annotated[service.Catalog, Depends(catalog_of)]
+Catalog = Prices
 
 
 @router.post(
@@ -33,11 +29,10 @@ Catalog = Annotated[service.Catalog, Depends(catalog_of)]
     responses=problem_responses(404, 422),
 )
 async def estimate(
-    body: EstimateIn, request: Request, catalog: Catalog, org: OrgSlug = None
+    body: EstimateIn, request: Request, catalog: Catalog, orgs: PublicOrg, org: OrgSlug = None
 ) -> EstimateOut:
     db = database(request)
-    default = request.app.state.container.settings.default_org
-    found = await identity.resolve_public_org(db, org, default)
+    found = await orgs(org)
     async with db.unit_of_work(found.id) as s:
         result = await service.estimate_for_org(
             s,

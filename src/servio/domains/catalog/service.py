@@ -137,7 +137,8 @@ async def estimate_for_org(
     vertical = catalog.vertical(org.vertical, settings)
     if vertical.currency != org.currency:
         vertical = vertical.model_copy(update={"currency": org.currency})
-    return estimate(vertical, request, tax_rate_bps=int(settings.get("tax.rate_bps", 0)))
+    tax_rate_bps = identity.OrgSettings.of(settings).tax_rate_bps
+    return estimate(vertical, request, tax_rate_bps=tax_rate_bps)
 
 
 async def estimate_questions(
@@ -155,11 +156,12 @@ async def estimate_questions(
 
 async def price_inputs(
     session: AsyncSession, catalog: Catalog, org_id: uuid.UUID, inputs: EstimateIn
-) -> dict[str, Any]:
-    """The JSON breakdown other domains store with a lead or a booking."""
+) -> EstimateOut:
+    """The breakdown other domains show, and store (``model_dump()``) with a lead or a
+    booking."""
     request = CleaningRequest(**inputs.model_dump(exclude={"currency"}))
     found = await estimate_for_org(session, catalog, org_id, request, inputs.currency)
-    return EstimateOut.of(found).model_dump()
+    return EstimateOut.of(found)
 
 
 async def deposit_policy(
@@ -174,6 +176,7 @@ __all__ = [
     "Catalog",
     "DepositPolicy",
     "EstimateIn",
+    "EstimateOut",
     "EstimateQuestions",
     "InvalidPricing",
     "VerticalNotFound",

@@ -1,1 +1,3 @@
-"""Conversations with contacts (web chat, WhatsApp); so far, reading when they want to come."""
+"""Conversations with contacts over web chat and WhatsApp: a stage machine that asks a
+vertical's questions, reads free-text dates, offers free starts, asks for the deposit
+and hands over to staff; panic mode, reminders, lapses and transcript retention."""

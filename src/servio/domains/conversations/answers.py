@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from servio.domains.conversations.dates import Understood, understand
 from servio.domains.conversations.flows import Keywords, Question
-from servio.domains.conversations.when import Understood, understand
 
 DEFAULT_KEYWORDS = Keywords()
 

@@ -143,13 +143,13 @@ async def resume_deposit(
     if row.booking_id is None:
         return None
     payment = await payments.deposit_of(s, org.id, row.booking_id)
-    if payment is None or payment.status != "pending" or payment.checkout_url:
+    if payment is None or payment.status != payments.PaymentStatus.PENDING or payment.checkout_url:
         return None
     deposit = machine.deposit_for(flow, state, org.currency)
     if deposit is None:
         return None
     booking = await bookings.get(s, org.id, row.booking_id)
-    if booking.status == "PENDING" and (booking.hold_expires_at or now) > now:
+    if booking.status == bookings.BookingStatus.PENDING and (booking.hold_expires_at or now) > now:
         update = {"booking_id": booking.id, "checkout_pending": True}
         return state, [deposit.model_copy(update=update)]
     row.booking_id = None  # the hold ran out before its link could be opened

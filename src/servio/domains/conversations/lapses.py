@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.conversations import deposits, machine, outbound
 from servio.domains.conversations.actions import Action, DepositRequest, Text
 from servio.domains.conversations.flows import flow_for
+from servio.domains.conversations.machine import Stage
 from servio.domains.conversations.models import Conversation
-from servio.domains.conversations.rows import holding_booking, state_of, store
+from servio.domains.conversations.store import holding_booking, state_of, store
 from servio.domains.identity import service as identity
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import Delivery, PermanentFailure
@@ -97,11 +98,11 @@ async def deposit_lapsed(
     lapse: dict[str, Any] = {"booking_id": str(booking_id), "reason": reason, "at": now.isoformat()}
     row.booking_id = None  # that booking is gone; a new request opens a new one
     actions: list[Action] = []
-    if state.stage != "AWAITING_DEPOSIT":
+    if state.stage != Stage.AWAITING_DEPOSIT:
         lapse["outcome"] = "noted"
     elif len(earlier) + 1 >= FOLLOW_UP_AFTER:
         what = "expired" if reason == "expired" else "failed"
-        state, lapse["outcome"] = state.to("NEEDS_FOLLOW_UP"), "follow_up"
+        state, lapse["outcome"] = state.to(Stage.NEEDS_FOLLOW_UP), "follow_up"
         actions = [Text(text=FOLLOW_UP.format(what=what))]
     else:
         state, actions, lapse["outcome"] = await _reissue(

@@ -16,6 +16,7 @@ attached and the flow carries on where it was, with no failure counted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from servio.domains.conversations import answers
@@ -31,52 +32,76 @@ from servio.domains.conversations.actions import (
 from servio.domains.conversations.flows import Flow, Question
 from servio.platform.errors import Conflict
 
-STAGES = (
-    "NEW",
-    "QUALIFYING",
-    "NEEDS_ARTIST_REVIEW",
-    "NEEDS_FOLLOW_UP",
-    "OPTED_OUT",
-    "HANDED_OVER",
-    "AWAITING_DEPOSIT",
-    "DEPOSIT_PAID",
-    "BOOKING_PENDING",
-    "BOOKED",
-    "REJECTED",
-    "ABANDONED",
-    "STALE",
-)
+
+class Stage(StrEnum):
+    """Where a conversation stands, stored and shown as its name."""
+
+    NEW = "NEW"
+    QUALIFYING = "QUALIFYING"
+    NEEDS_ARTIST_REVIEW = "NEEDS_ARTIST_REVIEW"
+    NEEDS_FOLLOW_UP = "NEEDS_FOLLOW_UP"
+    OPTED_OUT = "OPTED_OUT"
+    HANDED_OVER = "HANDED_OVER"
+    AWAITING_DEPOSIT = "AWAITING_DEPOSIT"
+    DEPOSIT_PAID = "DEPOSIT_PAID"
+    BOOKING_PENDING = "BOOKING_PENDING"
+    BOOKED = "BOOKED"
+    REJECTED = "REJECTED"
+    ABANDONED = "ABANDONED"
+    STALE = "STALE"
+
+
+STAGES = tuple(Stage)
 # Stages a quiet contact can leave behind (the stale job watches these).
-WAITING_ON_CONTACT = ("NEW", "QUALIFYING", "NEEDS_FOLLOW_UP", "AWAITING_DEPOSIT")
-_PAUSES = ("OPTED_OUT", "HANDED_OVER", "STALE", "ABANDONED")
+WAITING_ON_CONTACT = (Stage.NEW, Stage.QUALIFYING, Stage.NEEDS_FOLLOW_UP, Stage.AWAITING_DEPOSIT)
+_PAUSES = (Stage.OPTED_OUT, Stage.HANDED_OVER, Stage.STALE, Stage.ABANDONED)
 _OPEN = (
-    "NEW",
-    "QUALIFYING",
-    "NEEDS_ARTIST_REVIEW",
-    "NEEDS_FOLLOW_UP",
-    "AWAITING_DEPOSIT",
-    "DEPOSIT_PAID",
-    "BOOKING_PENDING",
+    Stage.NEW,
+    Stage.QUALIFYING,
+    Stage.NEEDS_ARTIST_REVIEW,
+    Stage.NEEDS_FOLLOW_UP,
+    Stage.AWAITING_DEPOSIT,
+    Stage.DEPOSIT_PAID,
+    Stage.BOOKING_PENDING,
 )
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "NEW": frozenset({"QUALIFYING", "REJECTED", *_PAUSES}),
-    "QUALIFYING": frozenset({"NEEDS_ARTIST_REVIEW", "NEEDS_FOLLOW_UP", "REJECTED", *_PAUSES}),
-    "NEEDS_ARTIST_REVIEW": frozenset(
-        {"AWAITING_DEPOSIT", "NEEDS_FOLLOW_UP", "REJECTED", "OPTED_OUT", "HANDED_OVER", "STALE"}
+    Stage.NEW: frozenset({Stage.QUALIFYING, Stage.REJECTED, *_PAUSES}),
+    Stage.QUALIFYING: frozenset(
+        {Stage.NEEDS_ARTIST_REVIEW, Stage.NEEDS_FOLLOW_UP, Stage.REJECTED, *_PAUSES}
     ),
-    "NEEDS_FOLLOW_UP": frozenset(
-        {"QUALIFYING", "NEEDS_ARTIST_REVIEW", "AWAITING_DEPOSIT", "REJECTED", *_PAUSES}
+    Stage.NEEDS_ARTIST_REVIEW: frozenset(
+        {
+            Stage.AWAITING_DEPOSIT,
+            Stage.NEEDS_FOLLOW_UP,
+            Stage.REJECTED,
+            Stage.OPTED_OUT,
+            Stage.HANDED_OVER,
+            Stage.STALE,
+        }
+    ),
+    Stage.NEEDS_FOLLOW_UP: frozenset(
+        {
+            Stage.QUALIFYING,
+            Stage.NEEDS_ARTIST_REVIEW,
+            Stage.AWAITING_DEPOSIT,
+            Stage.REJECTED,
+            *_PAUSES,
+        }
     ),
     # A lapsed deposit checkout goes to the studio's follow-up queue (lapses.py).
-    "AWAITING_DEPOSIT": frozenset({"DEPOSIT_PAID", "NEEDS_FOLLOW_UP", "REJECTED", *_PAUSES}),
-    "DEPOSIT_PAID": frozenset({"BOOKING_PENDING", "HANDED_OVER", "OPTED_OUT"}),
-    "BOOKING_PENDING": frozenset({"BOOKED", "HANDED_OVER", "OPTED_OUT"}),
-    "BOOKED": frozenset({"HANDED_OVER", "OPTED_OUT"}),
-    "REJECTED": frozenset(),
-    "OPTED_OUT": frozenset(_OPEN) | {"HANDED_OVER", "BOOKED"},
-    "HANDED_OVER": frozenset(set(_OPEN) - {"NEW"}) | {"BOOKED", "REJECTED", "OPTED_OUT"},
-    "STALE": frozenset(_OPEN) | {"ABANDONED", "OPTED_OUT", "HANDED_OVER", "REJECTED"},
-    "ABANDONED": frozenset(_OPEN) | {"OPTED_OUT", "HANDED_OVER", "REJECTED"},
+    Stage.AWAITING_DEPOSIT: frozenset(
+        {Stage.DEPOSIT_PAID, Stage.NEEDS_FOLLOW_UP, Stage.REJECTED, *_PAUSES}
+    ),
+    Stage.DEPOSIT_PAID: frozenset({Stage.BOOKING_PENDING, Stage.HANDED_OVER, Stage.OPTED_OUT}),
+    Stage.BOOKING_PENDING: frozenset({Stage.BOOKED, Stage.HANDED_OVER, Stage.OPTED_OUT}),
+    Stage.BOOKED: frozenset({Stage.HANDED_OVER, Stage.OPTED_OUT}),
+    Stage.REJECTED: frozenset(),
+    Stage.OPTED_OUT: frozenset(_OPEN) | {Stage.HANDED_OVER, Stage.BOOKED},
+    Stage.HANDED_OVER: frozenset(set(_OPEN) - {Stage.NEW})
+    | {Stage.BOOKED, Stage.REJECTED, Stage.OPTED_OUT},
+    Stage.STALE: frozenset(_OPEN)
+    | {Stage.ABANDONED, Stage.OPTED_OUT, Stage.HANDED_OVER, Stage.REJECTED},
+    Stage.ABANDONED: frozenset(_OPEN) | {Stage.OPTED_OUT, Stage.HANDED_OVER, Stage.REJECTED},
 }
 
 
@@ -96,7 +121,7 @@ def check(current: str, target: str) -> None:
 
 @dataclass(frozen=True)
 class State:
-    stage: str = "NEW"
+    stage: str = Stage.NEW
     question: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -162,28 +187,29 @@ def step(
     if state.opted_out:
         if word not in flow.keywords.start:
             return Step(state, [])
-        back = state.resume_stage or "QUALIFYING"
+        back = state.resume_stage or Stage.QUALIFYING
         state = state.to(back, opted_out=False, resume_stage=None)
         return Step(state, [Text(text=flow.resumed), *_current_prompt(flow, state)])
     if word in flow.keywords.stop:
         keep = state.resume_stage if state.stage in _PAUSES else state.stage
         return Step(
-            state.to("OPTED_OUT", opted_out=True, resume_stage=keep), [Text(text=flow.opted_out)]
+            state.to(Stage.OPTED_OUT, opted_out=True, resume_stage=keep),
+            [Text(text=flow.opted_out)],
         )
     if state.handed_over:
         return Step(state, [])
     if word in flow.keywords.human:
         return _hand_over(flow, state, "asked")
-    if state.stage in ("STALE", "ABANDONED"):
-        state = state.to(state.resume_stage or "QUALIFYING", resume_stage=None)
-    if state.stage == "NEW":
+    if state.stage in (Stage.STALE, Stage.ABANDONED):
+        state = state.to(state.resume_stage or Stage.QUALIFYING, resume_stage=None)
+    if state.stage == Stage.NEW:
         first = flow.questions[0]
-        state = state.to("QUALIFYING", question=first.key)
+        state = state.to(Stage.QUALIFYING, question=first.key)
         return Step(state, [Text(text=flow.greeting), prompt(first)])
-    question = flow.question(state.question) if state.stage == "QUALIFYING" else None
+    question = flow.question(state.question) if state.stage == Stage.QUALIFYING else None
     if question is None:
         if media:
-            quiet = state.stage in ("REJECTED", "BOOKED")
+            quiet = state.stage in (Stage.REJECTED, Stage.BOOKED)
             return Step(state, [] if quiet else [Text(text=ATTACHED)])
         return _after_flow(state, reply_id)
     if media and question.type != "image":
@@ -192,14 +218,14 @@ def step(
 
 
 def _current_prompt(flow: Flow, state: State) -> list[Action]:
-    question = flow.question(state.question) if state.stage == "QUALIFYING" else None
+    question = flow.question(state.question) if state.stage == Stage.QUALIFYING else None
     return [prompt(question)] if question is not None else []
 
 
 def _hand_over(flow: Flow, state: State, reason: str) -> Step:
     keep = state.resume_stage if state.stage in _PAUSES else state.stage
     text = flow.handover if reason == "asked" else flow.too_many_failures
-    state = state.to("HANDED_OVER", handed_over=True, resume_stage=keep)
+    state = state.to(Stage.HANDED_OVER, handed_over=True, resume_stage=keep)
     return Step(state, [Handover(text=text, reason="asked" if reason == "asked" else "failures")])
 
 
@@ -216,7 +242,7 @@ def _answer(
     result = reading.result
     if isinstance(result, answers.Refused):
         if result.refusal:
-            state = state.to("REJECTED", question=None)
+            state = state.to(Stage.REJECTED, question=None)
             return Step(state, [Text(text=result.reask)], reading.parse)
         failures = {**state.failures, question.key: state.failures.get(question.key, 0) + 1}
         state = replace(state, failures=failures)
@@ -229,7 +255,7 @@ def _answer(
     if nxt is not None:
         state = replace(state, answers=stored, question=nxt.key)
         return Step(state, [prompt(nxt)], reading.parse)
-    done = "NEEDS_ARTIST_REVIEW" if flow.deposit is not None else "NEEDS_FOLLOW_UP"
+    done = Stage.NEEDS_ARTIST_REVIEW if flow.deposit is not None else Stage.NEEDS_FOLLOW_UP
     state = state.to(done, answers=stored, question=None)
     return Step(state, [Text(text=flow.done)], reading.parse, completed=True)
 
@@ -237,14 +263,14 @@ def _answer(
 def _after_flow(state: State, reply_id: str | None) -> Step:
     """A message once the questions are done: a slot picked from the offer is noted."""
     offered = {s["id"]: s for s in state.answers.get("_offered", [])}
-    if reply_id in offered and state.stage in ("NEEDS_ARTIST_REVIEW", "AWAITING_DEPOSIT"):
+    if reply_id in offered and state.stage in (Stage.NEEDS_ARTIST_REVIEW, Stage.AWAITING_DEPOSIT):
         chosen = offered[reply_id]
         state = replace(state, answers={**state.answers, "slot": chosen})
         when = chosen["local_start"]
-        confirm = state.stage != "AWAITING_DEPOSIT"  # awaiting it, the checkout link follows
+        confirm = state.stage != Stage.AWAITING_DEPOSIT  # awaiting it, the checkout link follows
         later = " The artist will confirm the time with you." if confirm else ""
         return Step(state, [Text(text=f"Noted: {when}.{later}")])
-    if state.stage in ("REJECTED", "BOOKED"):
+    if state.stage in (Stage.REJECTED, Stage.BOOKED):
         return Step(state, [])
     return Step(
         state, [Text(text="Thanks, we have your request. Reply HUMAN to talk to the team.")]
@@ -265,7 +291,7 @@ def deposit_for(flow: Flow, state: State, currency: str) -> DepositRequest | Non
 
 def on_stage(flow: Flow, state: State, currency: str) -> list[Action]:
     """What the contact is told when staff move the conversation to ``state.stage``."""
-    if state.stage == "AWAITING_DEPOSIT":
+    if state.stage == Stage.AWAITING_DEPOSIT:
         deposit = deposit_for(flow, state, currency)
         return [deposit] if deposit is not None else []
     return []

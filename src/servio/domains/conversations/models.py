@@ -36,6 +36,10 @@ class Conversation(TenantBase):
     last_message_ref: Mapped[str | None] = mapped_column(String(255), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: each UPDATE is made ``WHERE version = <the version read>`` and
+    # fails (StaleDataError) when another transaction changed the row first. The service
+    # moves the version itself, on the changes its ETag or history stands for.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     __table_args__ = (
         UniqueConstraint("org_id", "channel", "contact", name="uq_conversations_contact"),

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.conversations import machine
 from servio.domains.conversations.models import Conversation, ConversationTurn
-from servio.domains.conversations.rows import state_of
+from servio.domains.conversations.store import state_of
 
 
 def is_late(row: Conversation, sent_at: datetime | None, ref: str | None) -> bool:

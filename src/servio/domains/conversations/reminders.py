@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
+from servio.domains.conversations.machine import Stage
 from servio.domains.conversations.models import Conversation
 from servio.domains.identity import service as identity
 from servio.domains.messaging import service as messaging
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.jobs.per_org import in_each_org
 
 LEADS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
@@ -35,7 +37,7 @@ async def _remind(s: AsyncSession, org_id: uuid.UUID, row: Conversation, now: da
     if row.booking_id is None or row.opted_out:
         return 0
     found = await bookings.get(s, org_id, row.booking_id)
-    if found.status != "CONFIRMED":
+    if found.status != bookings.BookingStatus.CONFIRMED:
         return 0
     tz = ZoneInfo((await identity.get_org(s, org_id)).timezone)
     when = found.starts_at.astimezone(tz).strftime("%A %d %B at %H:%M")
@@ -59,10 +61,9 @@ async def send_due(s: AsyncSession, org_id: uuid.UUID, now: datetime | None = No
     dedupe key names the booking, the mark and the start)."""
     now = now or utcnow()
     rows = await s.scalars(
-        select(Conversation).where(
-            Conversation.org_id == org_id,
+        owned(Conversation, org_id).where(
             Conversation.channel == messaging.WHATSAPP,
-            Conversation.stage == "BOOKED",
+            Conversation.stage == Stage.BOOKED,
             Conversation.booking_id.is_not(None),
         )
     )
@@ -73,7 +74,7 @@ async def orgs_with_booked(s: AsyncSession, _now: datetime) -> list[uuid.UUID]:
     """Orgs with a booked WhatsApp conversation (a query across orgs: system scope)."""
     rows = await s.scalars(
         select(Conversation.org_id)
-        .where(Conversation.stage == "BOOKED", Conversation.booking_id.is_not(None))
+        .where(Conversation.stage == Stage.BOOKED, Conversation.booking_id.is_not(None))
         .distinct()
     )
     return list(rows)

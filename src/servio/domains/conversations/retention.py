@@ -16,17 +16,20 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.domains.conversations.machine import Stage
 from servio.domains.conversations.models import Conversation, ConversationTurn
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.domains.messaging import service as messaging
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
 
 TRANSCRIPT_DAYS, STALE_LEAD_DAYS = "retention.transcript_days", "retention.stale_lead_days"
-DEFAULTS = {TRANSCRIPT_DAYS: 180, STALE_LEAD_DAYS: 365}
+_DECLARED = identity.OrgSettings()
+DEFAULTS = {TRANSCRIPT_DAYS: _DECLARED.transcript_days, STALE_LEAD_DAYS: _DECLARED.stale_lead_days}
 MIN_DAYS, MAX_DAYS = 1, 3650
-ENDED = ("STALE", "ABANDONED", "REJECTED")
+ENDED = (Stage.STALE, Stage.ABANDONED, Stage.REJECTED)
 
 
 class RetentionSettingsInvalid(DomainError):
@@ -83,7 +86,7 @@ async def cleanup(
         (
             await s.execute(
                 select(Conversation.id, Conversation.lead_id).where(
-                    Conversation.org_id == org_id,
+                    in_org(Conversation, org_id),
                     Conversation.stage.in_(ENDED),
                     Conversation.updated_at < leads_before,
                 )
@@ -95,7 +98,7 @@ async def cleanup(
     turns = ConversationTurn.conversation_id.in_(ended_ids) | old_turns if ended_ids else old_turns
     deleted = {
         "transcripts": await _delete(
-            s, delete(ConversationTurn).where(ConversationTurn.org_id == org_id, turns)
+            s, delete(ConversationTurn).where(in_org(ConversationTurn, org_id), turns)
         ),
         "messages": await messaging.prune_messages(s, org_id, transcripts_before),
         "conversations": 0,
@@ -104,7 +107,7 @@ async def cleanup(
         deleted["conversations"] = await _delete(
             s,
             delete(Conversation).where(
-                Conversation.org_id == org_id, Conversation.id.in_(ended_ids)
+                in_org(Conversation, org_id), Conversation.id.in_(ended_ids)
             ),
         )
     linked = frozenset(lead for _, lead in ended if lead is not None)

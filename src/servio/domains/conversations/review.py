@@ -11,11 +11,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.conversations.flows import flow_for
+from servio.domains.conversations.machine import Stage
 from servio.domains.conversations.models import Conversation
 from servio.platform import outbox
 
 REVIEW_REQUESTED = "conversation.review_requested"
-REVIEW_STAGE = "NEEDS_ARTIST_REVIEW"
+REVIEW_STAGE = Stage.NEEDS_ARTIST_REVIEW
 
 
 async def request_review(

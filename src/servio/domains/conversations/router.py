@@ -1,22 +1,27 @@
 """The web chat (``POST /v1/chat/messages``, public), staff moves on a conversation,
-and ``GET /admin/slot-parse-stats`` (seed 004)."""
+and ``GET /admin/slot-parse-stats`` (how well free-text dates were understood)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-from servio.domains.catalog import service as catalog
 from servio.domains.conversations import deposits, outbound, service
-from servio.domains.conversations.actions import Action
-from servio.domains.conversations.machine import STAGES
-from servio.domains.conversations.models import Conversation
-from servio.domains.identity import service as identity
+from servio.domains.conversations import deps as conversation_deps
+from servio.domains.conversations.schemas import (
+    ChatMessageIn,
+    ChatReplyOut,
+    ChatTurnIn,
+    ChatTurnOut,
+    ConversationOut,
+    SlotParseStatsOut,
+    StageIn,
+)
+from servio.domains.identity import deps as identity_deps
 from servio.domains.identity.service import Org
 from servio.platform.db import utcnow
 from servio.platform.http.auth import OrgSession, database, require
@@ -30,12 +35,7 @@ OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="b
 
 def checkout_of(request: Request) -> deposits.Checkout:
     """How this deployment opens a deposit checkout."""
-    state = request.app.state
-    return deposits.Checkout(
-        prices=state.catalog,
-        gateway=state.payment_gateway,
-        public_url=state.container.settings.public_url,
-    )
+    return conversation_deps.checkout(request)
 
 
 async def web_chat_turn(
@@ -51,11 +51,9 @@ async def web_chat_turn(
     and the chat page): 404 for an unknown business; with ``default_org`` a request
     naming none goes to the deployment's default business."""
     db = database(request)
-    state = request.app.state
-    default = state.container.settings.default_org if default_org else None
-    found = await identity.resolve_public_org(db, org_slug, default)
-    prices: catalog.Catalog | None = getattr(state, "catalog", None)
+    found = await identity_deps.public_orgs(request)(org_slug, default=default_org)
     checkout = checkout_of(request)
+    prices = checkout.prices
     async with db.unit_of_work(found.id) as s:
         handled = await service.converse(
             s, found.id, "web", session_id, text, reply_id, prices=prices, checkout=checkout
@@ -63,79 +61,6 @@ async def web_chat_turn(
     # A deposit's checkout is asked of the provider once the turn committed.
     actions = await deposits.with_checkout(db, found.id, handled.actions, checkout)
     return found, replace(handled, actions=actions)
-
-
-class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"session_id": "b7f2c9a1-web-3e", "text": "I'd like a small rose on my wrist"},
-                {"session_id": "b7f2c9a1-web-3e", "text": "Medium", "reply_id": "medium"},
-            ]
-        },
-    )
-    session_id: str = Field(
-        pattern=r"^[A-Za-z0-9_-]{8,64}$", description="client-generated, kept per browser"
-    )
-    text: str = Field(default="", max_length=2000)
-    reply_id: str | None = Field(
-        default=None, max_length=120, description="the id of a button or list row pressed"
-    )
-
-
-class ChatReplyOut(BaseModel):
-    conversation_id: uuid.UUID
-    stage: str
-    question: str | None
-    actions: list[Action]
-    paused: bool = False  # panic mode: the message was stored, nothing is sent back
-
-
-class ConversationOut(BaseModel):
-    id: uuid.UUID
-    channel: str
-    contact: str
-    stage: str
-    question: str | None
-    answers: dict[str, Any]
-    opted_out: bool
-    handed_over: bool
-    booking_id: uuid.UUID | None = None
-    last_inbound_at: datetime | None
-    version: int
-    actions: list[Action] = Field(default_factory=list, description="to send to the contact")
-
-    @classmethod
-    def of(cls, row: Conversation, actions: list[Action] | None = None) -> ConversationOut:
-        return cls(
-            id=row.id,
-            channel=row.channel,
-            contact=row.contact,
-            stage=row.stage,
-            question=row.question,
-            answers=row.answers,
-            opted_out=row.opted_out,
-            handed_over=row.handed_over,
-            booking_id=row.booking_id,
-            last_inbound_at=row.last_inbound_at,
-            version=row.version,
-            actions=actions or [],
-        )
-
-
-class StageIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"stage": "AWAITING_DEPOSIT"}]}
-    )
-    stage: str = Field(pattern=f"^({'|'.join(STAGES)})$")
-
-
-class SlotParseStatsOut(BaseModel):
-    success: dict[str, int]
-    reject: dict[str, int]
-    total_success: int
-    total_reject: int
 
 
 @router.post(
@@ -155,35 +80,6 @@ async def chat_message(body: ChatMessageIn, request: Request, org: OrgSlug = Non
         actions=handled.actions,
         paused=handled.paused,
     )
-
-
-class ChatTurnIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "org": "sparkle-clean",
-                    "session_id": "b7f2c9a1-web-3e",
-                    "text": "A 2 bedroom, 1 bath apartment",
-                }
-            ]
-        },
-    )
-    org: str | None = Field(default=None, max_length=63, description="business slug")
-    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
-    text: str = Field(default="", max_length=2000)
-    reply_id: str | None = Field(default=None, max_length=120)
-
-
-class ChatTurnOut(BaseModel):
-    reply: str  # every text of the actions, one per line
-    actions: list[Action]
-    state: str  # the conversation's stage
-    conversation_id: uuid.UUID
-    question: str | None
-    estimate: dict[str, Any] | None = None  # the core estimate, once the answers price
-    paused: bool = False  # panic mode: the message was stored, nothing is sent back
 
 
 @router.post(

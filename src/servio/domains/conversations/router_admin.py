@@ -7,9 +7,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.conversations import panic, retention
+from servio.domains.conversations.schemas import (
+    CleanupOut,
+    PanicIn,
+    PanicOut,
+    RetentionIn,
+    RetentionOut,
+)
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
@@ -20,54 +26,6 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=JsonRoute)
 # The switch must work while the org is read-only: it is what one reaches for in trouble.
 PanicManager = Annotated[Principal, Depends(require("settings:manage", allow_read_only=True))]
 Manager = Annotated[Principal, Depends(require("settings:manage"))]
-
-
-class PanicIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"on": True, "reason": "The bot quotes last year's prices"},
-                {"on": False},
-            ]
-        },
-    )
-    on: bool
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class PanicOut(BaseModel):
-    on: bool
-    reason: str | None
-    by: str | None = Field(description="who switched it last")
-    at: str | None = Field(
-        description="when it was switched last", json_schema_extra={"format": "date-time"}
-    )
-
-    @classmethod
-    def of(cls, p: panic.Panic) -> PanicOut:
-        return cls(on=p.on, reason=p.reason, by=p.by, at=p.at)
-
-
-class RetentionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"transcript_days": 90, "stale_lead_days": 365}]},
-    )
-    transcript_days: int = Field(ge=retention.MIN_DAYS, le=retention.MAX_DAYS)
-    stale_lead_days: int = Field(ge=retention.MIN_DAYS, le=retention.MAX_DAYS)
-
-
-class RetentionOut(BaseModel):
-    transcript_days: int
-    stale_lead_days: int
-
-
-class CleanupOut(BaseModel):
-    deleted: dict[str, int] = Field(
-        description="transcripts (turns), messages, leads and conversations deleted"
-    )
-    retention: RetentionOut
 
 
 @router.get(

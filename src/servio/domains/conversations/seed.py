@@ -13,6 +13,7 @@ from servio.domains.conversations.models import Conversation
 from servio.domains.identity import service as identity
 from servio.domains.scheduling import service as scheduling
 from servio.platform.config import Settings
+from servio.platform.db.scoped import in_org
 
 SLUG = "inkwell-tattoo"
 ARTISTS = ("Mara Lind", "Jun Okafor")
@@ -33,7 +34,7 @@ async def seed_demo_studio(session: AsyncSession, _settings: Settings) -> list[s
     for channel, contact, messages in CONVERSATIONS:
         exists = await session.scalar(
             select(Conversation.id).where(
-                Conversation.org_id == org.id,
+                in_org(Conversation, org.id),
                 Conversation.channel == channel,
                 Conversation.contact == contact,
             )

@@ -41,18 +41,20 @@ from servio.domains.conversations.actions import (
 from servio.domains.conversations.answers import Context, money_text
 from servio.domains.conversations.deposits import Checkout as Checkout
 from servio.domains.conversations.flows import Flow, flow_for
+from servio.domains.conversations.machine import Stage as Stage
 from servio.domains.conversations.models import Conversation, ConversationTurn
 from servio.domains.conversations.review import REVIEW_REQUESTED as REVIEW_REQUESTED
 from servio.domains.conversations.review import review_summary as review_summary
-from servio.domains.conversations.rows import ConversationNotFound as ConversationNotFound
-from servio.domains.conversations.rows import Handled as Handled
-from servio.domains.conversations.rows import get as get
-from servio.domains.conversations.rows import holding_booking
-from servio.domains.conversations.rows import state_of as _state
-from servio.domains.conversations.rows import store as _store
+from servio.domains.conversations.store import ConversationNotFound as ConversationNotFound
+from servio.domains.conversations.store import Handled as Handled
+from servio.domains.conversations.store import get as get
+from servio.domains.conversations.store import holding_booking
+from servio.domains.conversations.store import state_of as _state
+from servio.domains.conversations.store import store as _store
 from servio.domains.identity import service as identity
 from servio.domains.intake import service as intake
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,8 @@ async def _conversation(
 ) -> Conversation:
     """The contact's conversation, locked; started on their first message."""
     query = (
-        select(Conversation)
+        owned(Conversation, org_id)
         .where(
-            Conversation.org_id == org_id,
             Conversation.channel == channel,
             Conversation.contact == contact,
         )
@@ -135,7 +136,7 @@ async def converse(
     if result.completed:
         state, more = await _complete(s, org_id, flow, state, now, org.timezone, prices)
         actions += more
-    if checkout is not None and state.stage == "AWAITING_DEPOSIT":
+    if checkout is not None and state.stage == Stage.AWAITING_DEPOSIT:
         business = deposits.Business(org.id, org.currency, org.timezone)
         state, actions = await _awaiting_deposit(
             s, business, row, flow, state, actions, checkout, now
@@ -218,15 +219,15 @@ async def _complete(
             actions.append(offer)
     if flow.estimate:
         found = await _estimate(s, org_id, state, prices)
-        state = replace(state, answers={**state.answers, "_estimate": found})
-        total = money_text(int(found["total_cents"]), str(found["currency"]))
+        state = replace(state, answers={**state.answers, "_estimate": found.model_dump()})
+        total = money_text(found.total_cents, found.currency)
         actions.append(Text(text=f"Your estimate: {total}."))
     return state, actions
 
 
 async def _estimate(
     s: AsyncSession, org_id: uuid.UUID, state: machine.State, prices: catalog.Catalog | None
-) -> dict[str, Any]:
+) -> catalog.EstimateOut:
     answers = state.answers
     inputs = catalog.EstimateIn(
         beds=int(answers["beds"]),
@@ -255,11 +256,11 @@ async def move(
     org = await identity.get_org(s, org_id)
     flow = flow_for(org.vertical)
     state = _state(row).to(stage)
-    if row.stage == "HANDED_OVER":
+    if row.stage == Stage.HANDED_OVER:
         state = replace(state, handed_over=False, resume_stage=None)
-    if row.stage == "OPTED_OUT":
+    if row.stage == Stage.OPTED_OUT:
         state = replace(state, opted_out=False, resume_stage=None)
-    if stage == "AWAITING_DEPOSIT" and checkout is not None:
+    if stage == Stage.AWAITING_DEPOSIT and checkout is not None:
         business = deposits.Business(org.id, org.currency, org.timezone)
         state, actions = await deposits.ask_deposit(s, business, row, flow, state, checkout, now)
     else:
@@ -303,10 +304,10 @@ async def decide_design(
             extra={"stage": current.stage},
         )
     if approved:
-        handled = await move(s, org_id, conversation_id, "AWAITING_DEPOSIT", checkout=checkout)
+        handled = await move(s, org_id, conversation_id, Stage.AWAITING_DEPOSIT, checkout=checkout)
         actions = outbound.lead_in(handled.actions, APPROVED)
     else:
-        handled = await move(s, org_id, conversation_id, "REJECTED")
+        handled = await move(s, org_id, conversation_id, Stage.REJECTED)
         actions = [Text(text=DECLINED)]
     await outbound.tell(s, org_id, handled.conversation, actions, key)
     return Handled(handled.conversation, actions)
@@ -324,9 +325,9 @@ async def booking_changed(
     state = _state(row)
     try:
         if kind == bookings.DEPOSIT_PAID:
-            state, text = state.to("DEPOSIT_PAID").to("BOOKING_PENDING"), deposits.RECEIVED
+            state, text = state.to(Stage.DEPOSIT_PAID).to(Stage.BOOKING_PENDING), deposits.RECEIVED
         else:
-            state, text = state.to("BOOKED"), _booked_text(state.answers)
+            state, text = state.to(Stage.BOOKED), _booked_text(state.answers)
     except machine.IllegalStageTransition as exc:
         log.warning("conversation %s stays %s on %s: %s", row.id, row.stage, kind, exc)
         return None
@@ -351,7 +352,7 @@ async def slot_parse_stats(s: AsyncSession, org_id: uuid.UUID, since: datetime) 
     rows = await s.execute(
         select(ConversationTurn.parse_outcome, ConversationTurn.parse_kind, func.count())
         .where(
-            ConversationTurn.org_id == org_id,
+            in_org(ConversationTurn, org_id),
             ConversationTurn.created_at >= since,
             ConversationTurn.parse_outcome.is_not(None),
         )
@@ -375,10 +376,9 @@ async def mark_quiet(s: AsyncSession, org_id: uuid.UUID, now: datetime) -> int:
     stale_before = now - timedelta(hours=life.stale_after_hours)
     abandoned_before = now - timedelta(days=life.abandoned_after_days)
     rows = await s.scalars(
-        select(Conversation)
+        owned(Conversation, org_id)
         .where(
-            Conversation.org_id == org_id,
-            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, "STALE"]),
+            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, Stage.STALE]),
             Conversation.last_inbound_at < stale_before,
         )
         .with_for_update()
@@ -386,10 +386,10 @@ async def mark_quiet(s: AsyncSession, org_id: uuid.UUID, now: datetime) -> int:
     moved = 0
     for row in rows:
         state = _state(row)
-        if row.stage != "STALE":
-            state = state.to("STALE", resume_stage=row.stage)
+        if row.stage != Stage.STALE:
+            state = state.to(Stage.STALE, resume_stage=row.stage)
         if row.last_inbound_at is not None and row.last_inbound_at < abandoned_before:
-            state = state.to("ABANDONED")
+            state = state.to(Stage.ABANDONED)
         if state.stage != row.stage:
             _store(row, state, now)
             moved += 1
@@ -403,7 +403,7 @@ async def orgs_with_quiet_conversations(s: AsyncSession, now: datetime) -> list[
     rows = await s.scalars(
         select(Conversation.org_id)
         .where(
-            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, "STALE"]),
+            Conversation.stage.in_([*machine.WAITING_ON_CONTACT, Stage.STALE]),
             Conversation.last_inbound_at < now - timedelta(hours=1),
         )
         .distinct()
@@ -412,13 +412,13 @@ async def orgs_with_quiet_conversations(s: AsyncSession, now: datetime) -> list[
 
 
 STAGE_PATH = (
-    "NEW",
-    "QUALIFYING",
-    "NEEDS_ARTIST_REVIEW",
-    "AWAITING_DEPOSIT",
-    "DEPOSIT_PAID",
-    "BOOKING_PENDING",
-    "BOOKED",
+    Stage.NEW,
+    Stage.QUALIFYING,
+    Stage.NEEDS_ARTIST_REVIEW,
+    Stage.AWAITING_DEPOSIT,
+    Stage.DEPOSIT_PAID,
+    Stage.BOOKING_PENDING,
+    Stage.BOOKED,
 )
 
 
@@ -427,7 +427,7 @@ async def stage_funnel(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> d
     first message to booked (empty when the org has none)."""
     rows = await s.execute(
         select(Conversation.stage, func.count())
-        .where(Conversation.org_id == org_id, Conversation.created_at >= since)
+        .where(in_org(Conversation, org_id), Conversation.created_at >= since)
         .group_by(Conversation.stage)
     )
     counts = {stage: int(n) for stage, n in rows}

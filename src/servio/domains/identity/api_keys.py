@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.identity.models import ApiKey
 from servio.domains.identity.permissions import PERMISSIONS
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, owned
 from servio.platform.errors import DomainError, NotFound
 from servio.platform.security.opaque import digest, same
 
@@ -106,16 +107,13 @@ async def find_valid(s: AsyncSession, key: str) -> ApiKey | None:
 
 
 async def list_keys(s: AsyncSession, org_id: uuid.UUID) -> list[ApiKey]:
-    rows = await s.scalars(
-        select(ApiKey).where(ApiKey.org_id == org_id).order_by(ApiKey.created_at.desc())
-    )
+    rows = await s.scalars(owned(ApiKey, org_id).order_by(ApiKey.created_at.desc()))
     return list(rows)
 
 
 async def revoke(s: AsyncSession, org_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
-    row = await s.scalar(select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.id == key_id))
-    if row is None:
-        raise ApiKeyNotFound("No such API key in this business.")
+    missing = ApiKeyNotFound("No such API key in this business.")
+    row = await get_owned(s, ApiKey, key_id, org_id, missing=missing)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

@@ -1,6 +1,7 @@
 """Turns a request's credentials into a ``Principal``: bearer access token, session
 cookie, API key (``Authorization: Bearer svk_…`` or ``X-Admin-API-Key``) or, in
-development only, HTTP Basic for the seed admin."""
+development only, HTTP Basic for an admin of the default business
+(``SERVIO_BASIC_ADMIN_*``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from servio.domains.identity.permissions import MFA_ROLES, Role, permissions_of
 from servio.platform.audit import record
 from servio.platform.config import Settings
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import SAFE_METHODS
 from servio.platform.security.opaque import digest, same
@@ -96,7 +98,7 @@ class IdentityAuthenticator:
             return cached[1]
         value = await s.scalar(
             select(OrgSetting.value).where(
-                OrgSetting.org_id == org_id, OrgSetting.key == ORG_RATE_SETTING
+                in_org(OrgSetting, org_id), OrgSetting.key == ORG_RATE_SETTING
             )
         )
         rate = str(value) if value else ""
@@ -199,7 +201,7 @@ class IdentityAuthenticator:
                         (Membership.user_id == AuthSession.user_id)
                         & (Membership.org_id == AuthSession.org_id),
                     )
-                    .where(AuthSession.id == sid, AuthSession.org_id == org_id)
+                    .where(AuthSession.id == sid, in_org(AuthSession, org_id))
                 )
             ).one_or_none()
             if row is None:
@@ -240,7 +242,7 @@ class IdentityAuthenticator:
             await s.execute(
                 select(Membership, User)
                 .join(User, User.id == Membership.user_id)
-                .where(Membership.org_id == row.org_id, Membership.user_id == row.created_by)
+                .where(in_org(Membership, row.org_id), Membership.user_id == row.created_by)
             )
         ).one_or_none()
         if found is None or not (found[0].active and found[1].is_active):

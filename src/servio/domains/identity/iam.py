@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.identity import sessions
 from servio.domains.identity.models import Membership, User
 from servio.domains.identity.permissions import Role
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import Conflict, DomainError, NotFound
 from servio.platform.security.principal import Principal
 
@@ -47,7 +48,7 @@ async def list_members(s: AsyncSession, org_id: uuid.UUID) -> list[Member]:
     stmt = (
         select(User, Membership)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id)
+        .where(in_org(Membership, org_id))
         .order_by(Membership.created_at)
     )
     return [Member(u, m) for u, m in (await s.execute(stmt)).all()]
@@ -58,7 +59,7 @@ async def get_member(s: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID) -> 
         await s.execute(
             select(User, Membership)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id, User.id == user_id)
+            .where(in_org(Membership, org_id), User.id == user_id)
             .with_for_update(of=Membership)
         )
     ).one_or_none()
@@ -72,7 +73,7 @@ async def _active_owners(s: AsyncSession, org_id: uuid.UUID) -> int:
         select(func.count())
         .select_from(Membership)
         .where(
-            Membership.org_id == org_id,
+            in_org(Membership, org_id),
             Membership.role == Role.OWNER.value,
             Membership.active.is_(True),
         )

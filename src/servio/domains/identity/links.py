@@ -14,6 +14,7 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import Membership, OneTimeToken, Org, User
 from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.email import send_email
 from servio.platform.errors import DomainError
 from servio.platform.http.context import Client
@@ -160,9 +161,7 @@ async def accept_invite(
             await s.flush()
         elif not (await verify_password_async(password, user.password_hash))[0]:
             raise InvalidCredentials("Enter the existing account's password to join.")
-        member = await s.scalar(
-            select(Membership).where(Membership.org_id == row.org_id, Membership.user_id == user.id)
-        )
+        member = await s.scalar(owned(Membership, row.org_id).where(Membership.user_id == user.id))
         if member is None:
             s.add(Membership(org_id=row.org_id, user_id=user.id, role=row.role))
         else:

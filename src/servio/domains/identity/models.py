@@ -50,6 +50,10 @@ class OrgSetting(TenantBase):
     value: Mapped[Any] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: each UPDATE is made ``WHERE version = <the version read>`` and
+    # fails (StaleDataError) when another transaction changed the row first. The service
+    # moves the version itself, on the changes its ETag or history stands for.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     __table_args__ = (UniqueConstraint("org_id", "key", name="uq_org_settings_org_key"),)
 

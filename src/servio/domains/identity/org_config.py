@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import service as identity
+from servio.domains.identity.org_settings import CHAT_EMBED_ORIGINS as CHAT_EMBED_ORIGINS
+from servio.domains.identity.org_settings import OrgSettings
 from servio.domains.identity.trail import trail
 from servio.platform.errors import DomainError
 from servio.platform.security.principal import Principal
@@ -39,45 +40,10 @@ class SettingsInvalid(DomainError):
     description = "`errors` lists each setting (`field`) and what is wrong with its value."
 
 
-def _locale(value: str) -> str:
-    try:
-        return str(Locale.parse(value.replace("-", "_")))
-    except (ValueError, UnknownLocaleError) as exc:
-        raise ValueError(f"{value!r} is not a known locale (e.g. en_CA, fr_CA)") from exc
-
-
 def _zone(value: str) -> str:
     if value not in available_timezones():
         raise ValueError(f"{value!r} is not a known time zone (e.g. America/Edmonton)")
     return value
-
-
-# An https origin (optionally any subdomain of one): scheme, host, port; nothing else,
-# since it goes into the chat page's Content-Security-Policy as it is.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HTTPS_ORIGIN = re.compile(rf"^https://(?:\*\.)?{_LABEL}(?:\.{_LABEL})*(?::([0-9]{{1,5}}))?/?$")
-CHAT_EMBED_ORIGINS = "chat.embed_origins"
-
-
-def _https_origin(value: str) -> str:
-    plain = value.strip().lower()
-    found = _HTTPS_ORIGIN.match(plain)
-    if found is None or (found.group(1) and not 0 < int(found.group(1)) <= 65535):
-        raise ValueError(
-            f"{value!r} is not an https origin such as https://www.example.com (no path, no http)"
-        )
-    return plain.rstrip("/")
-
-
-def _whole(low: int, high: int) -> Any:
-    return Annotated[int, Field(ge=low, le=high)]
-
-
-class EmailBranding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    accent_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_url: str | None = Field(default=None, pattern=r"^https://\S{1,500}$")
-    footer: str | None = Field(default=None, max_length=500)
 
 
 @dataclass(frozen=True)
@@ -85,56 +51,21 @@ class Known:
     """One setting: its type with its range, its default, and what it means."""
 
     key: str
-    kind: Any
+    kind: TypeAdapter[Any]
     default: Any
     label: str
 
     def check(self, value: Any) -> Any:
-        checked = TypeAdapter(self.kind).validate_python(value)
+        checked = self.kind.validate_python(value)
         return checked.model_dump(exclude_none=True) if isinstance(checked, BaseModel) else checked
 
 
-Short = Annotated[str, Field(min_length=1, max_length=100)]
+# The time zone is the org's own column; every other setting is declared by OrgSettings.
 KNOWN: dict[str, Known] = {
-    k.key: k
-    for k in (
-        Known(TIMEZONE, Annotated[str, AfterValidator(_zone)], None, "Time zone"),
-        Known("locale", Annotated[str, AfterValidator(_locale)], "en_CA", "Locale"),
-        Known("bookings.reminder_hours", _whole(1, 168), 24, "Reminder, hours before"),
-        Known("bookings.cancel_cutoff_hours", _whole(0, 720), 24, "Cancel cutoff, hours"),
-        Known("bookings.hold_minutes", _whole(5, 1440), 30, "Unpaid hold, minutes"),
-        Known("scheduling.slot_step_minutes", _whole(5, 240), 30, "Slot step, minutes"),
-        Known("scheduling.buffer_before_minutes", _whole(0, 480), 0, "Buffer before, minutes"),
-        Known("scheduling.buffer_after_minutes", _whole(0, 480), 30, "Buffer after, minutes"),
-        Known("scheduling.min_notice_minutes", _whole(0, 43_200), 720, "Minimum notice, min"),
-        Known("scheduling.horizon_days", _whole(1, 730), 60, "Booking horizon, days"),
-        Known("retention.transcript_days", _whole(1, 3650), 180, "Keep transcripts, days"),
-        Known("retention.stale_lead_days", _whole(1, 3650), 365, "Keep stale leads, days"),
-        Known("tax.rate_bps", _whole(0, 10_000), 0, "Tax rate, basis points"),
-        Known("tax.name", Annotated[str, Field(max_length=40)], "", "Tax name"),
-        Known("phone.region", Annotated[str, Field(pattern=r"^[A-Z]{2}$")], None, "Phone region"),
-        Known(
-            "rate_limit.authenticated",
-            Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}/(second|minute|hour|day)$")],
-            None,
-            "API rate limit",
-        ),
-        Known("email.branding", EmailBranding, None, "Email branding"),
-        Known("email.wording", dict[Short, Short], None, "Email wording"),
-        Known(
-            "whatsapp.phone_number_id",
-            Annotated[str, Field(pattern=r"^[0-9]{5,20}$")],
-            None,
-            "WhatsApp number id",
-        ),
-        Known("whatsapp.templates", dict[Short, Any], None, "WhatsApp templates"),
-        Known(
-            CHAT_EMBED_ORIGINS,
-            Annotated[list[Annotated[str, AfterValidator(_https_origin)]], Field(max_length=20)],
-            [],
-            "Sites that may frame the web chat",
-        ),
-    )
+    TIMEZONE: Known(TIMEZONE, TypeAdapter(Annotated[str, AfterValidator(_zone)]), None, "Time zone")
+} | {
+    key: Known(key, TypeAdapter(field.rebuild_annotation()), field.get_default(), str(field.title))
+    for key, field in OrgSettings.declared().items()
 }
 OverrideValue = TypeAdapter(int | bool | str | list[int] | list[str])
 _OVERRIDE_KEY = re.compile(r"^(pricing|deposit)(\.[a-z0-9_]{1,60}){1,3}$")

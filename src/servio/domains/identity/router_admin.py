@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from servio.domains.identity import safety
-from servio.domains.identity.http import Config, Trail
+from servio.domains.identity.deps import Config, Trail
 from servio.domains.identity.models import Org
 from servio.domains.identity.schemas import (
     AuditEventOut,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from servio.domains.identity import accounts, links, sessions
-from servio.domains.identity.http import (
+from servio.domains.identity.deps import (
     REFRESH_COOKIE,
     ClientInfo,
     Config,

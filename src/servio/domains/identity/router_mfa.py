@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from servio.domains.identity import lockout, mfa
-from servio.domains.identity.http import ClientInfo, Config, Db, token_out
+from servio.domains.identity.deps import ClientInfo, Config, Db, token_out
 from servio.domains.identity.models import Org, User
 from servio.domains.identity.schemas import (
     CodeIn,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Depends
 
 from servio.domains.identity import org_config
-from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PriceLists
+from servio.domains.identity.schemas import SettingsOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
 from servio.platform.http.problems import problem_responses
@@ -18,30 +18,6 @@ from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["settings"], route_class=JsonRoute)
 Reader = Annotated[Principal, Depends(require("settings:manage"))]
-
-
-def price_lists(request: Request) -> identity.PriceLists:
-    found: identity.PriceLists = request.app.state.catalog
-    return found
-
-
-PriceLists = Annotated[identity.PriceLists, Depends(price_lists)]
-
-
-class SettingsOut(BaseModel):
-    settings: dict[str, Any] = Field(description="every known setting: stored value or default")
-    stored: list[str] = Field(description="the keys the business has set")
-    overrides: dict[str, Any] = Field(description="pricing.* and deposit.* price-list overrides")
-    deposit: dict[str, Any] | None = Field(description="the deposit policy now in force")
-
-    @classmethod
-    def of(cls, config: org_config.OrgConfig) -> SettingsOut:
-        return cls(
-            settings=config.values,
-            stored=sorted(config.stored),
-            overrides=config.overrides,
-            deposit=config.deposit,
-        )
 
 
 SETTINGS_EXAMPLE = {

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from servio.domains.identity import api_keys, iam, links
-from servio.domains.identity.http import Config, Trail
+from servio.domains.identity.deps import Config, Trail
 from servio.domains.identity.models import ApiKey, Org
 from servio.domains.identity.permissions import Role
 from servio.domains.identity.schemas import (

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from servio.domains.identity import org_config
 from servio.domains.identity.permissions import Role
 
 
@@ -226,3 +227,19 @@ class AuditEventOut(BaseModel):
 class AuditPageOut(BaseModel):
     items: list[AuditEventOut]
     next_cursor: str | None
+
+
+class SettingsOut(BaseModel):
+    settings: dict[str, Any] = Field(description="every known setting: stored value or default")
+    stored: list[str] = Field(description="the keys the business has set")
+    overrides: dict[str, Any] = Field(description="pricing.* and deposit.* price-list overrides")
+    deposit: dict[str, Any] | None = Field(description="the deposit policy now in force")
+
+    @classmethod
+    def of(cls, config: org_config.OrgConfig) -> SettingsOut:
+        return cls(
+            settings=config.values,
+            stored=sorted(config.stored),
+            overrides=config.overrides,
+            deposit=config.deposit,
+        )

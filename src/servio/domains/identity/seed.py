@@ -9,6 +9,7 @@ from servio.domains.identity import service
 from servio.domains.identity.models import Membership, User
 from servio.domains.identity.permissions import Role
 from servio.platform.config import Settings
+from servio.platform.db.scoped import owned
 from servio.platform.security.passwords import hash_password
 
 DEMO_ORGS = (
@@ -64,7 +65,7 @@ async def seed_demo_logins(session: AsyncSession, settings: Settings) -> list[st
             session.add(user)
             await session.flush()
         member = await session.scalar(
-            select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
+            owned(Membership, org.id).where(Membership.user_id == user.id)
         )
         if member is None:
             session.add(Membership(org_id=org.id, user_id=user.id, role=Role.OWNER.value))

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import Membership, OrgSetting, User
 from servio.domains.identity.models import Org as Org  # re-exported for other domains
+from servio.domains.identity.org_settings import OrgSettings as OrgSettings
 from servio.platform.db import Database
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
@@ -100,9 +102,7 @@ async def ensure_org(
 
 async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value: Any) -> OrgSetting:
     """Set one org setting, creating it or bumping its version."""
-    row = await session.scalar(
-        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
-    )
+    row = await session.scalar(owned(OrgSetting, org_id).where(OrgSetting.key == key))
     if row is None:
         row = OrgSetting(org_id=org_id, key=key, value=value)
         session.add(row)
@@ -116,9 +116,7 @@ async def put_setting(session: AsyncSession, org_id: uuid.UUID, key: str, value:
 
 async def delete_setting(session: AsyncSession, org_id: uuid.UUID, key: str) -> None:
     """Remove one org setting, so its default applies again."""
-    row = await session.scalar(
-        select(OrgSetting).where(OrgSetting.org_id == org_id, OrgSetting.key == key)
-    )
+    row = await session.scalar(owned(OrgSetting, org_id).where(OrgSetting.key == key))
     if row is not None:
         await session.delete(row)
         await session.flush()
@@ -133,9 +131,14 @@ async def org_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, An
     many times); ``put_setting`` keeps the session's copy current."""
     cache: dict[uuid.UUID, dict[str, Any]] = session.info.setdefault(SETTINGS_CACHE, {})
     if org_id not in cache:
-        rows = await session.scalars(select(OrgSetting).where(OrgSetting.org_id == org_id))
+        rows = await session.scalars(owned(OrgSetting, org_id))
         cache[org_id] = {row.key: row.value for row in rows}
     return dict(cache[org_id])
+
+
+async def settings_of(session: AsyncSession, org_id: uuid.UUID) -> OrgSettings:
+    """The org's settings as typed values, each the stored one or its declared default."""
+    return OrgSettings.of(await org_settings(session, org_id))
 
 
 async def orgs_with_setting(session: AsyncSession, key: str, value: Any) -> list[uuid.UUID]:
@@ -155,7 +158,7 @@ async def staff_emails(
         select(User.email)
         .join(Membership, Membership.user_id == User.id)
         .where(
-            Membership.org_id == org_id,
+            in_org(Membership, org_id),
             Membership.role.in_(roles),
             Membership.active.is_(True),
             User.is_active.is_(True),
@@ -183,7 +186,7 @@ async def actor_names(
     rows = await session.execute(
         select(User.id, User.email)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id, User.id.in_(ids))
+        .where(in_org(Membership, org_id), User.id.in_(ids))
     )
     return {f"user:{user_id}": email for user_id, email in rows}
 
@@ -216,10 +219,10 @@ async def email_look(session: AsyncSession, org_id: uuid.UUID | None) -> Look:
     org = await session.get(Org, org_id) if org_id else None
     if org is None:
         return Branding(), Vertical()
-    settings = await org_settings(session, org.id)
-    branding, wording = settings.get("email.branding"), settings.get("email.wording")
+    settings = await settings_of(session, org.id)
+    branding, wording = settings.email_branding, settings.email_wording
     words = {str(k): str(v) for k, v in wording.items()} if isinstance(wording, dict) else {}
     return (
-        Branding.of(org.name, branding if isinstance(branding, dict) else None),
+        Branding.of(org.name, branding.model_dump() if branding is not None else None),
         Vertical(key=org.vertical, words=words),
     )

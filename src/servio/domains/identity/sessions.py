@@ -16,6 +16,7 @@ from servio.domains.identity.config import AuthConfig
 from servio.domains.identity.models import AuthSession, Membership, RefreshToken, User
 from servio.platform.audit import record
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import DomainError
 from servio.platform.security.opaque import digest, new_secret
 from servio.platform.security.tokens import InvalidToken
@@ -132,9 +133,7 @@ async def refresh(db: Database, config: AuthConfig, token: str) -> TokenPair:
 async def _check_member(s: AsyncSession, session: AuthSession) -> None:
     user = await s.get(User, session.user_id)
     member = await s.scalar(
-        select(Membership).where(
-            Membership.user_id == session.user_id, Membership.org_id == session.org_id
-        )
+        owned(Membership, session.org_id).where(Membership.user_id == session.user_id)
     )
     if user is None or not user.is_active or member is None or not member.active:
         raise InvalidToken("The account can no longer sign in to this business.")
@@ -155,7 +154,7 @@ async def revoke_sessions(
     if user_id is not None:
         stmt = stmt.where(AuthSession.user_id == user_id)
     if org_id is not None:
-        stmt = stmt.where(AuthSession.org_id == org_id)
+        stmt = stmt.where(in_org(AuthSession, org_id))
     result = await s.execute(
         stmt.values(revoked_at=utcnow(), revoked_reason=reason),
         execution_options={"synchronize_session": False},

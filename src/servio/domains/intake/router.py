@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from servio.domains.catalog import service as catalog
+from servio.domains.catalog.deps import Prices
 from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.domains.intake import service
 from servio.domains.intake.export import leads_csv
 from servio.domains.intake.schemas import LeadIn, LeadOut, LeadPage, StatusIn
@@ -18,7 +20,7 @@ from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import ClientInfo, Trail
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
-from servio.platform.pagination import encode_cursor
+from servio.platform.http.services import Deployment
 from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["leads"], route_class=JsonRoute)
@@ -27,18 +29,11 @@ Writer = Annotated[Principal, Depends(require("leads:write"))]
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63)]
 
 
-def catalog_of(request: Request) -> catalog.Catalog:
-    found: catalog.Catalog = request.app.state.catalog
-    return found
+Catalog = Prices
 
 
-Catalog = Annotated[catalog.Catalog, Depends(catalog_of)]
-
-
-def _region(settings: dict[str, Any], currency: str) -> str | None:
-    return (
-        str(settings.get("phone.region") or service.REGION_BY_CURRENCY.get(currency) or "") or None
-    )
+def _region(settings: identity.OrgSettings, currency: str) -> str | None:
+    return settings.phone_region or service.REGION_BY_CURRENCY.get(currency)
 
 
 @router.post(
@@ -48,9 +43,14 @@ def _region(settings: dict[str, Any], currency: str) -> str | None:
     responses=problem_responses(400, 404, 422),
 )
 async def create_lead(
-    body: LeadIn, request: Request, catalog_: Catalog, client: ClientInfo, org: OrgSlug = None
+    body: LeadIn,
+    request: Request,
+    catalog_: Catalog,
+    client: ClientInfo,
+    settings: Deployment,
+    orgs: PublicOrg,
+    org: OrgSlug = None,
 ) -> LeadOut:
-    settings = request.app.state.container.settings
     secret = settings.turnstile_secret.get_secret_value() if settings.turnstile_secret else None
     await verify_turnstile(
         secret=secret,
@@ -59,15 +59,16 @@ async def create_lead(
         remote_ip=client.ip,
     )
     db = database(request)
-    found = await identity.resolve_public_org(db, org, settings.default_org)
+    found = await orgs(org)
     async with db.unit_of_work(found.id) as s:
-        org_settings = await identity.org_settings(s, found.id)
+        org_settings = await identity.settings_of(s, found.id)
         contact = service.normalize_contact(
             body.name, body.email, body.phone, _region(org_settings, found.currency)
         )
         estimate = None
         if body.inputs is not None:
-            estimate = await catalog.price_inputs(s, catalog_, found.id, body.inputs)
+            priced = await catalog.price_inputs(s, catalog_, found.id, body.inputs)
+            estimate = priced.model_dump()
         lead = await service.create_lead(
             s,
             found.id,
@@ -106,20 +107,16 @@ async def list_leads(
 ) -> Any:
     found = service.search(service.readable(principal.org_id), q, status)
     found = service.narrowed(found, source, created_from, created_before)
-    stmt = service.after(found, cursor)
-    rows = list(await s.scalars(stmt.limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
+    page = await service.lead_page(s, found, cursor, limit)
     if format == "csv":
         return Response(
-            leads_csv(rows),
+            leads_csv(page.items),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
         )
-    token = None
-    if more and rows:
-        token = encode_cursor(rows[-1].created_at, rows[-1].id)
     return LeadPage(
-        items=[LeadOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=token
+        items=[LeadOut.model_validate(r, from_attributes=True) for r in page.items],
+        next_cursor=page.next_cursor,
     )
 
 

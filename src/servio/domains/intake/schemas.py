@@ -85,3 +85,21 @@ class StatusIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"status": "CONTACTED"}]}
     )
     status: Status
+
+
+class LeadsOut(BaseModel):
+    items: list[LeadOut]
+    count: int
+
+
+class FunnelOut(BaseModel):
+    days: int
+    counts: dict[str, int]
+    total: int
+    steps: list[dict[str, Any]]  # NEW → CONTACTED → QUOTED → BOOKED, conversion in bps
+    conversations: dict[str, Any]  # the same for conversation stages, first message → BOOKED
+
+
+class RetentionOut(BaseModel):
+    deleted: int
+    retention_days: int

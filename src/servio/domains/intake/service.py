@@ -16,17 +16,20 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.intake.models import Lead as Lead  # re-exported for other domains
-from servio.platform import outbox
+from servio.domains.intake.models import LeadStatus as LeadStatus
+from servio.platform import outbox, pagination
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import Conflict, DomainError, NotFound
-from servio.platform.pagination import after_cursor
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "NEW": frozenset({"CONTACTED", "QUOTED", "BOOKED", "LOST"}),
-    "CONTACTED": frozenset({"QUOTED", "BOOKED", "LOST"}),
-    "QUOTED": frozenset({"BOOKED", "LOST"}),
-    "LOST": frozenset({"CONTACTED"}),
-    "BOOKED": frozenset(),
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset(
+        {LeadStatus.CONTACTED, LeadStatus.QUOTED, LeadStatus.BOOKED, LeadStatus.LOST}
+    ),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.QUOTED, LeadStatus.BOOKED, LeadStatus.LOST}),
+    LeadStatus.QUOTED: frozenset({LeadStatus.BOOKED, LeadStatus.LOST}),
+    LeadStatus.LOST: frozenset({LeadStatus.CONTACTED}),
+    LeadStatus.BOOKED: frozenset(),
 }
 REGION_BY_CURRENCY = {"CAD": "CA", "USD": "US", "GBP": "GB", "AUD": "AU", "NZD": "NZ"}
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -94,7 +97,7 @@ async def _free_code(s: AsyncSession, org_id: uuid.UUID) -> str:
     while True:
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
         taken = await s.scalar(
-            select(Lead.id).where(Lead.org_id == org_id, Lead.referral_code == code)
+            select(Lead.id).where(in_org(Lead, org_id), Lead.referral_code == code)
         )
         if taken is None:
             return code
@@ -103,9 +106,7 @@ async def _free_code(s: AsyncSession, org_id: uuid.UUID) -> str:
 async def referrer(s: AsyncSession, org_id: uuid.UUID, code: str | None) -> Lead | None:
     if not code:
         return None
-    found = await s.scalar(
-        select(Lead).where(Lead.org_id == org_id, Lead.referral_code == code.strip().upper())
-    )
+    found = await s.scalar(owned(Lead, org_id).where(Lead.referral_code == code.strip().upper()))
     if found is None:
         raise UnknownReferralCode(
             f"No customer has the referral code {code!r}.", extra={"field": "referred_by"}
@@ -145,28 +146,26 @@ async def create_lead(
 
 def readable(org_id: uuid.UUID) -> Select[Lead]:
     """Every lead query starts here: scoped to one org."""
-    return select(Lead).where(Lead.org_id == org_id)
+    return owned(Lead, org_id)
 
 
 async def get_lead(s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:
-    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id))
-    if lead is None:
-        raise LeadNotFound("No such lead in this business.")
-    return lead
+    missing = LeadNotFound("No such lead in this business.")
+    return await get_owned(s, Lead, lead_id, org_id, missing=missing)
 
 
 async def move(
     s: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, status: str
 ) -> tuple[Lead, str]:
     """Change a lead's status along the allowed transitions; returns (lead, old status)."""
-    lead = await s.scalar(readable(org_id).where(Lead.id == lead_id).with_for_update())
-    if lead is None:
-        raise LeadNotFound("No such lead in this business.")
+    missing = LeadNotFound("No such lead in this business.")
+    lead = await get_owned(s, Lead, lead_id, org_id, missing=missing, lock=True)
     old = lead.status
-    if status not in TRANSITIONS.get(old, frozenset()):
+    allowed = TRANSITIONS[LeadStatus(old)]
+    if status not in allowed:
         raise IllegalTransition(
             f"A {old} lead cannot become {status}.",
-            extra={"from": old, "to": status, "allowed": sorted(TRANSITIONS.get(old, ()))},
+            extra={"from": old, "to": status, "allowed": sorted(allowed)},
         )
     lead.status, lead.version, lead.updated_at = status, lead.version + 1, utcnow()
     await s.flush()
@@ -235,18 +234,26 @@ async def sources(s: AsyncSession, org_id: uuid.UUID) -> list[str]:
     """The sources the org's leads came from, for a filter's choices."""
     rows = await s.scalars(
         select(Lead.source)
-        .where(Lead.org_id == org_id, Lead.source.is_not(None))
+        .where(in_org(Lead, org_id), Lead.source.is_not(None))
         .distinct()
         .order_by(Lead.source)
     )
     return [str(r) for r in rows]
 
 
+NEWEST_FIRST = pagination.ByTimeAndId(Lead.created_at, Lead.id)
+
+
 def after(stmt: Select[Lead], cursor: str | None) -> Select[Lead]:
     """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
-    if cursor:
-        stmt = stmt.where(after_cursor(Lead.created_at, Lead.id, cursor))
-    return stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
+    return pagination.continued(stmt, NEWEST_FIRST, cursor or None)
+
+
+async def lead_page(
+    s: AsyncSession, stmt: Select[Lead], cursor: str | None, limit: int
+) -> pagination.Page[Lead]:
+    """Newest first, continuing after ``cursor`` (400 ``invalid-cursor`` when not ours)."""
+    return await pagination.keyset_page(s, stmt, NEWEST_FIRST, cursor=cursor or None, limit=limit)
 
 
 async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end: datetime) -> int:
@@ -254,7 +261,7 @@ async def count_created(s: AsyncSession, org_id: uuid.UUID, start: datetime, end
     found = await s.scalar(
         select(func.count())
         .select_from(Lead)
-        .where(Lead.org_id == org_id, Lead.created_at >= start, Lead.created_at < end)
+        .where(in_org(Lead, org_id), Lead.created_at >= start, Lead.created_at < end)
     )
     return int(found or 0)
 
@@ -264,16 +271,16 @@ async def status_counts(s: AsyncSession, org_id: uuid.UUID, since: datetime) -> 
     status a lead can take is listed, with 0 when none does."""
     rows = await s.execute(
         select(Lead.status, func.count())
-        .where(Lead.org_id == org_id, Lead.created_at >= since)
+        .where(in_org(Lead, org_id), Lead.created_at >= since)
         .group_by(Lead.status)
     )
-    counts = dict.fromkeys(TRANSITIONS, 0)
+    counts: dict[str, int] = dict.fromkeys(TRANSITIONS, 0)
     for status, n in rows:
         counts[status] = int(n)
     return counts
 
 
-LEAD_PATH = ("NEW", "CONTACTED", "QUOTED", "BOOKED")
+LEAD_PATH = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUOTED, LeadStatus.BOOKED)
 
 
 def funnel_steps(counts: dict[str, int], path: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -306,7 +313,7 @@ async def prune_leads(
 ) -> int:
     """Delete the org's LOST leads untouched since ``lost_before``, plus the leads in
     ``also`` (say, of abandoned conversations) unless they were BOOKED."""
-    stale = (Lead.status == "LOST") & (Lead.updated_at < lost_before)
-    chosen = or_(stale, Lead.id.in_(also) & (Lead.status != "BOOKED")) if also else stale
-    result = await s.execute(delete(Lead).where(Lead.org_id == org_id, chosen))
+    stale = (Lead.status == LeadStatus.LOST) & (Lead.updated_at < lost_before)
+    chosen = or_(stale, Lead.id.in_(also) & (Lead.status != LeadStatus.BOOKED)) if also else stale
+    result = await s.execute(delete(Lead).where(in_org(Lead, org_id), chosen))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,13 +10,13 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.messaging import service
 from servio.domains.messaging.models import ChannelMessage
 from servio.domains.messaging.whatsapp import CHANNEL, Inbound, StatusUpdate, read_events
 from servio.platform import outbox
+from servio.platform.db.scoped import owned
 from servio.platform.inbox import mark_processed, record_event
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,7 @@ async def _status(session: AsyncSession, org_id: uuid.UUID, event: StatusUpdate)
     if not new:
         return "duplicate"
     message = await session.scalar(
-        select(ChannelMessage).where(
-            ChannelMessage.org_id == org_id,
+        owned(ChannelMessage, org_id).where(
             ChannelMessage.channel == CHANNEL,
             ChannelMessage.provider_message_id == event.message_id,
         )

@@ -15,6 +15,7 @@ from servio.domains.messaging.whatsapp import signature_ok
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
+from servio.platform.http.services import deployment, metrics
 
 router = APIRouter(tags=["messaging"])
 
@@ -33,7 +34,7 @@ class InvalidWebhookSignature(DomainError):
 
 
 def _secret(request: Request, name: str) -> str | None:
-    value = getattr(request.app.state.container.settings, name)
+    value = getattr(deployment(request), name)
     return value.get_secret_value() if value is not None else None
 
 
@@ -88,11 +89,9 @@ async def receive(request: Request) -> dict[str, Any]:
     async with database(request).unit_of_work(system=True) as session:
         if not isinstance(payload, dict):
             await inbound.reject(session, body, "the body is not a JSON object")
-            request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc()
+            metrics(request).webhook_rejected.labels("whatsapp").inc()
             return {"received": True, "rejected": 1}
         counts = await inbound.apply_webhook(session, payload)
     if counts.get("rejected"):  # messages of a kind we cannot read (audio, stickers...)
-        request.app.state.container.metrics.webhook_rejected.labels("whatsapp").inc(
-            counts["rejected"]
-        )
+        metrics(request).webhook_rejected.labels("whatsapp").inc(counts["rejected"])
     return {"received": True, **counts}

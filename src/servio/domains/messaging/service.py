@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import service as identity
@@ -19,6 +19,7 @@ from servio.domains.messaging.whatsapp import CHANNEL as WHATSAPP
 from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.db.conflicts import insert_if_absent
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import DomainError
 
 __all__ = [
@@ -67,8 +68,7 @@ async def contact(
     session: AsyncSession, org_id: uuid.UUID, channel: str, address: str
 ) -> ChannelContact | None:
     return await session.scalar(
-        select(ChannelContact).where(
-            ChannelContact.org_id == org_id,
+        owned(ChannelContact, org_id).where(
             ChannelContact.channel == channel,
             ChannelContact.address == address,
         )
@@ -94,9 +94,8 @@ async def ensure_contact(
         ["org_id", "channel", "address"],
     )
     row = await session.scalar(
-        select(ChannelContact)
+        owned(ChannelContact, org_id)
         .where(
-            ChannelContact.org_id == org_id,
             ChannelContact.channel == channel,
             ChannelContact.address == address,
         )
@@ -203,13 +202,12 @@ async def send(
 
 
 async def templates_of(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
-    settings = await identity.org_settings(session, org_id)
-    templates = settings.get(TEMPLATES_SETTING)
+    templates = (await identity.settings_of(session, org_id)).whatsapp_templates
     return templates if isinstance(templates, dict) else {}
 
 
 async def phone_number_of(session: AsyncSession, org_id: uuid.UUID) -> str | None:
-    value = (await identity.org_settings(session, org_id)).get(PHONE_NUMBER_SETTING)
+    value = (await identity.settings_of(session, org_id)).whatsapp_phone_number_id
     return str(value) if value else None
 
 
@@ -218,7 +216,7 @@ async def prune_messages(session: AsyncSession, org_id: uuid.UUID, before: datet
     ``before``; returns how many went. Contacts and their opt-outs stay."""
     result = await session.execute(
         delete(ChannelMessage).where(
-            ChannelMessage.org_id == org_id, ChannelMessage.created_at < before
+            in_org(ChannelMessage, org_id), ChannelMessage.created_at < before
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,1 +1,2 @@
-"""Deposits and payments: checkout with the provider, its webhooks, the payment ledger."""
+"""Deposits and payments: checkout with the provider, its webhooks, refunds and disputes,
+the payment ledger, and the pages a checkout sends the customer back to."""

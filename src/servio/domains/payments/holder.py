@@ -1,17 +1,15 @@
 """What payments need of the booking a deposit is for: the provider's webhook and the
 checkout's return pages reach it through this protocol, which the bookings flows
 implement (``bookings.flows.BookingDeposits``), so payments never import bookings.
-The composition root hands the implementation over."""
+The composition root hands the implementation over (``deps.Holder``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, Protocol
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.payments.gateway import PaymentGateway
 from servio.platform.db import Database
 
 
@@ -26,14 +24,7 @@ class DepositHolder(Protocol):
         """What the customer sees back from the checkout; None when unknown."""
         ...
 
-    async def open_unopened_checkout(
-        self, db: Database, booking_id: uuid.UUID, gateway: PaymentGateway | None, public_url: str
-    ) -> str | None:
+    async def open_unopened_checkout(self, db: Database, booking_id: uuid.UUID) -> str | None:
         """The checkout URL of a held booking whose checkout the provider could not open
         when it was booked, asked of the provider now; None when there is none to open."""
         ...
-
-
-def deposit_holder(request: Request) -> DepositHolder:
-    holder: DepositHolder = request.app.state.deposit_holder
-    return holder

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servio.platform.db import TenantBase, UTCDateTime, utcnow
+
+
+class PaymentStatus(StrEnum):
+    """Where a deposit stands, stored and shown as its value."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
 
 
 class Payment(TenantBase):
@@ -20,7 +31,7 @@ class Payment(TenantBase):
     kind: Mapped[str] = mapped_column(String(20), default="deposit")
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=PaymentStatus.PENDING)
     provider: Mapped[str] = mapped_column(String(20), default="stripe")
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
     checkout_url: Mapped[str | None] = mapped_column(String(2000), default=None)

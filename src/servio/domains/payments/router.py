@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from servio.domains.payments import deps
 from servio.domains.payments.gateway import InvalidSignature, PaymentGateway
-from servio.domains.payments.holder import deposit_holder
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
 from servio.platform.inbox import mark_processed, record_event
@@ -19,7 +19,7 @@ router = APIRouter(tags=["payments"])
 
 
 def gateway_of(request: Request) -> PaymentGateway:
-    gateway: PaymentGateway | None = request.app.state.payment_gateway
+    gateway = deps.gateway(request)
     if gateway is None:
         raise InvalidSignature("Stripe is not configured on this deployment.")
     return gateway
@@ -35,7 +35,7 @@ async def _receive(request: Request) -> dict[str, Any]:
         )
         if not new:
             return {"received": True, "duplicate": True}
-        outcome = await deposit_holder(request).apply_provider_event(s, event)
+        outcome = await deps.holder(request).apply_provider_event(s, event)
         await mark_processed(s, row, outcome)
     return {"received": True, "outcome": outcome}
 

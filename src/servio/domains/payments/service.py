@@ -20,9 +20,11 @@ from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
 from servio.domains.payments.holder import DepositHolder as DepositHolder
 from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
+from servio.domains.payments.models import PaymentStatus as PaymentStatus
 from servio.platform import outbox
 from servio.platform.db import utcnow
 from servio.platform.db.conflicts import conflict_insert
+from servio.platform.db.scoped import owned
 
 
 async def pending_deposit(
@@ -150,14 +152,16 @@ async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> App
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return Applied("awaiting-payment")
-        if p.status == "paid":
+        if p.status == PaymentStatus.PAID:
             return Applied("duplicate")
-        p.status, p.payment_intent_id, p.updated_at = "paid", obj.get("payment_intent"), utcnow()
+        p.status, p.payment_intent_id = PaymentStatus.PAID, obj.get("payment_intent")
+        p.updated_at = utcnow()
         await _ledger(s, p, "charge", p.amount_cents, f"charge:{obj.get('id')}")
         return Applied(DEPOSIT_PAID, p)
-    if p.status != "pending":
+    if p.status != PaymentStatus.PENDING:
         return Applied("ignored")  # a late expiry never undoes a payment
-    p.status, p.updated_at = "expired" if kind.endswith("expired") else "failed", utcnow()
+    lapsed = PaymentStatus.EXPIRED if kind.endswith("expired") else PaymentStatus.FAILED
+    p.status, p.updated_at = lapsed, utcnow()
     return Applied(DEPOSIT_LAPSED, p)
 
 
@@ -170,7 +174,7 @@ async def _charge_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
         refunded = int(obj.get("amount_refunded", 0))
         await _ledger(s, p, "refund", refunded, f"refund:{obj.get('id')}:{refunded}")
         p.refunded_cents = max(p.refunded_cents, refunded)
-        p.status = "refunded" if p.refunded_cents >= p.amount_cents else p.status
+        p.status = PaymentStatus.REFUNDED if p.refunded_cents >= p.amount_cents else p.status
         return "refund-recorded"
     await _ledger(s, p, "dispute", int(obj.get("amount", 0)), f"dispute:{obj.get('id')}")
     p.disputed = True
@@ -201,8 +205,8 @@ async def apply_event(s: AsyncSession, event: dict[str, Any]) -> Applied:
 async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> Payment | None:
     """The booking's deposit payment with the provider, if one was started."""
     return await s.scalar(
-        select(Payment)
-        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        owned(Payment, org_id)
+        .where(Payment.booking_id == booking_id)
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
@@ -217,7 +221,7 @@ async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> Payment | 
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
-    if p is None or p.status != "pending" or p.checkout_url:
+    if p is None or p.status != PaymentStatus.PENDING or p.checkout_url:
         return None
     return p
 
@@ -236,8 +240,8 @@ async def booking_payments(
 ) -> list[Payment]:
     """The booking's payments (its deposit checkouts), oldest first."""
     rows = await s.scalars(
-        select(Payment)
-        .where(Payment.org_id == org_id, Payment.booking_id == booking_id)
+        owned(Payment, org_id)
+        .where(Payment.booking_id == booking_id)
         .order_by(Payment.created_at, Payment.id)
     )
     return list(rows)

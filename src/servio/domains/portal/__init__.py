@@ -1,2 +1,2 @@
 """The client portal: a business's customers sign in by emailed link and see, move,
-cancel and export their own bookings in that business (seed 001)."""
+cancel and export their own bookings in that business."""

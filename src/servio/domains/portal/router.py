@@ -9,52 +9,34 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.bookings import service as bookings
 from servio.domains.identity import service as identity
 from servio.domains.portal import service, signin
-from servio.domains.portal.http import (
+from servio.domains.portal.deps import (
     Client,
     clear_client_cookies,
     limit_sign_in_requests,
     portal_config,
 )
-from servio.platform.dates import SaneDate, SaneDateTime
+from servio.domains.portal.schemas import (
+    ClientBookingOut,
+    ClientBookingsOut,
+    FreeStartsOut,
+    LinkRequestIn,
+    LinkRequestOut,
+    MoveIn,
+    PolicyOut,
+    SessionIn,
+    SessionOut,
+)
+from servio.platform.dates import SaneDate
 from servio.platform.db import utcnow
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
 from servio.platform.http.routing import JsonRoute
 
 router = APIRouter(prefix="/v1/client/portal", tags=["client portal"], route_class=JsonRoute)
-
-
-class PolicyOut(BaseModel):
-    can_change: bool
-    reason: str | None
-    cutoff_hours: int
-    change_deadline: datetime
-
-
-class ClientBookingOut(BaseModel):
-    id: uuid.UUID
-    status: str
-    start: datetime
-    end: datetime
-    name: str
-    subtotal_cents: int | None
-    currency: str
-    deposit_required: bool
-    deposit_cents: int
-    refund_cents: int | None
-    cancel_reason: str | None
-    policy: PolicyOut
-
-
-class ClientBookingsOut(BaseModel):
-    upcoming: list[ClientBookingOut]
-    past: list[ClientBookingOut]
-    timezone: str
 
 
 def booking_out(b: bookings.Booking, cutoff: int, now: datetime) -> ClientBookingOut:
@@ -80,16 +62,6 @@ def booking_out(b: bookings.Booking, cutoff: int, now: datetime) -> ClientBookin
     )
 
 
-class LinkRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    org: str = Field(min_length=1, max_length=63)
-    email: str = Field(min_length=3, max_length=320)
-
-
-class LinkRequestOut(BaseModel):
-    detail: str
-
-
 NEUTRAL = "If this business knows that address, a sign-in link is on its way."
 
 
@@ -109,17 +81,6 @@ async def request_link(body: LinkRequestIn, request: Request) -> LinkRequestOut:
         ip=request.client.host if request.client else None,
     )
     return LinkRequestOut(detail=NEUTRAL)
-
-
-class SessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=signin.MAX_TOKEN_LENGTH)
-
-
-class SessionOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the scheme, not a secret
-    expires_at: datetime
 
 
 @router.post(
@@ -182,13 +143,6 @@ async def cancel_booking(booking_id: uuid.UUID, who: Client, request: Request) -
         return booking_out(b, await service.cutoff_hours(s, who.org_id), utcnow())
 
 
-class MoveIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"start": "2027-06-03T09:00:00-06:00"}]}
-    )
-    start: SaneDateTime
-
-
 @router.post(
     "/bookings/{booking_id}/reschedule",
     summary="Move to another free start, before the business's cut-off",
@@ -200,11 +154,6 @@ async def reschedule_booking(
     async with database(request).unit_of_work(who.org_id) as s:
         b = await service.reschedule(s, who, booking_id, body.start)
         return booking_out(b, await service.cutoff_hours(s, who.org_id), utcnow())
-
-
-class FreeStartsOut(BaseModel):
-    starts: list[datetime]
-    timezone: str
 
 
 @router.get(

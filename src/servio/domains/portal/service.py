@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
@@ -21,10 +20,10 @@ from servio.domains.payments import service as payments
 from servio.domains.portal.signin import ClientSession as ClientSession
 from servio.domains.scheduling import service as scheduling
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.errors import Conflict, DomainError
 
-CHANGEABLE = frozenset({"PENDING", "CONFIRMED"})
-DEFAULT_CUTOFF_HOURS = 24  # as bookings' cancellation policy
+CHANGEABLE = frozenset({bookings.BookingStatus.PENDING, bookings.BookingStatus.CONFIRMED})
 CANCEL_REASON = "Cancelled by the customer online"
 
 
@@ -61,8 +60,7 @@ class CustomerBookings:
 
 
 async def cutoff_hours(s: AsyncSession, org_id: uuid.UUID) -> int:
-    settings = await identity.org_settings(s, org_id)
-    return int(settings.get("bookings.cancel_cutoff_hours", DEFAULT_CUTOFF_HOURS))
+    return (await identity.settings_of(s, org_id)).cancel_cutoff_hours
 
 
 def policy_for(b: bookings.Booking, cutoff: int, now: datetime) -> ChangePolicy:
@@ -213,9 +211,8 @@ async def export(s: AsyncSession, who: ClientSession) -> dict[str, Any]:
     )
     paid = list(
         await s.scalars(
-            select(payments.Payment)
+            owned(payments.Payment, who.org_id)
             .where(
-                payments.Payment.org_id == who.org_id,
                 payments.Payment.booking_id.in_([b.id for b in rows]),
             )
             .order_by(payments.Payment.created_at)

@@ -1,4 +1,4 @@
-"""Signing customers in by emailed link (seed 001).
+"""Signing customers in by emailed link.
 
 A link carries a token signed with ``SERVIO_CLIENT_PORTAL_SECRET`` (itsdangerous) that
 names the org, the sign-in row and a random nonce; only the nonce's SHA-256 is stored.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import service as bookings
@@ -29,6 +29,7 @@ from servio.domains.intake import service as intake
 from servio.domains.portal.config import PortalConfig
 from servio.domains.portal.models import ClientSignIn
 from servio.platform.db import Database, utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.email import send_email
 from servio.platform.errors import DomainError
 from servio.platform.security.opaque import digest
@@ -177,9 +178,7 @@ async def _open_link(
         org_id, row_id = uuid.UUID(str(claims["o"])), uuid.UUID(str(claims["i"]))
     except ValueError as exc:
         raise InvalidSignInLink("This link is not valid.") from exc
-    row = await s.scalar(
-        select(ClientSignIn).where(ClientSignIn.org_id == org_id, ClientSignIn.id == row_id)
-    )
+    row = await s.scalar(owned(ClientSignIn, org_id).where(ClientSignIn.id == row_id))
     if row is None or row.nonce_hash != digest(str(claims.get("n", ""))):
         raise InvalidSignInLink("This link is not valid.")
     if row.expires_at <= now:
@@ -248,9 +247,7 @@ async def session_of(db: Database, config: PortalConfig, token: str | None) -> C
     except (DomainError, ValueError) as exc:
         raise ClientNotSignedIn("The session is not valid or has expired.") from exc
     async with db.unit_of_work(org_id) as s:
-        row = await s.scalar(
-            select(ClientSignIn).where(ClientSignIn.org_id == org_id, ClientSignIn.id == row_id)
-        )
+        row = await s.scalar(owned(ClientSignIn, org_id).where(ClientSignIn.id == row_id))
     now = utcnow()
     if (
         row is None
@@ -268,7 +265,7 @@ async def sign_out(db: Database, session: ClientSession) -> None:
     async with db.unit_of_work(session.org_id) as s:
         await s.execute(
             update(ClientSignIn)
-            .where(ClientSignIn.org_id == session.org_id, ClientSignIn.id == session.sign_in_id)
+            .where(in_org(ClientSignIn, session.org_id), ClientSignIn.id == session.sign_in_id)
             .values(ended_at=utcnow()),
             execution_options={"synchronize_session": False},
         )

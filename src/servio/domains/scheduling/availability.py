@@ -7,11 +7,12 @@ import uuid
 from datetime import datetime, time
 from itertools import pairwise
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.scheduling.models import Blackout, WeeklyHours
 from servio.domains.scheduling.service import list_resources
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import DomainError, NotFound
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -58,9 +59,7 @@ def check_week(hours: Week) -> Week:
 async def weekly_hours(s: AsyncSession, org_id: uuid.UUID) -> dict[uuid.UUID, Week]:
     """Each active resource's openings by weekday (a resource with none is absent)."""
     rows = await s.scalars(
-        select(WeeklyHours)
-        .where(WeeklyHours.org_id == org_id)
-        .order_by(WeeklyHours.weekday, WeeklyHours.opens)
+        owned(WeeklyHours, org_id).order_by(WeeklyHours.weekday, WeeklyHours.opens)
     )
     found: dict[uuid.UUID, Week] = {}
     for row in rows:
@@ -78,7 +77,7 @@ async def set_weekly_hours(
     checked = check_week(dict(hours))
     await s.execute(
         delete(WeeklyHours).where(
-            WeeklyHours.org_id == org_id, WeeklyHours.resource_id == resource_id
+            in_org(WeeklyHours, org_id), WeeklyHours.resource_id == resource_id
         )
     )
     for weekday, windows in checked.items():
@@ -100,7 +99,7 @@ async def list_blackouts(
     s: AsyncSession, org_id: uuid.UUID, ending_after: datetime | None = None
 ) -> list[Blackout]:
     """The org's blackouts by start; only those not over yet when ``ending_after``."""
-    stmt = select(Blackout).where(Blackout.org_id == org_id)
+    stmt = owned(Blackout, org_id)
     if ending_after is not None:
         stmt = stmt.where(Blackout.ends_at > ending_after)
     return list(await s.scalars(stmt.order_by(Blackout.starts_at, Blackout.id)))
@@ -132,11 +131,8 @@ async def add_blackout(
 
 async def remove_blackout(s: AsyncSession, org_id: uuid.UUID, blackout_id: uuid.UUID) -> Blackout:
     """Lift a blackout; 404 when it is not this org's."""
-    row = await s.scalar(
-        select(Blackout).where(Blackout.org_id == org_id, Blackout.id == blackout_id)
-    )
-    if row is None:
-        raise BlackoutNotFound("No such blackout in this business.")
+    missing = BlackoutNotFound("No such blackout in this business.")
+    row = await get_owned(s, Blackout, blackout_id, org_id, missing=missing)
     await s.delete(row)
     await s.flush()
     return row

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity import service as identity
@@ -31,6 +31,7 @@ from servio.domains.scheduling.planning import (
 )
 from servio.domains.scheduling.slots import Calendar, Rules, local_instant, windows_on
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import owned
 from servio.platform.errors import DomainError
 
 CONFLICT_DAYS = 14
@@ -292,8 +293,7 @@ async def find_conflicts(
     blackouts = [
         Closure(b.id, b.resource_id, b.starts_at, b.ends_at, b.reason)
         for b in await s.scalars(
-            select(Blackout).where(
-                Blackout.org_id == org_id,
+            owned(Blackout, org_id).where(
                 or_(Blackout.resource_id.is_(None), Blackout.resource_id.in_(ids)),
                 Blackout.starts_at < end,
                 Blackout.ends_at > start,
@@ -302,11 +302,9 @@ async def find_conflicts(
     ]
     notes = {
         (e.resource_id, e.day): e.reason
-        for e in await s.scalars(
-            select(DateException).where(DateException.org_id == org_id, DateException.day.in_(days))
-        )
+        for e in await s.scalars(owned(DateException, org_id).where(DateException.day.in_(days)))
     }
-    rules = service.rules_from(await identity.org_settings(s, org_id))
+    rules = service.rules_from(await identity.settings_of(s, org_id))
     found = detect_conflicts(
         cals, booked, blackouts, rules, first_day=first, last_day=last, day_notes=notes
     )

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.scheduling.models import Reservation
+from servio.platform.db.scoped import owned
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -58,8 +59,7 @@ async def load_booked(
     if not resource_ids:
         return []
     rows = await s.scalars(
-        select(Reservation).where(
-            Reservation.org_id == org_id,
+        owned(Reservation, org_id).where(
             Reservation.resource_id.in_(resource_ids),
             Reservation.active.is_(True),
             or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),

@@ -4,17 +4,28 @@ routes (suggested starts, schedule conflicts)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servio.domains.identity import service as identity
+from servio.domains.identity.deps import PublicOrg
 from servio.domains.scheduling import availability, service
 from servio.domains.scheduling.conflicts import find_conflicts
+from servio.domains.scheduling.schemas import (
+    BlackoutIn,
+    ConflictOut,
+    ConflictsOut,
+    ResourceIn,
+    ResourceOut,
+    SlotOut,
+    SlotsOut,
+    SuggestionOut,
+    SuggestionsOut,
+)
 from servio.domains.scheduling.suggestions import MAX_SUGGESTION_DAYS, SUGGESTION_DAYS, suggest
-from servio.platform.dates import SaneDate, SaneDateTime
+from servio.platform.dates import SaneDate
 from servio.platform.http.auth import OrgSession, database, require
 from servio.platform.http.context import Trail
 from servio.platform.http.problems import problem_responses
@@ -26,21 +37,6 @@ Manager = Annotated[Principal, Depends(require("settings:manage"))]
 Reader = Annotated[Principal, Depends(require("bookings:read"))]
 
 
-class SlotOut(BaseModel):
-    resource_id: uuid.UUID
-    resource_name: str
-    start: datetime
-    end: datetime
-    local_start: datetime
-    local_end: datetime
-
-
-class SlotsOut(BaseModel):
-    timezone: str
-    duration_minutes: int
-    slots: list[SlotOut]
-
-
 @router.get(
     "/v1/slots",
     summary="Free starts for a job of a given length, in local and UTC time",
@@ -48,6 +44,7 @@ class SlotsOut(BaseModel):
 )
 async def slots(
     request: Request,
+    orgs: PublicOrg,
     day: Annotated[SaneDate, Query(alias="date")],
     duration_minutes: Annotated[int, Query(ge=15, le=24 * 60)],
     days: Annotated[int, Query(ge=1, le=service.MAX_DAYS)] = 1,
@@ -55,9 +52,7 @@ async def slots(
     org: Annotated[str | None, Query(max_length=63)] = None,
 ) -> SlotsOut:
     db = database(request)
-    found = await identity.resolve_public_org(
-        db, org, request.app.state.container.settings.default_org
-    )
+    found = await orgs(org)
     async with db.reader(found.id) as s:
         free = await service.find_slots(
             s,
@@ -72,43 +67,6 @@ async def slots(
         duration_minutes=duration_minutes,
         slots=[SlotOut(**x.__dict__) for x in free],
     )
-
-
-class HoursIn(BaseModel):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    opens: time
-    closes: time
-
-
-class ResourceIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "Team A",
-                    "kind": "team",
-                    "hours": [{"weekday": 0, "opens": "09:00", "closes": "18:00"}],
-                }
-            ]
-        },
-    )
-    name: str = Field(min_length=1, max_length=100)
-    kind: str = Field(default="team", pattern=r"^(team|artist|room)$")
-    hours: list[HoursIn] = Field(default_factory=list, max_length=50)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ResourceIn:
-        if any(h.closes <= h.opens for h in self.hours):
-            raise ValueError("each opening must close after it opens")
-        return self
-
-
-class ResourceOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    kind: str
-    active: bool
 
 
 @router.post(
@@ -136,33 +94,6 @@ async def list_resources(principal: Reader, s: OrgSession) -> list[ResourceOut]:
     return [ResourceOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-class BlackoutIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "starts_at": "2026-12-24T00:00:00-07:00",
-                    "ends_at": "2026-12-27T00:00:00-07:00",
-                    "reason": "Holidays",
-                }
-            ]
-        },
-    )
-    resource_id: uuid.UUID | None = None
-    starts_at: SaneDateTime
-    ends_at: SaneDateTime
-    reason: str = Field(default="", max_length=200)
-
-    @model_validator(mode="after")
-    def _span(self) -> BlackoutIn:
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a UTC offset")
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
-
-
 @router.post(
     "/v1/admin/blackouts",
     status_code=201,
@@ -175,23 +106,6 @@ async def add_blackout(
     row = await availability.add_blackout(s, principal.org_id, **body.model_dump())
     await trail("blackout.created", f"blackout:{row.id}", after={"reason": body.reason})
     return {"id": str(row.id)}
-
-
-class SuggestionOut(BaseModel):
-    start: datetime
-    end: datetime
-    local_start: datetime
-    local_end: datetime
-    resource_id: uuid.UUID
-    resource_name: str
-    score: int
-    reasons: list[str]
-
-
-class SuggestionsOut(BaseModel):
-    timezone: str
-    suggestions: list[SuggestionOut]
-    considered: int = Field(description="Free starts weighed")
 
 
 @router.get(
@@ -247,28 +161,6 @@ async def schedule_suggestions(
             for x in found
         ],
     )
-
-
-class ConflictOut(BaseModel):
-    kind: str = Field(description="overlap, blackout or outside_hours")
-    resource_id: uuid.UUID
-    resource_name: str
-    reservation_ids: list[uuid.UUID]
-    booking_ids: list[uuid.UUID]
-    blackout_id: uuid.UUID | None
-    start: datetime
-    end: datetime
-    local_start: datetime
-    local_end: datetime
-    detail: str
-
-
-class ConflictsOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-    timezone: str
-    first: date = Field(alias="from")
-    last: date = Field(alias="to")
-    conflicts: list[ConflictOut]
 
 
 @router.get(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from servio.domains.scheduling import availability
+from servio.domains.scheduling.schemas import BlackoutOut, OpeningIn, WeekIn, WeekOut
 from servio.platform.db import utcnow
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import Trail
@@ -20,33 +19,6 @@ from servio.platform.security.principal import Principal
 router = APIRouter(tags=["scheduling"], route_class=JsonRoute)
 Manager = Annotated[Principal, Depends(require("settings:manage"))]
 Reader = Annotated[Principal, Depends(require("bookings:read"))]
-
-
-class OpeningIn(BaseModel):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    opens: time
-    closes: time
-
-
-class WeekIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"hours": [{"weekday": 0, "opens": "09:00", "closes": "18:00"}]}]
-        }
-    )
-    hours: list[OpeningIn] = Field(max_length=50, description="days left out are closed")
-
-
-class WeekOut(WeekIn):
-    resource_id: uuid.UUID
-
-
-class BlackoutOut(BaseModel):
-    id: uuid.UUID
-    resource_id: uuid.UUID | None
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
 
 
 def _week_out(resource_id: uuid.UUID, week: availability.Week) -> WeekOut:

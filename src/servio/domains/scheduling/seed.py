@@ -11,6 +11,7 @@ from servio.domains.identity import service as identity
 from servio.domains.scheduling.models import Resource
 from servio.domains.scheduling.service import add_resource
 from servio.platform.config import Settings
+from servio.platform.db.scoped import in_org
 
 WEEK = {day: [(time(9), time(18))] for day in range(6)}
 TEAMS = {"sparkle-clean": ("Team A", "Team B")}
@@ -23,7 +24,7 @@ async def seed_demo_resources(session: AsyncSession, _settings: Settings) -> lis
         await identity.put_setting(session, org.id, "scheduling.buffer_after_minutes", 30)
         for team in teams:
             exists = await session.scalar(
-                select(Resource.id).where(Resource.org_id == org.id, Resource.name == team)
+                select(Resource.id).where(in_org(Resource, org.id), Resource.name == team)
             )
             if exists is None:
                 await add_resource(session, org.id, team, "team", WEEK)

@@ -23,6 +23,7 @@ from servio.domains.scheduling.models import (
 )
 from servio.domains.scheduling.slots import Calendar, Rules, Slot, Window, free_slots
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import in_org, owned
 from servio.platform.errors import Conflict, DomainError, NotFound
 
 DEFAULT_HOURS = (time(9), time(18))
@@ -46,23 +47,20 @@ class SlotTaken(Conflict):
     description = "Someone else holds that time; `alternatives` lists free starts nearby."
 
 
-def rules_from(settings: dict[str, Any]) -> Rules:
-    def minutes(key: str, default: int) -> timedelta:
-        return timedelta(minutes=int(settings.get(key, default)))
-
+def rules_from(settings: identity.OrgSettings) -> Rules:
     return Rules(
-        step=minutes("scheduling.slot_step_minutes", 30),
-        buffer_before=minutes("scheduling.buffer_before_minutes", 0),
-        buffer_after=minutes("scheduling.buffer_after_minutes", 30),
-        min_notice=minutes("scheduling.min_notice_minutes", 12 * 60),
-        horizon=timedelta(days=int(settings.get("scheduling.horizon_days", 60))),
+        step=timedelta(minutes=settings.slot_step_minutes),
+        buffer_before=timedelta(minutes=settings.buffer_before_minutes),
+        buffer_after=timedelta(minutes=settings.buffer_after_minutes),
+        min_notice=timedelta(minutes=settings.min_notice_minutes),
+        horizon=timedelta(days=settings.horizon_days),
     )
 
 
 async def _resources(
     s: AsyncSession, org_id: uuid.UUID, resource_id: uuid.UUID | None
 ) -> list[Resource]:
-    stmt = select(Resource).where(Resource.org_id == org_id, Resource.active.is_(True))
+    stmt = owned(Resource, org_id).where(Resource.active.is_(True))
     if resource_id is not None:
         stmt = stmt.where(Resource.id == resource_id)
     rows = list(await s.scalars(stmt.order_by(Resource.name)))
@@ -92,7 +90,7 @@ async def _busy(
     reservations = select(
         Reservation.resource_id, Reservation.starts_at, Reservation.ends_at
     ).where(
-        Reservation.org_id == org_id,
+        in_org(Reservation, org_id),
         Reservation.active,  # as the partial indexes say it
         or_(Reservation.expires_at.is_(None), Reservation.expires_at > now),
         Reservation.starts_at < end,
@@ -101,7 +99,7 @@ async def _busy(
     if resource_id is not None:
         reservations = reservations.where(Reservation.resource_id == resource_id)
     blackouts = select(Blackout.resource_id, Blackout.starts_at, Blackout.ends_at).where(
-        Blackout.org_id == org_id, Blackout.starts_at < end, Blackout.ends_at > start
+        in_org(Blackout, org_id), Blackout.starts_at < end, Blackout.ends_at > start
     )
     for owner, starts_at, ends_at in await s.execute(reservations.union_all(blackouts)):
         taken[owner].append((starts_at, ends_at))
@@ -124,9 +122,9 @@ async def _resources_and_hours(
         )
         .outerjoin(
             WeeklyHours,
-            (WeeklyHours.resource_id == Resource.id) & (WeeklyHours.org_id == org_id),
+            (WeeklyHours.resource_id == Resource.id) & (in_org(WeeklyHours, org_id)),
         )
-        .where(Resource.org_id == org_id, Resource.active.is_(True))
+        .where(in_org(Resource, org_id), Resource.active.is_(True))
         .order_by(Resource.name, Resource.id, WeeklyHours.weekday, WeeklyHours.opens)
     )
     if resource_id is not None:
@@ -158,7 +156,7 @@ async def calendars(
         DateException.closed,
         DateException.opens,
         DateException.closes,
-    ).where(DateException.org_id == org_id, DateException.day.in_(days))
+    ).where(in_org(DateException, org_id), DateException.day.in_(days))
     for scope, day, closed, starts, ends in await s.execute(special):
         exceptions[scope][day] = [] if closed or not (starts and ends) else [Window(starts, ends)]
     span_start = datetime.combine(min(days), time(0), tzinfo=UTC) - timedelta(days=1)
@@ -191,7 +189,7 @@ async def find_slots(
     if not 1 <= days <= MAX_DAYS:
         raise InvalidSlotRequest(f"days must be between 1 and {MAX_DAYS}.", extra={"field": "days"})
     now = now or utcnow()
-    rules = rules_from(await identity.org_settings(s, org_id))
+    rules = rules_from(await identity.settings_of(s, org_id))
     check_first_day(first_day, now, (await identity.get_org(s, org_id)).timezone, rules)
     span = [first_day + timedelta(days=i) for i in range(days)]
     return await _search(s, org_id, rules, span, duration, resource_id, now)
@@ -262,7 +260,7 @@ async def reserve(
     The caller's session must be a writer (on SQLite every writer begins IMMEDIATE);
     PostgreSQL's exclusion constraint decides between concurrent callers."""
     now = now or utcnow()
-    rules = rules_from(await identity.org_settings(s, org_id))
+    rules = rules_from(await identity.settings_of(s, org_id))
     local_day = start.astimezone(ZoneInfo((await identity.get_org(s, org_id)).timezone)).date()
     offered = await _search(s, org_id, rules, [local_day], duration, resource_id, now)
     if not any(x.start == start.astimezone(UTC) for x in offered):
@@ -318,7 +316,7 @@ async def _release_expired(
     await s.execute(
         update(Reservation)
         .where(
-            Reservation.org_id == org_id,
+            in_org(Reservation, org_id),
             Reservation.resource_id == resource_id,
             Reservation.active,  # as the partial indexes say it
             Reservation.expires_at.is_not(None),

@@ -285,7 +285,7 @@ async def suggest(
     """The best starts from ``first_day`` on, and how many free starts were weighed."""
     now = now or utcnow()
     org = await identity.get_org(s, org_id)
-    rules = service.rules_from(await identity.org_settings(s, org_id))
+    rules = service.rules_from(await identity.settings_of(s, org_id))
     service.check_first_day(first_day, now, org.timezone, rules)
     if not 1 <= days <= MAX_SUGGESTION_DAYS:
         raise service.InvalidSlotRequest(

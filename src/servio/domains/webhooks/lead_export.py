@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.identity import service as identity
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.domains.webhooks.service import LEAD_EXPORT_KIND, vetted_url
+from servio.platform.db.scoped import in_org
 from servio.platform.outbox import admin as outbox_admin
 from servio.platform.outbox.models import OutboxMessage
 from servio.platform.webhooks_out import new_secret
@@ -60,7 +61,7 @@ async def replay_export(
     lead export of the org, 409 unless it is dead."""
     kind = await session.scalar(
         select(OutboxMessage.kind).where(
-            OutboxMessage.id == message_id, OutboxMessage.org_id == org_id
+            OutboxMessage.id == message_id, in_org(OutboxMessage, org_id)
         )
     )
     if kind != LEAD_EXPORT_KIND:

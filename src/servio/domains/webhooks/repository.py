@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
-from servio.platform.pagination import after_cursor
+from servio.platform.db.scoped import owned
 
 
 def subscriptions(org_id: uuid.UUID) -> Select[WebhookSubscription]:
-    return select(WebhookSubscription).where(WebhookSubscription.org_id == org_id)
-
-
-async def subscription(
-    session: AsyncSession, org_id: uuid.UUID, subscription_id: uuid.UUID, *, lock: bool = False
-) -> WebhookSubscription | None:
-    statement = subscriptions(org_id).where(WebhookSubscription.id == subscription_id)
-    return await session.scalar(statement.with_for_update() if lock else statement)
+    return owned(WebhookSubscription, org_id)
 
 
 async def active_subscriptions(
@@ -29,24 +22,13 @@ async def active_subscriptions(
     return list((await session.scalars(statement.order_by(WebhookSubscription.created_at))).all())
 
 
-async def deliveries(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    *,
-    subscription_id: uuid.UUID | None,
-    ok: bool | None,
-    cursor: str | None,
-    limit: int,
-) -> list[WebhookDelivery]:
-    """Up to ``limit`` attempts, newest first, after ``cursor``."""
-    statement = select(WebhookDelivery).where(WebhookDelivery.org_id == org_id)
+def deliveries(
+    org_id: uuid.UUID, *, subscription_id: uuid.UUID | None, ok: bool | None
+) -> Select[WebhookDelivery]:
+    """The org's attempts, of one subscription and outcome when given."""
+    statement = owned(WebhookDelivery, org_id)
     if subscription_id is not None:
         statement = statement.where(WebhookDelivery.subscription_id == subscription_id)
     if ok is not None:
         statement = statement.where(WebhookDelivery.ok.is_(ok))
-    if cursor is not None:
-        statement = statement.where(
-            after_cursor(WebhookDelivery.created_at, WebhookDelivery.id, cursor)
-        )
-    statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-    return list((await session.scalars(statement.limit(limit))).all())
+    return statement

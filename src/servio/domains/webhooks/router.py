@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from servio.domains.webhooks import service
-from servio.domains.webhooks.http import Config
+from servio.domains.webhooks.deps import Config
 from servio.domains.webhooks.models import WebhookSubscription
 from servio.domains.webhooks.schemas import (
     DeliveryOut,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from servio.domains.webhooks import lead_export
-from servio.domains.webhooks.http import Config
+from servio.domains.webhooks.deps import Config
 from servio.domains.webhooks.schemas import (
     DeadLetterOut,
     DeadLetterPageOut,

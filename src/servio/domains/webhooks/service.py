@@ -9,7 +9,6 @@ receiver can drop the duplicates that at-least-once delivery may bring.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.webhooks import repository
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.domains.webhooks.models import WebhookDelivery, WebhookSubscription
-from servio.platform import outbox
+from servio.platform import outbox, pagination
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned
 from servio.platform.errors import Conflict, DomainError, NotFound
-from servio.platform.pagination import encode_cursor
 from servio.platform.webhooks_out import TargetRefused, TargetUnresolvable, check_url, new_secret
 
 WEBHOOK_KIND = "webhook.deliver"
@@ -96,10 +95,10 @@ async def get_subscription(
     session: AsyncSession, org_id: uuid.UUID, subscription_id: uuid.UUID, *, lock: bool = False
 ) -> WebhookSubscription:
     """The org's subscription; 404 for an unknown id or another org's."""
-    row = await repository.subscription(session, org_id, subscription_id, lock=lock)
-    if row is None:
-        raise SubscriptionNotFound("No webhook subscription with this id.")
-    return row
+    missing = SubscriptionNotFound("No webhook subscription with this id.")
+    return await get_owned(
+        session, WebhookSubscription, subscription_id, org_id, missing=missing, lock=lock
+    )
 
 
 async def update_subscription(
@@ -211,10 +210,8 @@ async def ping(
     return event_id, await _enqueue(session, row, PING, data, event_id, utcnow())
 
 
-@dataclass(frozen=True)
-class DeliveryPage:
-    items: list[WebhookDelivery]
-    next_cursor: str | None
+DeliveryPage = pagination.Page[WebhookDelivery]
+NEWEST_FIRST = pagination.ByTimeAndId(WebhookDelivery.created_at, WebhookDelivery.id)
 
 
 async def list_deliveries(
@@ -227,13 +224,10 @@ async def list_deliveries(
     limit: int = 50,
 ) -> DeliveryPage:
     """The org's delivery attempts, newest first, a page at a time."""
-    rows = await repository.deliveries(
-        session, org_id, subscription_id=subscription_id, ok=ok, cursor=cursor, limit=limit + 1
+    statement = repository.deliveries(org_id, subscription_id=subscription_id, ok=ok)
+    return await pagination.keyset_page(
+        session, statement, NEWEST_FIRST, cursor=cursor, limit=limit
     )
-    items = rows[:limit]
-    more = len(rows) > limit
-    last = items[-1] if more else None
-    return DeliveryPage(items, encode_cursor(last.created_at, last.id) if last else None)
 
 
 async def queue_lead_export(

@@ -11,14 +11,18 @@ import base64
 import binascii
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.audit.models import AuditEvent, chain_of
+from servio.platform.db.scoped import in_org
 from servio.platform.errors import DomainError
+from servio.platform.pagination import Page as Page
+from servio.platform.pagination import keyset_page
 
 MAX_PAGE = 200
 
@@ -35,14 +39,6 @@ class InvalidAuditCursor(DomainError):
     )
 
 
-@dataclass(frozen=True)
-class Page:
-    """Events newest first; ``next_cursor`` fetches the older ones (None: no more)."""
-
-    items: list[AuditEvent]
-    next_cursor: str | None
-
-
 def encode_cursor(seq: int) -> str:
     raw = json.dumps({"seq": seq}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -57,6 +53,19 @@ def decode_cursor(cursor: str) -> int:
     if type(seq) is not int or seq < 1:
         raise InvalidAuditCursor()
     return seq
+
+
+class BySeq:
+    """Events newest first by their place in the chain."""
+
+    def order(self) -> Sequence[ColumnElement[Any]]:
+        return (AuditEvent.seq.desc(),)
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        return AuditEvent.seq < decode_cursor(cursor)
+
+    def cursor_of(self, row: AuditEvent) -> str:
+        return encode_cursor(row.seq)
 
 
 def _filtered(
@@ -96,21 +105,14 @@ async def list_events(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[AuditEvent]:
     """One page of an org's events (None: the deployment's), newest first; ``since`` is
     inclusive, ``until`` exclusive. A cursor not issued here is refused (400)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-    org_rows = AuditEvent.org_id.is_(None) if org_id is None else AuditEvent.org_id == org_id
+    org_rows = AuditEvent.org_id.is_(None) if org_id is None else in_org(AuditEvent, org_id)
     statement = select(AuditEvent).where(AuditEvent.chain_id == chain_of(org_id), org_rows)
     statement = _filtered(
         statement, action=action, actor=actor, target=target, since=since, until=until
     )
-    if cursor is not None:
-        statement = statement.where(AuditEvent.seq < decode_cursor(cursor))
-    rows = list(
-        (await session.scalars(statement.order_by(AuditEvent.seq.desc()).limit(limit + 1))).all()
-    )
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].seq) if more else None)
+    return await keyset_page(session, statement, BySeq(), cursor=cursor, limit=limit)

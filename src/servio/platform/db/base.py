@@ -22,6 +22,8 @@ NAMING_CONVENTION = {
 
 # Tables whose rows belong to one org; migrations enable row-level security on each.
 TENANT_TABLES: set[str] = set()
+# The org-owned models that do not derive from ``TenantBase`` (``row_level_secured``).
+ROW_LEVEL_SECURED_MODELS: list[type[Base]] = []
 
 ModelT = TypeVar("ModelT", bound=type["Base"])
 
@@ -53,4 +55,5 @@ def row_level_secured(model: ModelT) -> ModelT:
     """Class decorator for an org-owned table that cannot derive from ``TenantBase``
     (its ``org_id`` may be NULL, say): ``migrate check`` then requires RLS on it too."""
     TENANT_TABLES.add(str(model.__tablename__))
+    ROW_LEVEL_SECURED_MODELS.append(model)
     return model

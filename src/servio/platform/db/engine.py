@@ -8,7 +8,10 @@ databases, so a reader that starts writing is caught by the tests of either one.
 Tenancy: a session carries the org it works for in ``session.info``. On PostgreSQL the
 start of every transaction runs ``set_config('app.current_org_id', org, true)`` (the
 function form of ``SET LOCAL``), so row-level security restricts every statement of
-that transaction to the org, whatever WHERE clause the code wrote.
+that transaction to the org, whatever WHERE clause the code wrote. SQLite has no
+row-level security: there every ORM SELECT, UPDATE and DELETE of a session bound to an
+org gets the same filter as loader criteria on the tenant models, so a query that
+forgets its org stays inside it on both databases. System scope sees every org.
 """
 
 from __future__ import annotations
@@ -30,10 +33,17 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    with_loader_criteria,
+)
 from sqlalchemy.util import await_
 
 from servio.platform.db import sqlite
+from servio.platform.db.base import ROW_LEVEL_SECURED_MODELS, TenantBase
 from servio.platform.db.sqlite import READ_ONLY
 
 ORG_KEY = "org_id"
@@ -83,6 +93,27 @@ def _refuse_dml(state: ORMExecuteState) -> None:
     writes = state.is_insert or state.is_update or state.is_delete
     if writes and state.session.info.get(READ_ONLY):
         raise _refuse("An INSERT, UPDATE or DELETE")
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _scope_to_org(state: ORMExecuteState) -> None:
+    """SQLite's stand-in for row-level security: only the bound org's tenant rows."""
+    org = state.session.info.get(ORG_KEY)
+    if org is None or state.session.info.get(SYSTEM_KEY):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria travel with the loaded rows to their lazy loads
+    if state.session.get_bind().dialect.name == "postgresql":
+        return  # row-level security does it there
+    tenant_models: list[type[Any]] = [TenantBase, *ROW_LEVEL_SECURED_MODELS]
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(model, lambda cls: cls.org_id == org, include_aliases=True)
+            for model in tenant_models
+        )
+    )
 
 
 # The driver waits this much longer than the server's statement_timeout, so a live

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import Database
+from servio.platform.db.scoped import owned
 from servio.platform.email.composing import Attachment, compose
 from servio.platform.email.mailers import Mailer, MessageRejected, RecipientRejected
 from servio.platform.email.rendering import Branding, EmailTemplates, TemplateError, Vertical
@@ -89,9 +89,8 @@ async def last_email(
     """The org's latest email whose ``dedupe_key`` (as given to ``send_email``) starts
     with ``key_prefix``, whatever became of it; None when there is none."""
     return await session.scalar(
-        select(OutboxMessage)
+        owned(OutboxMessage, org_id)
         .where(
-            OutboxMessage.org_id == org_id,
             OutboxMessage.kind == KIND,
             OutboxMessage.dedupe_key.startswith(f"{KIND}:{key_prefix}", autoescape=True),
         )

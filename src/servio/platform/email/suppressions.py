@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from servio.platform.db import Base, UTCDateTime, row_level_secured, utcnow
 from servio.platform.db.conflicts import conflict_insert
+from servio.platform.db.scoped import in_org
 
 Reason = Literal["bounce", "complaint", "unsubscribe", "manual"]
 REASONS: tuple[Reason, ...] = ("bounce", "complaint", "unsubscribe", "manual")
@@ -89,7 +90,7 @@ async def suppression_of(
     scope: ColumnElement[bool] = EmailSuppression.org_id.is_(None)
     if org_id is not None:
         everywhere = and_(EmailSuppression.org_id.is_(None), EmailSuppression.reason != UNSUBSCRIBE)
-        scope = or_(EmailSuppression.org_id == org_id, everywhere)
+        scope = or_(in_org(EmailSuppression, org_id), everywhere)
     query = select(EmailSuppression).where(
         EmailSuppression.address == normalize_address(address), scope
     )

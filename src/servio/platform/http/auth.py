@@ -1,20 +1,22 @@
 """Dependencies that turn a request into a ``Principal`` and check its permissions.
 
-The web layer puts an ``Authenticator`` on ``app.state.authenticator``; routes declare
+The container gives the ``Authenticator`` (identity's, in this product); routes declare
 ``require("bookings:write")`` and get the principal, or a 401/403/409 Problem.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.platform.db import Database
+from servio.platform.config import Settings
 from servio.platform.errors import DomainError
+from servio.platform.http.services import database as database
+from servio.platform.http.services import provided
 from servio.platform.ratelimit import RateLimiter, enforce
 from servio.platform.security.opaque import same
 from servio.platform.security.principal import Principal
@@ -63,6 +65,15 @@ class Authenticator(Protocol):
     async def authenticate(self, request: Request) -> Principal | None: ...
 
 
+class AuthServices(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+    @property
+    def authenticator(self) -> Authenticator: ...
+
+
 async def csrf_echoed(request: Request) -> bool:
     """Whether a cookie-borne write echoes the readable CSRF cookie, in the
     ``X-CSRF-Token`` header (scripts, htmx) or a form's ``csrf`` field (plain forms)."""
@@ -104,7 +115,7 @@ async def optional_principal(request: Request) -> Principal | None:
     if "principal" in state:
         cached: Principal | None = state["principal"]
         return cached
-    authenticator: Authenticator = request.app.state.authenticator
+    authenticator = cast(AuthServices, provided(request)).authenticator
     principal = await authenticator.authenticate(request)
     if principal is not None and principal.via_cookie and request.method not in SAFE_METHODS:
         cookie = request.cookies.get(CSRF_COOKIE, "")
@@ -119,10 +130,10 @@ async def optional_principal(request: Request) -> Principal | None:
 
 async def _limit(request: Request, principal: Principal) -> None:
     """Per-principal rate limit, at the org's override when it set one."""
-    limiter: RateLimiter | None = getattr(request.app.state, "limiter", None)
-    rate = principal.extra.get("rate_limit") or getattr(request.app.state, "principal_rate", None)
-    if limiter is not None and rate:
-        await enforce(limiter, f"principal:{principal.actor}", rate)
+    services = cast(AuthServices, provided(request))
+    rate = principal.extra.get("rate_limit") or services.settings.rate_limit_authenticated
+    if rate:
+        await enforce(services.limiter, f"principal:{principal.actor}", rate)
 
 
 async def current_principal(request: Request) -> Principal:
@@ -160,11 +171,6 @@ def require(
         return principal
 
     return check
-
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 async def org_unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:

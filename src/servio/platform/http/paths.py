@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Liveness, readiness (and seed 004's aliases) and metrics: orchestrators and scrapers
+# Liveness, readiness (and their short aliases) and metrics: orchestrators and scrapers
 # call these constantly; no gate may refuse them.
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/health", "/ready", "/metrics"})
 

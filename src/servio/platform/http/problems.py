@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servio.platform.db.outage import (
@@ -127,6 +128,21 @@ async def on_pool_timeout(request: Request, exc: Exception) -> ProblemResponse:
     return await on_domain_error(request, busy)
 
 
+class ConcurrentChange(DomainError):
+    status = 409
+    type = "concurrent-change"
+    title = "The record changed while this request changed it"
+    description = "Another request changed it first (its version moved); read it again and retry."
+
+
+async def on_stale_data(request: Request, exc: Exception) -> ProblemResponse:
+    """An UPDATE guarded by the row's version found another version: 409, never a 500
+    and never a lost update."""
+    log.warning("concurrent_change", path=request.url.path, error=str(exc)[:200])
+    conflict = ConcurrentChange("Someone else changed this at the same moment; reload it.")
+    return await on_domain_error(request, conflict)
+
+
 UNAVAILABLE_DETAIL = "The database is not answering right now; retry after Retry-After."
 UNAVAILABLE_HEADERS = {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)}
 # The errors a database outage surfaces as; ``on_database_outage`` sorts them.
@@ -162,6 +178,7 @@ async def on_database_outage(request: Request, exc: Exception) -> ProblemRespons
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(PoolTimeout, on_pool_timeout)
+    app.add_exception_handler(StaleDataError, on_stale_data)
     for outage in OUTAGE_CANDIDATES:
         app.add_exception_handler(outage, on_database_outage)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.platform import pagination
 from servio.platform.db import utcnow
+from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import Conflict, NotFound
 from servio.platform.outbox.models import DEAD, DISCARDED, PENDING, OutboxMessage
-from servio.platform.pagination import after_cursor, encode_cursor
 
 
 class MessageNotFound(NotFound):
@@ -26,10 +26,8 @@ class NotDead(Conflict):
     title = "Only dead-lettered messages can be replayed or discarded"
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[OutboxMessage]
-    next_cursor: str | None
+Page = pagination.Page[OutboxMessage]
+LATEST_FAILED = pagination.ByTimeAndId(OutboxMessage.updated_at, OutboxMessage.id)
 
 
 async def dead_letters(
@@ -42,31 +40,17 @@ async def dead_letters(
     limit: int = 50,
 ) -> Page:
     """Dead messages of one org, most recently failed first."""
-    stmt = select(OutboxMessage).where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+    stmt = owned(OutboxMessage, org_id).where(OutboxMessage.status == DEAD)
     if kind:
         stmt = stmt.where(OutboxMessage.kind == kind)
     if since:
         stmt = stmt.where(OutboxMessage.updated_at >= since)
-    if cursor:
-        stmt = stmt.where(after_cursor(OutboxMessage.updated_at, OutboxMessage.id, cursor))
-    rows = list(
-        await s.scalars(
-            stmt.order_by(OutboxMessage.updated_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
-        )
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None)
+    return await pagination.keyset_page(s, stmt, LATEST_FAILED, cursor=cursor or None, limit=limit)
 
 
 async def _dead_row(s: AsyncSession, org_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:
-    row = await s.scalar(
-        select(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.org_id == org_id)
-        .with_for_update()
-    )
-    if row is None:
-        raise MessageNotFound("No such outbox message in this business.")
+    missing = MessageNotFound("No such outbox message in this business.")
+    row = await get_owned(s, OutboxMessage, message_id, org_id, missing=missing, lock=True)
     if row.status != DEAD:
         raise NotDead(f"The message is {row.status}, not dead.")
     return row
@@ -103,11 +87,11 @@ async def discard(
 async def retry_dead(
     s: AsyncSession, org_id: uuid.UUID, *, limit: int, actor: str
 ) -> dict[str, int]:
-    """Replay up to ``limit`` of the org's oldest dead messages (seed 004's bulk retry)."""
+    """Replay up to ``limit`` of the org's oldest dead messages in one go (bulk retry)."""
     rows = list(
         await s.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+            owned(OutboxMessage, org_id)
+            .where(OutboxMessage.status == DEAD)
             .order_by(OutboxMessage.updated_at)
             .limit(limit)
             .with_for_update()
@@ -118,7 +102,7 @@ async def retry_dead(
     left = await s.scalar(
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+        .where(in_org(OutboxMessage, org_id), OutboxMessage.status == DEAD)
     )
     return {"retried": len(rows), "remaining_dead": int(left or 0)}
 
@@ -126,7 +110,7 @@ async def retry_dead(
 async def counts_by_kind(s: AsyncSession, org_id: uuid.UUID) -> dict[str, int]:
     rows = await s.execute(
         select(OutboxMessage.kind, func.count())
-        .where(OutboxMessage.org_id == org_id, OutboxMessage.status == DEAD)
+        .where(in_org(OutboxMessage, org_id), OutboxMessage.status == DEAD)
         .group_by(OutboxMessage.kind)
     )
     return {kind: int(n) for kind, n in rows.all()}

@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from servio.domains.conversations.router import web_chat_turn
 from servio.domains.identity import service as identity
 from servio.domains.identity.models import Org
-from servio.domains.identity.org_config import CHAT_EMBED_ORIGINS
 from servio.platform.http.auth import database
+from servio.web.deps import get_container
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import reader_locale, render
 
@@ -43,7 +43,7 @@ async def _embed_origins(request: Request, org: Org) -> list[str]:
     """The sites the business lets frame its chat (setting ``chat.embed_origins``,
     https origins validated when stored)."""
     async with database(request).unit_of_work(org.id) as s:
-        found = (await identity.org_settings(s, org.id)).get(CHAT_EMBED_ORIGINS)
+        found = (await identity.settings_of(s, org.id)).chat_embed_origins
     return [str(o) for o in found] if isinstance(found, list) else []
 
 
@@ -59,7 +59,7 @@ def _frame_policy(response: Response, embed_origins: list[str]) -> None:
 
 
 def _keep(request: Request, response: Response, session_id: str, slug: str) -> None:
-    deployment = request.app.state.container.settings
+    deployment = get_container(request).settings
     response.set_cookie(
         SESSION_COOKIE,
         session_id,

@@ -1,4 +1,4 @@
-"""The client portal's pages (seed 001): sign in by emailed link, see upcoming and past
+"""The client portal's pages: sign in by emailed link, see upcoming and past
 bookings, cancel or move one while the business's cut-off allows, download my data,
 sign out. Handlers call the portal's services; the rules live there."""
 
@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from servio.domains.identity import service as identity
 from servio.domains.portal import service, signin
-from servio.domains.portal.http import (
+from servio.domains.portal.deps import (
     clear_client_cookies,
     current_client,
     limit_sign_in_requests,

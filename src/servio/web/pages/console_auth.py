@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from servio.domains.identity import accounts, mfa, sessions
-from servio.domains.identity.http import (
+from servio.domains.identity.deps import (
     REFRESH_COOKIE,
     auth_config,
     clear_session_cookies,
@@ -32,6 +32,7 @@ from servio.platform.http.auth import (
 )
 from servio.platform.http.context import ClientInfo
 from servio.platform.security.principal import Principal
+from servio.web.deps import get_container
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import page_redirect, render
 
@@ -81,7 +82,7 @@ def console_member(
     """The signed-in staff member holding ``permissions``; else to the sign-in page."""
 
     async def check(request: Request) -> Principal:
-        authenticator: Authenticator = request.app.state.authenticator
+        authenticator: Authenticator = get_container(request).authenticator
         try:
             principal = await authenticator.authenticate(request)
         except DomainError:

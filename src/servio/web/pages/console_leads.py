@@ -19,7 +19,6 @@ from servio.domains.intake import service as intake
 from servio.platform.dates import parse_sane_date
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
-from servio.platform.pagination import encode_cursor
 from servio.platform.security.principal import Principal
 from servio.web.pages.console_auth import console_member
 from servio.web.pages.rendering import reader_locale, render
@@ -91,19 +90,18 @@ async def _lead_list(
             stmt, filters.source, _day_start(filters.created_from, zone), _day_start(until, zone)
         )
         try:
-            rows = list(await s.scalars(intake.after(stmt, cursor).limit(PAGE_SIZE + 1)))
+            page = await intake.lead_page(s, stmt, cursor, PAGE_SIZE)
         except DomainError:  # a cursor from elsewhere: start again from the newest
-            rows = list(await s.scalars(intake.after(stmt, None).limit(PAGE_SIZE + 1)))
+            page = await intake.lead_page(s, stmt, None, PAGE_SIZE)
         sources = await intake.sources(s, principal.org_id)
-    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     return {
         "principal": principal,
-        "leads": rows,
+        "leads": page.items,
         "filters": filters,
         "sources": sources,
         "statuses": STATUSES,
         "transitions": intake.TRANSITIONS,
-        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+        "next_cursor": page.next_cursor,
         "timezone": org.timezone,
         "locale": reader_locale(request),
         "can_write": "leads:write" in principal.permissions,

@@ -25,6 +25,7 @@ from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
 from servio.platform.security.principal import Principal
+from servio.web.deps import get_container
 from servio.web.pages.console_auth import console_member
 from servio.web.pages.rendering import render
 
@@ -56,7 +57,7 @@ def field_errors(exc: DomainError) -> dict[str, str]:
 
 
 def _price_lists(request: Request) -> catalog.Catalog:
-    found: catalog.Catalog = request.app.state.catalog
+    found: catalog.Catalog = get_container(request).catalog
     return found
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from servio.domains.identity import iam, links
-from servio.domains.identity.http import auth_config
+from servio.domains.identity.deps import auth_config
 from servio.domains.identity.permissions import Role
 from servio.domains.identity.schemas import InviteIn
 from servio.domains.identity.service import get_org

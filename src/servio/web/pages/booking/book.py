@@ -17,6 +17,7 @@ from servio.domains.scheduling import service as scheduling
 from servio.platform.captcha import CaptchaFailed, verify_turnstile
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
+from servio.web.deps import get_container
 from servio.web.pages.booking.context import (
     Business,
     UnknownBusiness,
@@ -44,7 +45,7 @@ def confirmation_path(b: Business, booking_id: object) -> str:
 
 
 async def _captcha(request: Request, b: Business, form: BookingForm) -> None:
-    settings = request.app.state.container.settings
+    settings = get_container(request).settings
     secret = settings.turnstile_secret.get_secret_value() if settings.turnstile_secret else None
     try:
         await verify_turnstile(
@@ -62,10 +63,10 @@ async def _book(
 ) -> tuple[Booking, str | None]:
     """The booking (and its deposit checkout URL, when one is due), through the same
     booking-with-deposit flow as ``POST /v1/bookings``."""
-    state = request.app.state
+    container = get_container(request)
     booked = await flows.book(
         database(request),
-        state.catalog,
+        container.catalog,
         b.org.id,
         bookings.BookingRequest(
             name=who.name,
@@ -78,7 +79,7 @@ async def _book(
             lead_id=None,
             notes=who.notes,
         ),
-        flows.Deposits(state.payment_gateway, state.container.settings.public_url),
+        container.deposits,
         return_path=confirmation_path(b, "{booking_id}"),
     )
     return booked.booking, booked.checkout_url

@@ -36,7 +36,11 @@ NEXT_STEP = {
 
 def _stage(status: str, hold_expires_at: object) -> str:
     """A pending booking either waits for its deposit (a hold) or for the business."""
-    return "PENDING_DEPOSIT" if status == "PENDING" and hold_expires_at else status
+    return (
+        "PENDING_DEPOSIT"
+        if status == bookings.BookingStatus.PENDING and hold_expires_at
+        else status
+    )
 
 
 @router.get("/b/{org_slug}/booking/{booking_id}.ics")
@@ -80,9 +84,11 @@ async def confirmation(org_slug: str, booking_id: uuid.UUID, request: Request) -
         deposit=deposit,
         labels=labels,
         next_step=NEXT_STEP.get(_stage(booking.status, booking.hold_expires_at), ""),
-        gave_up=gave_up and booking.status == "PENDING",
+        gave_up=gave_up and booking.status == bookings.BookingStatus.PENDING,
         pay_url=deposit.checkout_url
-        if deposit and deposit.status == "pending" and booking.status == "PENDING"
+        if deposit
+        and deposit.status == payments.PaymentStatus.PENDING
+        and booking.status == bookings.BookingStatus.PENDING
         else None,
     )
     return render(request, "public/booking_confirmation.html", context)

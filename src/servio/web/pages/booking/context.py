@@ -17,6 +17,7 @@ from servio.domains.identity import service as identity
 from servio.domains.identity.models import Org
 from servio.platform.http.auth import database
 from servio.platform.http.context import client_of
+from servio.web.deps import get_container
 from servio.web.pages.errors import error_page
 from servio.web.pages.rendering import reader_locale
 
@@ -78,7 +79,7 @@ async def load_business(request: Request, slug: str) -> Business:
         raise UnknownBusiness(slug) from exc
     async with db.unit_of_work(org.id) as s:
         settings = await identity.org_settings(s, org.id)
-    deployment = request.app.state.container.settings
+    deployment = get_container(request).settings
     site_key = str(settings.get("turnstile.site_key") or deployment.turnstile_site_key or "")
     return Business(
         org=org,
@@ -96,7 +97,7 @@ async def questions(request: Request, b: Business) -> catalog.EstimateQuestions 
     """The form's questions; None when the business's vertical prices nothing online."""
     async with database(request).unit_of_work(b.org.id) as s:
         try:
-            return await catalog.estimate_questions(s, request.app.state.catalog, b.org.id)
+            return await catalog.estimate_questions(s, get_container(request).catalog, b.org.id)
         except catalog.VerticalNotFound:
             return None
 

@@ -19,6 +19,7 @@ from servio.platform.dates import parse_sane_date
 from servio.platform.db import utcnow
 from servio.platform.errors import DomainError
 from servio.platform.http.auth import database
+from servio.web.deps import get_container
 from servio.web.pages.booking.context import (
     Business,
     UnknownBusiness,
@@ -40,7 +41,7 @@ class FreeTimes:
     problem: str | None = None
 
 
-async def price(request: Request, b: Business, form: BookingForm) -> dict[str, Any] | None:
+async def price(request: Request, b: Business, form: BookingForm) -> catalog.EstimateOut | None:
     """The server's estimate for the answers (the API's ``EstimateOut`` shape); None
     with the errors on the form when the answers cannot be priced."""
     inputs = estimate_inputs(form)
@@ -48,7 +49,7 @@ async def price(request: Request, b: Business, form: BookingForm) -> dict[str, A
         return None
     async with database(request).unit_of_work(b.org.id) as s:
         try:
-            return await catalog.price_inputs(s, request.app.state.catalog, b.org.id, inputs)
+            return await catalog.price_inputs(s, get_container(request).catalog, b.org.id, inputs)
         except DomainError as error:
             form.add_domain_error(error)
             return None
@@ -63,7 +64,7 @@ async def free_times(request: Request, b: Business, form: BookingForm) -> FreeTi
     except ValueError:
         return FreeTimes(None, [], "Pick a day from the calendar.")
     estimate = await price(request, b, form)
-    if estimate is None or estimate["needs_custom_quote"]:
+    if estimate is None or estimate.needs_custom_quote:
         return FreeTimes(day, [], "Times show once the job can be priced online.")
     async with database(request).unit_of_work(b.org.id) as s:
         try:
@@ -72,7 +73,7 @@ async def free_times(request: Request, b: Business, form: BookingForm) -> FreeTi
                 b.org.id,
                 first_day=day,
                 days=1,
-                duration=timedelta(minutes=int(estimate["duration_minutes"])),
+                duration=timedelta(minutes=estimate.duration_minutes),
             )
         except DomainError as error:
             return FreeTimes(day, [], error.detail)
