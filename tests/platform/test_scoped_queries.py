@@ -14,7 +14,6 @@ from sqlalchemy.orm import aliased
 from servio.domains.identity import service
 from servio.domains.identity.models import Membership, OrgSetting, User
 from servio.platform.db import Database
-from servio.platform.db.engine import bind_org
 from servio.platform.db.scoped import get_owned, in_org, owned
 from servio.platform.errors import NotFound
 from servio.platform.outbox.models import OutboxMessage
@@ -123,16 +122,6 @@ async def test_system_scope_sees_every_org(db: Database) -> None:
     await _two_orgs(db)
     async with db.reader(system=True) as s:
         assert await s.scalar(select(func.count()).select_from(OrgSetting)) == 3
-
-
-async def test_binding_an_org_mid_session_scopes_the_next_query(db: Database) -> None:
-    _a, b = await _two_orgs(db)
-    async with db.unit_of_work(system=True) as s:
-        assert await s.scalar(select(func.count()).select_from(OrgSetting)) == 3
-    async with db.unit_of_work() as s:
-        await bind_org(s, b)
-        keys = set((await s.scalars(select(OrgSetting.key))).all())
-    assert keys == {"tax.rate_bps", "secret.of_b"}
 
 
 async def test_owned_and_in_org_keep_a_query_inside_the_org(db: Database) -> None:

@@ -12,7 +12,6 @@ from sqlalchemy.exc import DBAPIError
 from servio.domains.identity import service
 from servio.domains.identity.models import OrgSetting
 from servio.platform.db import Database
-from servio.platform.db.engine import bind_org
 from tests.support.orgs import add_org
 
 pytestmark = pytest.mark.postgres
@@ -69,14 +68,6 @@ async def test_updates_and_deletes_never_reach_another_org(pg_db: Database) -> N
         assert deleted.rowcount == 1  # type: ignore[attr-defined]
     async with pg_db.unit_of_work(b) as session:
         assert await session.scalar(select(func.count()).select_from(OrgSetting)) == 2
-
-
-async def test_binding_an_org_mid_transaction_applies_at_once(pg_db: Database) -> None:
-    _a, b = await _two_orgs(pg_db)
-    async with pg_db.unit_of_work() as session:
-        assert (await session.scalars(select(OrgSetting))).all() == []
-        await bind_org(session, b)
-        assert {r.org_id for r in (await session.scalars(select(OrgSetting))).all()} == {b}
 
 
 async def test_tenant_setting_does_not_leak_to_the_next_transaction(pg_db: Database) -> None:

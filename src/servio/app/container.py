@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from servio.app.domains import manifests
 from servio.app.stripe import payment_gateway
 from servio.app.whatsapp import whatsapp_config
-from servio.domains.bookings.flows import Deposits
+from servio.domains.bookings.flows import BookingDeposits, Deposits
 from servio.domains.catalog.service import Catalog
 from servio.domains.conversations.deposits import Checkout
 from servio.domains.identity import service as identity_service
@@ -21,6 +21,7 @@ from servio.domains.identity.authn import IdentityAuthenticator
 from servio.domains.identity.config import AuthConfig
 from servio.domains.messaging.handlers import WhatsAppConfig
 from servio.domains.payments.gateway import PaymentGateway
+from servio.domains.payments.holder import DepositHolder
 from servio.domains.portal.config import PortalConfig
 from servio.domains.webhooks.config import WebhooksConfig
 from servio.platform.clock import Clock, current_clock, pin_clock
@@ -72,6 +73,11 @@ class Container:
     def deposits(self) -> Deposits:
         """How a booking's deposit checkout is opened on this deployment."""
         return Deposits(self.gateway, self.settings.public_url)
+
+    @property
+    def deposit_holder(self) -> DepositHolder:
+        """The bookings side of a deposit, for the payments webhook and pages."""
+        return BookingDeposits(self.deposits)
 
     @property
     def checkout(self) -> Checkout:

@@ -29,7 +29,7 @@ def whatsapp_config(
             http,
         )
     return WhatsAppConfig(
-        graph=graph,
+        sender=graph,
         var_dir=settings.var_dir,
         dry_run=settings.whatsapp_dry_run,
         pilot_numbers=frozenset(e164(n) for n in settings.whatsapp_pilot_numbers if n.strip()),

@@ -5,35 +5,19 @@ point it at a local fake that speaks the same protocol."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from servio.domains.messaging.sender import Media as Media
+from servio.domains.messaging.sender import SendFailed
 from servio.platform.outbox.http import HttpClients
 
 MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for images is 5 MB
 
 
-class GraphError(Exception):
+class GraphError(SendFailed):
     """The Graph API answered with an error (``status`` 0: no answer at all)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"WhatsApp answered {status}: {message}" if status else message)
-        self.status = status
-        self.message = message
-
-    @property
-    def retryable(self) -> bool:
-        """Worth another attempt later: no answer, throttled (429) or a server error."""
-        return self.status == 0 or self.status == 429 or self.status >= 500
-
-
-@dataclass(frozen=True)
-class Media:
-    url: str
-    mime_type: str
-    sha256: str | None
 
 
 def _error_message(status: int, text: str) -> str:
@@ -49,7 +33,8 @@ def _error_message(status: int, text: str) -> str:
 
 
 class GraphClient:
-    """Calls with the deployment's access token (bearer) over pooled connections."""
+    """A ``messaging.sender.WhatsAppSender``: calls with the deployment's access token
+    (bearer) over pooled connections."""
 
     def __init__(self, base_url: str, access_token: str, http: HttpClients) -> None:
         self.base_url = base_url.rstrip("/")

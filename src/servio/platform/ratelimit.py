@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -24,9 +24,6 @@ from redis.asyncio import ConnectionPool
 
 from servio.platform.errors import DomainError
 from servio.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from servio.platform.config import Settings
 
 STORE_TIMEOUT_SECONDS = 0.25
 STORE_COOLDOWN_SECONDS = 5.0
@@ -45,6 +42,18 @@ def parse_rate(rate: str) -> RateLimitItem:
             f"{rate!r} is not one rate such as '20/minute', '10/60 seconds' or '600 per hour'"
         )
     return items[0]
+
+
+class LimiterSettings(Protocol):
+    """The settings a limiter is built from (``config.Settings`` has them; this module
+    does not import the settings, which validate their rates with ``parse_rate``)."""
+
+    @property
+    def redis_url(self) -> str | None: ...
+    @property
+    def rate_limit_key_prefix(self) -> str: ...
+    @property
+    def rate_limit_enabled(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +177,7 @@ class RateLimiter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, on_store_error: Callable[[], object] | None = None
+        cls, settings: LimiterSettings, *, on_store_error: Callable[[], object] | None = None
     ) -> RateLimiter:
         """Redis when ``SERVIO_REDIS_URL`` is set (shared by every replica), else memory."""
         if not settings.redis_url:

@@ -9,16 +9,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.app.container import Container
-from servio.platform.config import Settings
 
 
 def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
-
-
-def get_settings(request: Request) -> Settings:
-    return get_container(request).settings
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -30,5 +25,4 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 AppContainer = Annotated[Container, Depends(get_container)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]

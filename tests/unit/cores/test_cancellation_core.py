@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.pool import StaticPool
 
 import servio.app.models  # noqa: F401  (every table, so the foreign keys resolve)
-from servio.domains.bookings.cancellation import DEPOSIT_REFUND, Terms, settle, terms
+from servio.domains.bookings.cancellation import Terms, settle, terms
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity.models import OrgSetting
+from servio.domains.payments.service import REFUND
 from servio.platform.outbox.models import OutboxMessage
 
 START = datetime(2027, 6, 2, 16, tzinfo=UTC)
@@ -110,7 +111,7 @@ async def test_a_paid_deposit_cancelled_in_time_is_refunded_through_the_outbox(
     assert b.refund_cents == 50_00
     assert await refunds(session) == [
         (
-            DEPOSIT_REFUND,
+            REFUND,
             {"booking_id": str(b.id), "amount_cents": 50_00},
             f"payments.refund:{b.id}",
             ORG,

@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings.models import Booking, BookingEvent
 from servio.domains.identity import service as identity
-from servio.platform import outbox
-
-DEPOSIT_REFUND = "payments.refund"
+from servio.domains.payments import service as payments
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,5 @@ async def settle(
     )
     b.refund_cents = found.refund_cents
     if found.refund_cents:
-        await outbox.add(
-            s,
-            kind=DEPOSIT_REFUND,
-            payload={"booking_id": str(b.id), "amount_cents": found.refund_cents},
-            dedupe_key=f"{DEPOSIT_REFUND}:{b.id}",
-            org_id=b.org_id,
-        )
+        await payments.queue_refund(s, b.org_id, b.id, found.refund_cents)
     return {"refund_cents": found.refund_cents, "refund_rule": found.rule}

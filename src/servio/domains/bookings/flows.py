@@ -9,13 +9,20 @@ the booking page, a WhatsApp conversation), with no network call inside a transa
 
 When the provider cannot be reached the booking stays a PENDING hold that expires by
 itself (the hold expiry job), nothing half-written; sending the same booking again
-while it holds resumes it, and the same key gets the checkout then."""
+while it holds resumes it, and the same key gets the checkout then.
+
+And the way back: ``apply_provider_event`` applies a provider's event to its payment
+(payments) and then to its booking (bookings, which keeps its slot through
+scheduling); ``BookingDeposits`` is what the payments webhook and pages are handed
+for that (payments never import bookings)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servio.domains.bookings import service as bookings
 from servio.domains.bookings.models import Booking, BookingStatus
 from servio.domains.catalog import service as catalog
+from servio.domains.identity import service as identity
 from servio.domains.payments import service as payments
 from servio.platform.db import Database, utcnow
 
@@ -185,3 +193,73 @@ async def _unfinished(
         ):
             return b, payment
     return None
+
+
+async def apply_provider_event(s: AsyncSession, event: dict[str, Any]) -> str:
+    """Apply one verified provider event: to its payment first, then, when the deposit
+    was paid or lapsed, to its booking; a deposit paid for a time that is gone is
+    given back. Returns what it did."""
+    applied = await payments.apply_event(s, event)
+    p = applied.payment
+    if p is None:
+        return applied.outcome
+    if applied.outcome == payments.DEPOSIT_LAPSED:
+        return await bookings.deposit_lapsed(s, p.org_id, p.booking_id, p.status)
+    outcome = await bookings.deposit_paid(s, p.org_id, p.booking_id)
+    if outcome == "needs_refund":
+        await payments.refund_unbooked(s, p)
+    return outcome
+
+
+async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
+    """What the customer sees back from the checkout: the booking's reference, status
+    and time in the business's zone (no contact details). None when unknown."""
+    p = await payments.any_deposit(s, booking_id)
+    if p is None:
+        return None
+    b = await bookings.get(s, p.org_id, booking_id)
+    org = await identity.get_org(s, p.org_id)
+    return {
+        "business": org.name,
+        "reference": str(b.id)[:8].upper(),
+        "status": b.status,
+        "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
+        "payment": p.status,
+        "checkout_url": (p.checkout_url or "")
+        if p.status == payments.PaymentStatus.PENDING and b.status == bookings.BookingStatus.PENDING
+        else "",
+    }
+
+
+async def open_unopened_checkout(
+    db: Database, booking_id: uuid.UUID, deposits: Deposits
+) -> str | None:
+    """The checkout of a booking still PENDING whose deposit is pending with no checkout
+    yet (the provider failed when it was booked), asked of the provider now. None when
+    there is none to open."""
+    async with db.unit_of_work(system=True) as s:
+        p = await payments.unopened_deposit(s, booking_id)
+        b = await bookings.get(s, p.org_id, booking_id) if p is not None else None
+    if p is None or b is None or b.status != bookings.BookingStatus.PENDING:
+        return None
+    return await open_checkout(db, p.org_id, booking_id, deposits)
+
+
+@dataclass(frozen=True)
+class BookingDeposits:
+    """The bookings side of a deposit, as the payments webhook and pages need it
+    (``payments.holder.DepositHolder``), on a deployment taking deposits as
+    ``deposits`` says."""
+
+    deposits: Deposits
+
+    async def apply_provider_event(self, s: AsyncSession, event: dict[str, Any]) -> str:
+        return await apply_provider_event(s, event)
+
+    async def checkout_return(
+        self, s: AsyncSession, booking_id: uuid.UUID
+    ) -> dict[str, str] | None:
+        return await checkout_return(s, booking_id)
+
+    async def open_unopened_checkout(self, db: Database, booking_id: uuid.UUID) -> str | None:
+        return await open_unopened_checkout(db, booking_id, self.deposits)

@@ -154,6 +154,7 @@ async def _booking(
             first_time_client=True,
         ),
     )
+    booking_id = uuid.uuid4()
     reservation = await scheduling.reserve(
         s,
         d.org_id,
@@ -161,10 +162,13 @@ async def _booking(
         start=start,
         duration=duration,
         kind="booking",
+        ref_id=booking_id,
         now=start - timedelta(days=PAST_DAYS),
     )
-    reservation.active = status != BookingStatus.CANCELLED
+    if status == BookingStatus.CANCELLED:
+        await scheduling.set_reservation(s, reservation.id, active=False)
     b = Booking(
+        id=booking_id,
         org_id=d.org_id,
         lead_id=lead.id,
         resource_id=resource_id,
@@ -193,7 +197,6 @@ async def _booking(
     )
     s.add(b)
     await s.flush()
-    reservation.ref_id = b.id
     s.add(BookingEvent(org_id=d.org_id, booking_id=b.id, kind="created", actor="demo"))
     return b
 

@@ -10,12 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.bookings import cancellation, emails
-from servio.domains.bookings import flows as flows  # the booking with its deposit
-from servio.domains.bookings.cancellation import DEPOSIT_REFUND as DEPOSIT_REFUND
 from servio.domains.bookings.deposit import BookingFacts, DepositDecision, decide
 from servio.domains.bookings.invites import Method, invitation
 from servio.domains.bookings.models import Booking as Booking  # re-exported for other domains
@@ -191,6 +189,7 @@ async def create(
             ),
         )
     hold_until = now + timedelta(minutes=settings.hold_minutes) if decision.required else None
+    booking_id = uuid.uuid4()
     reservation = await scheduling.reserve(
         s,
         org_id,
@@ -198,10 +197,12 @@ async def create(
         start=req.start,
         duration=duration,
         kind="hold" if decision.required else "booking",
+        ref_id=booking_id,
         expires_at=hold_until,
         now=now,
     )
     booking = Booking(
+        id=booking_id,
         org_id=org_id,
         lead_id=req.lead_id,
         resource_id=resource_id,
@@ -223,7 +224,6 @@ async def create(
     )
     s.add(booking)
     await s.flush()
-    reservation.ref_id = booking.id
     notes = {"notes": req.notes} if req.notes else {}
     await record_event(
         s, booking, "created", "customer", deposit_reasons=list(decision.reasons), **notes
@@ -259,15 +259,7 @@ async def get(
 async def _reservation_active(
     s: AsyncSession, b: Booking, active: bool, kind: str | None = None
 ) -> None:
-    values: dict[str, Any] = {"active": active}
-    if kind:
-        values |= {"kind": kind, "expires_at": None}
-    await s.execute(
-        update(scheduling.Reservation)
-        .where(scheduling.Reservation.id == b.reservation_id)
-        .values(**values),
-        execution_options={"synchronize_session": False},
-    )
+    await scheduling.set_reservation(s, b.reservation_id, active=active, kind=kind)
 
 
 async def apply(
@@ -346,10 +338,10 @@ async def reschedule(
         start=start,
         duration=duration,
         kind="hold" if b.hold_expires_at else "booking",
+        ref_id=b.id,
         expires_at=b.hold_expires_at,
         now=now,
     )
-    fresh.ref_id = b.id
     old = b.starts_at
     b.reservation_id, b.starts_at, b.ends_at = (
         fresh.id,
@@ -451,13 +443,14 @@ async def deposit_paid(
                 start=b.starts_at,
                 duration=b.ends_at - b.starts_at,
                 kind="booking",
+                ref_id=b.id,
                 now=now - timedelta(days=3650),
             )
         except scheduling.SlotTaken:
             _move(b, BookingStatus.EXPIRED, now)
             await record_event(s, b, "payment_after_expiry", actor, outcome="needs_refund")
             return "needs_refund"
-        fresh.ref_id, b.reservation_id = b.id, fresh.id
+        b.reservation_id = fresh.id
         outcome = "rebooked"
     else:
         await _reservation_active(s, b, True, kind="booking")

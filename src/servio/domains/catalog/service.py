@@ -31,7 +31,10 @@ class VerticalNotFound(NotFound):
     title = "The business's vertical has no price list"
 
 
-def _read_all(extra_dir: Path | None) -> dict[str, dict[str, Any]]:
+def vertical_files(extra_dir: Path | None = None) -> dict[str, str]:
+    """The text of every vertical file by file name: the packaged ones, then those of
+    ``extra_dir`` (a deployment's own, replacing a packaged file of the same name).
+    The one reader of vertical files: the price lists and the conversations."""
     texts = {
         entry.name: entry.read_text("utf-8")
         for entry in resources.files("servio.verticals").iterdir()
@@ -39,8 +42,12 @@ def _read_all(extra_dir: Path | None) -> dict[str, dict[str, Any]]:
     }
     if extra_dir is not None:
         texts |= {p.name: p.read_text("utf-8") for p in sorted(extra_dir.glob("*.toml"))}
+    return texts
+
+
+def _read_all(extra_dir: Path | None) -> dict[str, dict[str, Any]]:
     raw: dict[str, dict[str, Any]] = {}
-    for name, text in texts.items():
+    for name, text in vertical_files(extra_dir).items():
         data = load_text(text)
         if "pricing" not in data:
             continue  # a vertical without a price list (its conversation prices nothing)
@@ -87,6 +94,22 @@ class Catalog:
         if key not in self._parsed:
             self._parsed[key] = parse(raw, pricing)
         return self._parsed[key]
+
+    def check_overrides(self, name: str, overrides: dict[str, Any]) -> identity.PriceListCheck:
+        """What the org settings' overrides make of the vertical's price list (the org
+        settings check their changes with it)."""
+        try:
+            found = self.vertical(name, overrides)
+        except VerticalNotFound as exc:
+            return identity.PriceListCheck(missing=exc.detail)
+        except InvalidPricing as exc:
+            errors = exc.extra.get("errors") or [{"field": "", "message": exc.detail}]
+            return identity.PriceListCheck(errors=tuple(errors))
+        pricing = found.pricing.model_dump(mode="json")
+        return identity.PriceListCheck(
+            deposit=found.deposit.model_dump(mode="json"),
+            pricing={k: v for k, v in pricing.items() if not isinstance(v, dict | list)},
+        )
 
 
 class UnsupportedCurrency(DomainError):

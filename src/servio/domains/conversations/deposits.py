@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servio.domains.bookings import flows as booking_flows
 from servio.domains.bookings import service as bookings
 from servio.domains.catalog import service as catalog
 from servio.domains.conversations import machine, offers
@@ -57,8 +58,8 @@ class Checkout:
     public_url: str
 
     @property
-    def deposits(self) -> bookings.flows.Deposits:
-        return bookings.flows.Deposits(self.gateway, self.public_url)
+    def deposits(self) -> booking_flows.Deposits:
+        return booking_flows.Deposits(self.gateway, self.public_url)
 
 
 async def open_deposit(
@@ -77,7 +78,7 @@ async def open_deposit(
     if not isinstance(slot, dict) or row.booking_id is not None:
         return deposit
     start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
-    booking = await bookings.flows.hold(
+    booking = await booking_flows.hold(
         s,
         checkout.prices,
         org_id,
@@ -114,7 +115,7 @@ async def with_checkout(
             try:
                 url = None
                 if checkout is not None:
-                    url = await bookings.flows.open_checkout(
+                    url = await booking_flows.open_checkout(
                         db, org_id, action.booking_id, checkout.deposits
                     )
             except (payments.GatewayUnavailable, payments.GatewayRefused) as exc:

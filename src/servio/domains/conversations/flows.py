@@ -11,12 +11,12 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from servio.domains.catalog import service as catalog
 from servio.platform.errors import DomainError, NotFound
 
 QuestionType = Literal["text", "choice", "number", "money", "date_window", "yes_no", "image"]
@@ -190,15 +190,8 @@ def parse_text(text: str, source: str = "vertical") -> Flow | None:
 
 def read_flows(extra_dir: Path | None = None) -> dict[str, Flow]:
     """Every vertical's flow by vertical name; any bad file refuses the whole set."""
-    texts = {
-        entry.name: entry.read_text("utf-8")
-        for entry in resources.files("servio.verticals").iterdir()
-        if entry.name.endswith(".toml")
-    }
-    if extra_dir is not None:
-        texts |= {p.name: p.read_text("utf-8") for p in sorted(extra_dir.glob("*.toml"))}
     flows = {}
-    for name, text in sorted(texts.items()):
+    for name, text in sorted(catalog.vertical_files(extra_dir).items()):
         flow = parse_text(text, name)
         if flow is not None:
             flows[flow.vertical] = flow

@@ -29,6 +29,8 @@ class IdentityServices(Protocol):
     def db(self) -> Database: ...
     @property
     def auth_config(self) -> AuthConfig: ...
+    @property
+    def catalog(self) -> service.PriceLists: ...
 
 
 def auth_config(request: Request) -> AuthConfig:
@@ -52,9 +54,15 @@ def public_orgs(request: Request) -> PublicOrgs:
     return PublicOrgs(services.db, services.settings.default_org)
 
 
+def price_lists(request: Request) -> service.PriceLists:
+    """The price lists org settings are checked against (the catalog)."""
+    return cast(IdentityServices, provided(request)).catalog
+
+
 Config = Annotated[AuthConfig, Depends(auth_config)]
 Db = Annotated[Database, Depends(database)]
 PublicOrg = Annotated[PublicOrgs, Depends(public_orgs)]
+PriceLists = Annotated[service.PriceLists, Depends(price_lists)]
 
 
 def set_session_cookies(response: Response, config: AuthConfig, pair: sessions.TokenPair) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.domains.identity.models import LoginThrottle
 from servio.platform.db import Database, utcnow
+from servio.platform.db.conflicts import conflict_insert
 from servio.platform.errors import DomainError
 
 WINDOW = timedelta(minutes=15)
@@ -60,9 +59,8 @@ async def check(db: Database, email: str, ip: str | None) -> None:
 
 
 async def _fail_one(s: AsyncSession, key: str, limit: int, now: datetime) -> None:
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     await s.execute(
-        insert(LoginThrottle)
+        conflict_insert(s, LoginThrottle)
         .values(key=key, failures=0, window_started_at=now, lock_level=0)
         .on_conflict_do_nothing()
     )

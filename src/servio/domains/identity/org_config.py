@@ -16,7 +16,6 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.catalog import service as catalog
 from servio.domains.identity import service as identity
 from servio.domains.identity.org_settings import CHAT_EMBED_ORIGINS as CHAT_EMBED_ORIGINS
 from servio.domains.identity.org_settings import OrgSettings
@@ -148,21 +147,19 @@ def _checked(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_price_list(
-    price_lists: catalog.Catalog, vertical: str, merged: dict[str, Any], changed: set[str]
+    price_lists: identity.PriceLists, vertical: str, merged: dict[str, Any], changed: set[str]
 ) -> None:
     """The overrides together must still make a valid price list for the org's vertical."""
     overrides = {k: v for k, v in merged.items() if k.startswith(OVERRIDE_PREFIXES)}
-    try:
-        price_lists.vertical(vertical, overrides)
-    except catalog.VerticalNotFound as exc:
-        raise _problem([{"field": k, "message": exc.detail} for k in sorted(changed)]) from exc
-    except catalog.InvalidPricing as exc:
-        found = exc.extra.get("errors") or [{"field": "", "message": exc.detail}]
-        errors = []
-        for e in found:
-            field = e["field"] if e["field"] in changed else _closest(e["field"], changed)
-            errors.append({"field": field, "message": e["message"]})
-        raise _problem(errors) from exc
+    found = price_lists.check_overrides(vertical, overrides)
+    if found.missing is not None:
+        raise _problem([{"field": k, "message": found.missing} for k in sorted(changed)])
+    errors = []
+    for e in found.errors:
+        field = e["field"] if e["field"] in changed else _closest(e["field"], changed)
+        errors.append({"field": field, "message": e["message"]})
+    if errors:
+        raise _problem(errors)
 
 
 def _closest(field: str, changed: set[str]) -> str:
@@ -172,7 +169,7 @@ def _closest(field: str, changed: set[str]) -> str:
 
 
 async def read_config(
-    s: AsyncSession, price_lists: catalog.Catalog, org_id: uuid.UUID
+    s: AsyncSession, price_lists: identity.PriceLists, org_id: uuid.UUID
 ) -> OrgConfig:
     """Every known setting's value for the org, stored or default."""
     org = await identity.get_org(s, org_id)
@@ -180,17 +177,8 @@ async def read_config(
     values = {key: stored.get(key, known.default) for key, known in KNOWN.items()}
     values[TIMEZONE] = org.timezone
     overrides = {k: v for k, v in stored.items() if k.startswith(OVERRIDE_PREFIXES)}
-    try:
-        found = price_lists.vertical(org.vertical, stored)
-    except (catalog.VerticalNotFound, catalog.InvalidPricing):
-        deposit, pricing = None, {}
-    else:
-        deposit = found.deposit.model_dump(mode="json")
-        pricing = {
-            k: v
-            for k, v in found.pricing.model_dump(mode="json").items()
-            if not isinstance(v, dict | list)
-        }
+    found = price_lists.check_overrides(org.vertical, stored)
+    deposit, pricing = (found.deposit, found.pricing) if found.valid else (None, {})
     keys = frozenset(k for k in stored if k in KNOWN or k in overrides) | {TIMEZONE}
     return OrgConfig(
         values=values, stored=keys, overrides=overrides, deposit=deposit, pricing=pricing
@@ -199,7 +187,7 @@ async def read_config(
 
 async def change_settings(
     s: AsyncSession,
-    price_lists: catalog.Catalog,
+    price_lists: identity.PriceLists,
     principal: Principal,
     changes: dict[str, Any],
     *,

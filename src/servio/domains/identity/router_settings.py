@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from servio.domains.catalog.deps import Prices
 from servio.domains.identity import org_config
+from servio.domains.identity.deps import PriceLists
 from servio.domains.identity.schemas import SettingsOut
 from servio.platform.http.auth import OrgSession, require
 from servio.platform.http.context import ClientInfo
@@ -18,9 +18,6 @@ from servio.platform.security.principal import Principal
 
 router = APIRouter(tags=["settings"], route_class=JsonRoute)
 Reader = Annotated[Principal, Depends(require("settings:manage"))]
-
-
-PriceLists = Prices
 
 
 SETTINGS_EXAMPLE = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
@@ -19,6 +20,28 @@ from servio.platform.email import Branding, Look, Vertical
 from servio.platform.errors import DomainError, NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class PriceListCheck:
+    """What an org's pricing and deposit overrides make of its vertical's price list:
+    the deposit policy and the scalar prices in force, or why they make none."""
+
+    deposit: dict[str, Any] | None = None
+    pricing: dict[str, Any] = field(default_factory=dict)
+    missing: str | None = None  # the vertical has no price list: why
+    errors: tuple[dict[str, str], ...] = ()  # each override that breaks the list: why
+
+    @property
+    def valid(self) -> bool:
+        return self.missing is None and not self.errors
+
+
+class PriceLists(Protocol):
+    """The price lists the org settings are checked against (the catalog implements
+    it; identity never imports the catalog)."""
+
+    def check_overrides(self, vertical: str, overrides: dict[str, Any]) -> PriceListCheck: ...
 
 
 class InvalidOrg(DomainError):

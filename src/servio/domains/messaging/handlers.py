@@ -1,6 +1,7 @@
-"""Outbox handlers of WhatsApp: ``whatsapp.send`` (a queued message, through the Graph
-API, as free text inside the 24 h window and as the org's approved template outside
-it) and ``whatsapp.media`` (download an inbound image into ``<var>/media``)."""
+"""Outbox handlers of WhatsApp: ``whatsapp.send`` (a queued message, through WhatsApp's
+API (``sender.WhatsAppSender``), as free text inside the 24 h window and as the org's
+approved template outside it) and ``whatsapp.media`` (download an inbound image into
+``<var>/media``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from servio.domains.messaging import service, whatsapp
 from servio.domains.messaging.models import ChannelMessage
-from servio.integrations.whatsapp_graph import GraphClient, GraphError
+from servio.domains.messaging.sender import SendFailed, WhatsAppSender
 from servio.platform.db import Database, utcnow
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure, Skipped
 
@@ -23,7 +24,7 @@ PROVIDER = "whatsapp"
 
 @dataclass(frozen=True)
 class WhatsAppConfig:
-    graph: GraphClient | None
+    sender: WhatsAppSender | None  # None: WhatsApp is not configured
     var_dir: Path
     dry_run: bool = False
     pilot_numbers: frozenset[str] = frozenset()
@@ -129,11 +130,11 @@ class WhatsAppTasks:
                 org_id, message_id, "dry_run", payload=_with(body, delivery), **sent_as
             )
             return
-        if self.config.graph is None:
+        if self.config.sender is None:
             raise PermanentFailure("WhatsApp is not configured (SERVIO_WHATSAPP_ACCESS_TOKEN)")
         try:
-            wamid = await self.config.graph.send_message(sender, body)
-        except GraphError as exc:
+            wamid = await self.config.sender.send_message(sender, body)
+        except SendFailed as exc:
             if exc.retryable:
                 raise  # the outbox retries with backoff behind the whatsapp circuit
             await self._finish(org_id, message_id, "failed", error=exc.message)
@@ -154,12 +155,12 @@ class WhatsAppTasks:
         media_id = str((delivery.payload or {}).get("media_id") or "")
         if org_id is None or not media_id:
             raise PermanentFailure("a whatsapp.media message needs an org and a media id")
-        if self.config.graph is None:
+        if self.config.sender is None:
             raise PermanentFailure("WhatsApp is not configured (SERVIO_WHATSAPP_ACCESS_TOKEN)")
         try:
-            media = await self.config.graph.media(media_id)
-            data = await self.config.graph.download(media.url)
-        except GraphError as exc:
+            media = await self.config.sender.media(media_id)
+            data = await self.config.sender.download(media.url)
+        except SendFailed as exc:
             if exc.retryable:
                 raise
             raise PermanentFailure(exc.message) from exc

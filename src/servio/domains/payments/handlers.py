@@ -7,14 +7,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from servio.domains.bookings import service as bookings
+from servio.domains.payments import service
 from servio.domains.payments.gateway import PaymentGateway
 from servio.domains.payments.models import Payment
 from servio.platform.db import Database
 from servio.platform.db.scoped import owned
 from servio.platform.outbox import Delivery, OutboxRegistry, PermanentFailure, Skipped
 
-REFUND = bookings.DEPOSIT_REFUND
+REFUND = service.REFUND
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from servio.domains.bookings import deps as booking_deps
-from servio.domains.bookings import service as bookings
-from servio.domains.payments import service
+from servio.domains.payments import deps
 from servio.domains.payments.gateway import GatewayRefused, GatewayUnavailable
 from servio.platform.http.auth import database
 from servio.platform.http.templates import PageTemplates
@@ -34,7 +32,7 @@ MESSAGES = {
 
 async def _page(request: Request, booking_id: uuid.UUID, cancelled: bool) -> HTMLResponse:
     async with database(request).unit_of_work(system=True) as s:
-        info = await service.checkout_return(s, booking_id)
+        info = await deps.holder(request).checkout_return(s, booking_id)
     if info is None:
         notice = {"title": "Booking not found", "message": "We do not know this booking."}
         return PAGES.render("plain_page.html", notice, status_code=404)
@@ -67,14 +65,13 @@ async def pay(booking_id: uuid.UUID, request: Request) -> HTMLResponse | Redirec
     due (asked of the provider now when it could not be at booking time), else the page
     that says where the booking stands."""
     db = database(request)
+    holder = deps.holder(request)
     async with db.unit_of_work(system=True) as s:
-        info = await service.checkout_return(s, booking_id)
-        unopened = await service.unopened_deposit(s, booking_id)
+        info = await holder.checkout_return(s, booking_id)
     url = info["checkout_url"] if info is not None else ""
-    if not url and unopened is not None:
-        deposits = booking_deps.deposits(request)
+    if not url:
         try:
-            url = await bookings.flows.open_checkout(db, unopened, booking_id, deposits) or ""
+            url = await holder.open_unopened_checkout(db, booking_id) or ""
         except (GatewayUnavailable, GatewayRefused):
             return _provider_down()
     if url:

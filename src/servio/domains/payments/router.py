@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from servio.domains.payments import deps, service
+from servio.domains.payments import deps
 from servio.domains.payments.gateway import InvalidSignature, PaymentGateway
 from servio.platform.http.auth import database
 from servio.platform.http.problems import problem_responses
@@ -35,7 +35,7 @@ async def _receive(request: Request) -> dict[str, Any]:
         )
         if not new:
             return {"received": True, "duplicate": True}
-        outcome = await service.apply_event(s, event)
+        outcome = await deps.holder(request).apply_provider_event(s, event)
         await mark_processed(s, row, outcome)
     return {"received": True, "outcome": outcome}
 

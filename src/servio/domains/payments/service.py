@@ -1,28 +1,29 @@
-"""Deposits: a checkout with the provider per booking, and the provider's events
-applied once each, in any order, never moving a booking backwards."""
+"""Deposits: a checkout with the provider per booking, the provider's events applied
+once each to their payment, in any order, and refunds queued for the provider.
+
+What a payment means for its booking is the bookings flows' business
+(``bookings.flows.apply_provider_event``): payments never import bookings."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servio.domains.bookings import service as bookings
-from servio.domains.identity import service as identity
 from servio.domains.payments.gateway import Checkout
 from servio.domains.payments.gateway import GatewayRefused as GatewayRefused
 from servio.domains.payments.gateway import GatewayUnavailable as GatewayUnavailable
 from servio.domains.payments.gateway import PaymentGateway as PaymentGateway
+from servio.domains.payments.holder import DepositHolder as DepositHolder
 from servio.domains.payments.models import LedgerEntry
 from servio.domains.payments.models import Payment as Payment  # re-exported for other domains
 from servio.domains.payments.models import PaymentStatus as PaymentStatus
 from servio.platform import outbox
 from servio.platform.db import utcnow
+from servio.platform.db.conflicts import conflict_insert
 from servio.platform.db.scoped import owned
 
 
@@ -91,9 +92,8 @@ async def _payment(s: AsyncSession, **where: Any) -> Payment | None:
 
 
 async def _ledger(s: AsyncSession, p: Payment, kind: str, amount: int, ref: str) -> None:
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     await s.execute(
-        insert(LedgerEntry)
+        conflict_insert(s, LedgerEntry)
         .values(
             id=uuid.uuid4(),
             org_id=p.org_id,
@@ -108,34 +108,61 @@ async def _ledger(s: AsyncSession, p: Payment, kind: str, amount: int, ref: str)
     )
 
 
-async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
+# What ``apply_event`` reports when the payment's booking has to follow: the deposit
+# was paid, or its checkout expired or failed without a payment.
+DEPOSIT_PAID = "deposit-paid"
+DEPOSIT_LAPSED = "deposit-lapsed"
+# Outbox message: return a booking's deposit through the provider (``tasks.Refunds``).
+# Payload: booking_id, amount_cents. Once per booking (its dedupe key).
+REFUND = "payments.refund"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one provider event did: ``outcome`` and, when its booking has to follow
+    (``DEPOSIT_PAID`` or ``DEPOSIT_LAPSED``), the payment."""
+
+    outcome: str
+    payment: Payment | None = None
+
+
+async def queue_refund(
+    s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID, amount_cents: int
+) -> None:
+    """Queue the refund of a booking's deposit for the provider (once per booking)."""
+    await outbox.add(
+        s,
+        kind=REFUND,
+        payload={"booking_id": str(booking_id), "amount_cents": amount_cents},
+        dedupe_key=f"{REFUND}:{booking_id}",
+        org_id=org_id,
+    )
+
+
+async def refund_unbooked(s: AsyncSession, p: Payment) -> None:
+    """The deposit was paid for a time that is gone: mark it and give it back."""
+    p.needs_refund = True
+    await queue_refund(s, p.org_id, p.booking_id, p.amount_cents)
+
+
+async def _session_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> Applied:
     p = await _payment(s, checkout_session_id=obj.get("id"))
     if p is None:
-        return "unknown-session"
+        return Applied("unknown-session")
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
-            return "awaiting-payment"
+            return Applied("awaiting-payment")
         if p.status == PaymentStatus.PAID:
-            return "duplicate"
+            return Applied("duplicate")
         p.status, p.payment_intent_id = PaymentStatus.PAID, obj.get("payment_intent")
         p.updated_at = utcnow()
         await _ledger(s, p, "charge", p.amount_cents, f"charge:{obj.get('id')}")
-        outcome = await bookings.deposit_paid(s, p.org_id, p.booking_id)
-        p.needs_refund = outcome == "needs_refund"
-        if p.needs_refund:  # paid for a time that is gone: give it back
-            await outbox.add(
-                s,
-                kind=bookings.DEPOSIT_REFUND,
-                payload={"booking_id": str(p.booking_id), "amount_cents": p.amount_cents},
-                dedupe_key=f"{bookings.DEPOSIT_REFUND}:{p.booking_id}",
-                org_id=p.org_id,
-            )
-        return outcome
+        return Applied(DEPOSIT_PAID, p)
     if p.status != PaymentStatus.PENDING:
-        return "ignored"  # a late expiry never undoes a payment
+        return Applied("ignored")  # a late expiry never undoes a payment
     lapsed = PaymentStatus.EXPIRED if kind.endswith("expired") else PaymentStatus.FAILED
     p.status, p.updated_at = lapsed, utcnow()
-    return await bookings.deposit_lapsed(s, p.org_id, p.booking_id, p.status)
+    return Applied(DEPOSIT_LAPSED, p)
 
 
 async def _charge_event(s: AsyncSession, kind: str, obj: dict[str, Any]) -> str:
@@ -164,15 +191,15 @@ HANDLED = (
 )
 
 
-async def apply_event(s: AsyncSession, event: dict[str, Any]) -> str:
-    """Apply one verified provider event; returns what it did."""
+async def apply_event(s: AsyncSession, event: dict[str, Any]) -> Applied:
+    """Apply one verified provider event to its payment; returns what it did."""
     kind = str(event.get("type", ""))
     obj = event.get("data", {}).get("object", {})
     if kind.startswith("checkout.session.") and kind in HANDLED:
         return await _session_event(s, kind, obj)
     if kind in ("charge.refunded", "charge.dispute.created"):
-        return await _charge_event(s, kind, obj)
-    return "ignored"
+        return Applied(await _charge_event(s, kind, obj))
+    return Applied("ignored")
 
 
 async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) -> Payment | None:
@@ -185,9 +212,9 @@ async def deposit_of(s: AsyncSession, org_id: uuid.UUID, booking_id: uuid.UUID) 
     )
 
 
-async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID | None:
-    """The org of a booking still PENDING whose deposit is pending with no checkout yet
-    (the provider failed when it was booked); None otherwise."""
+async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> Payment | None:
+    """The booking's latest deposit when it is pending with no checkout yet (the
+    provider failed when it was booked); None otherwise."""
     p = await s.scalar(
         select(Payment)
         .where(Payment.booking_id == booking_id)
@@ -196,28 +223,16 @@ async def unopened_deposit(s: AsyncSession, booking_id: uuid.UUID) -> uuid.UUID 
     )
     if p is None or p.status != PaymentStatus.PENDING or p.checkout_url:
         return None
-    b = await bookings.get(s, p.org_id, booking_id)
-    return p.org_id if b.status == bookings.BookingStatus.PENDING else None
+    return p
 
 
-async def checkout_return(s: AsyncSession, booking_id: uuid.UUID) -> dict[str, str] | None:
-    """What the customer sees back from the checkout: the booking's reference, status
-    and time in the business's zone (no contact details). None when unknown."""
-    p = await s.scalar(select(Payment).where(Payment.booking_id == booking_id).limit(1))
-    if p is None:
-        return None
-    b = await bookings.get(s, p.org_id, booking_id)
-    org = await identity.get_org(s, p.org_id)
-    return {
-        "business": org.name,
-        "reference": str(b.id)[:8].upper(),
-        "status": b.status,
-        "when": b.starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%A %d %B %Y at %H:%M"),
-        "payment": p.status,
-        "checkout_url": (p.checkout_url or "")
-        if p.status == PaymentStatus.PENDING and b.status == bookings.BookingStatus.PENDING
-        else "",
-    }
+async def any_deposit(s: AsyncSession, booking_id: uuid.UUID) -> Payment | None:
+    """A deposit payment of the booking, whichever org it is in (system scope: the
+    checkout's return pages know only the booking)."""
+    found: Payment | None = await s.scalar(
+        select(Payment).where(Payment.booking_id == booking_id).limit(1)
+    )
+    return found
 
 
 async def booking_payments(

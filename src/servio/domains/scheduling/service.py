@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -293,6 +294,20 @@ def _alternatives(offered: list[Slot], wanted: datetime) -> list[dict[str, str]]
         :5
     ]
     return [{"start": x.start.isoformat(), "resource_id": str(x.resource_id)} for x in near]
+
+
+async def set_reservation(
+    s: AsyncSession, reservation_id: uuid.UUID, *, active: bool, kind: str | None = None
+) -> None:
+    """Take up (``active``) or free a reservation; with ``kind`` (a hold becoming a
+    ``booking``) it also stops expiring."""
+    values: dict[str, Any] = {"active": active}
+    if kind:
+        values |= {"kind": kind, "expires_at": None}
+    await s.execute(
+        update(Reservation).where(Reservation.id == reservation_id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def _release_expired(

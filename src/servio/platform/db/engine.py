@@ -297,10 +297,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-async def bind_org(session: AsyncSession, org_id: uuid.UUID) -> None:
-    """Make ``session`` work for ``org_id`` from now on, also inside a running transaction."""
-    session.info[ORG_KEY] = org_id
-    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        await session.execute(_SET_TENANT, {"org": str(org_id), "system": ""})

@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Uuid, and_, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from servio.platform.db import Base, UTCDateTime, row_level_secured, utcnow
+from servio.platform.db.conflicts import conflict_insert
 from servio.platform.db.scoped import in_org
 
 Reason = Literal["bounce", "complaint", "unsubscribe", "manual"]
@@ -67,9 +66,8 @@ async def suppress(
     and keeps the first reason."""
     if reason not in REASONS:
         raise ValueError(f"reason must be one of {', '.join(REASONS)}")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(EmailSuppression)
+        conflict_insert(session, EmailSuppression)
         .values(
             id=uuid.uuid4(),
             org_id=org_id,

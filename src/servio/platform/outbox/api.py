@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servio.platform.db import utcnow
+from servio.platform.db.conflicts import conflict_insert
 from servio.platform.outbox.models import DEPLOYMENT_LIMIT, OutboxMessage
 
 MAX_ORDERING_KEY = 200
@@ -44,9 +43,8 @@ async def add(
     if ordering_key is not None and not 0 < len(ordering_key) <= MAX_ORDERING_KEY:
         raise ValueError(f"ordering_key must be 1 to {MAX_ORDERING_KEY} characters")
     now = utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(OutboxMessage)
+        conflict_insert(session, OutboxMessage)
         .values(
             id=uuid.uuid4(),
             org_id=org_id,

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from servio.platform.db import Database, utcnow
+from servio.platform.db.conflicts import conflict_insert
 from servio.platform.logging import get_logger
 from servio.platform.outbox.breaker import CLOSED, Breaker, Breakers
 from servio.platform.outbox.models import ProviderCircuit
@@ -33,8 +32,7 @@ async def save_circuit(db: Database, provider: str, breaker: Breaker, error: str
             now + timedelta(seconds=breaker.remaining_seconds()) if state != CLOSED else None
         ),
     }
-    insert = pg_insert if db.is_postgres else sqlite_insert
-    statement = insert(ProviderCircuit).values(**values)
+    statement = conflict_insert(db.dialect, ProviderCircuit).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["provider"],
         set_={k: v for k, v in values.items() if k != "provider"},
