@@ -65,13 +65,14 @@ test-fast: install  ## pytest without the browser and slow tests (see the marker
 
 # The date-sensitive tests (marked `dates`) again with the clock moved to each instant:
 # a Saturday, a Sunday, both America/Edmonton DST changes of 2027 (the night of each),
-# 31 December 23:30 local and 29 February 2028.
+# 31 December 23:30 local and 29 February 2028. On SQLite only: `make test` has run them
+# on both databases at today's date, and the dates are the application's, not the SQL's.
 PINNED_INSTANTS ?= 2027-01-16T17:00:00Z 2027-01-17T19:00:00Z 2027-03-14T08:30:00Z \
 	2027-11-07T07:30:00Z 2028-01-01T06:30:00Z 2028-02-29T16:00:00Z
 test-dates: install browser  ## the date-sensitive tests at each pinned instant
 	@for at in $(PINNED_INSTANTS); do \
 	  echo "== clock at $$at"; \
-	  SERVIO_TEST_NOW=$$at $(BIN)/pytest $(PYTEST_ARGS) -m dates -q || exit 1; \
+	  SERVIO_TEST_NOW=$$at $(BIN)/pytest $(PYTEST_ARGS) -m dates -k "not postgres" -q || exit 1; \
 	done
 
 # Mutation testing of the pure cores (estimator, deposit policy, cancellation, slots, the
