@@ -69,7 +69,7 @@ async def free_pairs(db: Database, org_id: uuid.UUID) -> list[Pair]:
     first = (now + timedelta(days=1)).date()
     job = timedelta(minutes=DURATION_MINUTES)
     async with db.unit_of_work(org_id) as s:
-        rules = scheduling.rules_from(await identity.org_settings(s, org_id))
+        rules = scheduling.rules_from(await identity.settings_of(s, org_id))
         found = []
         for offset in range(0, 56, scheduling.MAX_DAYS):
             days = min(scheduling.MAX_DAYS, 56 - offset)
