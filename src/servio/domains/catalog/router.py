@@ -20,16 +20,13 @@ router = APIRouter(tags=["catalog"], route_class=JsonRoute)
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63, description="business slug")]
 
 
-Catalog = Prices
-
-
 @router.post(
     "/v1/estimate",
     summary="An instant price, computed by the server from the business's price list",
     responses=problem_responses(404, 422),
 )
 async def estimate(
-    body: EstimateIn, request: Request, catalog: Catalog, orgs: PublicOrg, org: OrgSlug = None
+    body: EstimateIn, request: Request, catalog: Prices, orgs: PublicOrg, org: OrgSlug = None
 ) -> EstimateOut:
     db = database(request)
     found = await orgs(org)
@@ -58,6 +55,6 @@ async def estimate(
     responses=problem_responses(401, 403, 422),
 )
 async def reload_pricing(
-    _: Annotated[Principal, Depends(require("settings:manage"))], catalog: Catalog
+    _: Annotated[Principal, Depends(require("settings:manage"))], catalog: Prices
 ) -> PricingVersionsOut:
     return PricingVersionsOut(versions=catalog.reload())

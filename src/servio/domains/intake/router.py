@@ -29,9 +29,6 @@ Writer = Annotated[Principal, Depends(require("leads:write"))]
 OrgSlug = Annotated[str | None, Query(alias="org", max_length=63)]
 
 
-Catalog = Prices
-
-
 def _region(settings: identity.OrgSettings, currency: str) -> str | None:
     return settings.phone_region or service.REGION_BY_CURRENCY.get(currency)
 
@@ -45,7 +42,7 @@ def _region(settings: identity.OrgSettings, currency: str) -> str | None:
 async def create_lead(
     body: LeadIn,
     request: Request,
-    catalog_: Catalog,
+    catalog_: Prices,
     client: ClientInfo,
     settings: Deployment,
     orgs: PublicOrg,
